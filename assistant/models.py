@@ -1,0 +1,64 @@
+"""The answer contract: what `ask` returns to the CLI (`--json`), the app and the Python API."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+REFUSAL_TEXT = "The corpus does not cover this question."
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its retrieval evidence."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    page: int | None
+    section: str
+    text: str
+    score: float  # fused relevance, 0..1, best first
+    dense_score: float  # cosine similarity of the chunk to the question
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered citation: `text` is the whole passage, `quote` the cited sentence(s)."""
+
+    n: int
+    source: str
+    title: str
+    page: int | None
+    section: str
+    text: str
+    quote: str
+    score: float
+
+    @property
+    def file_name(self) -> str:
+        return self.source.rsplit("/", 1)[-1]
+
+
+@dataclass
+class Answer:
+    """The reply to one question. `to_dict` is the JSON contract of `ask --json`."""
+
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    # Nearest documents when refused: pointers, not evidence. Not part of the JSON contract.
+    pointers: list[Citation] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
+        data.pop("pointers")
+        if self.refused:
+            data["nearest"] = [
+                {"source": p.source, "title": p.title, "page": p.page, "section": p.section}
+                for p in self.pointers
+            ]
+        return data

@@ -1,0 +1,91 @@
+"""Text cleaning shared by the loaders: de-hyphenation, running headers and footers, reflow.
+
+Extracted PDF text comes one visual line at a time. We keep one paragraph or list item per
+line, because the answerer quotes sentences and keeps lists as lists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+_HYPHEN_AT_LINE_END = re.compile(r"(\w)-[ \t]*\n[ \t]*([a-z])")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DIGITS = re.compile(r"\d+")
+_PAGE_NUMBER_LINE = re.compile(
+    r"^(page\s*)?[-\u2013(]?\s*[0-9ivxlc]{1,5}\s*[-\u2013)]?(\s*(of|/)\s*\d+)?$", re.IGNORECASE
+)
+LIST_MARKER = re.compile(r"^([-\u2022\u2023\u25e6\u2043\u2219*\u25aa\u25cf]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
+
+# How many lines at the top and bottom of a page are candidates for running text.
+_EDGE_LINES = 3
+
+
+def normalize_whitespace(text: str) -> str:
+    """Collapse runs of spaces inside lines; drop control characters; keep line breaks."""
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(lines)
+
+
+def join_hyphenated(text: str) -> str:
+    """Join words split across line ends ("organi-\\nzations" -> "organizations").
+
+    Only when the continuation starts in lower case, so "COVID-\\n19" and list dashes survive.
+    """
+    return _HYPHEN_AT_LINE_END.sub(r"\1\2", text)
+
+
+def _edge_key(line: str) -> str:
+    # Page numbers change from page to page; compare lines with digits masked.
+    return _DIGITS.sub("#", line.lower())
+
+
+def remove_running_text(pages: list[str]) -> list[str]:
+    """Drop headers, footers and page numbers that repeat at the edges of many pages."""
+    split_pages = [page.split("\n") for page in pages]
+    counts: Counter[str] = Counter()
+    for lines in split_pages:
+        edges = {_edge_key(line) for line in lines[:_EDGE_LINES] + lines[-_EDGE_LINES:] if line}
+        counts.update(edges)
+    threshold = max(3, len(pages) // 2)
+    running = {key for key, n in counts.items() if n >= threshold} if len(pages) >= 3 else set()
+
+    cleaned = []
+    for lines in split_pages:
+        kept = []
+        for index, line in enumerate(lines):
+            at_edge = index < _EDGE_LINES or index >= len(lines) - _EDGE_LINES
+            if at_edge and (_edge_key(line) in running or _PAGE_NUMBER_LINE.match(line)):
+                continue
+            kept.append(line)
+        cleaned.append("\n".join(kept))
+    return cleaned
+
+
+def reflow(lines: list[str]) -> list[str]:
+    """Join wrapped lines into paragraphs; list items and short standalone lines stay apart."""
+    paragraphs: list[str] = []
+    for line in lines:
+        if not line:
+            if paragraphs and paragraphs[-1]:
+                paragraphs.append("")
+            continue
+        starts_item = bool(LIST_MARKER.match(line))
+        if paragraphs and paragraphs[-1] and not starts_item and _continues(paragraphs[-1], line):
+            paragraphs[-1] = f"{paragraphs[-1]} {line}"
+        else:
+            paragraphs.append(line)
+    return [p for p in paragraphs if p]
+
+
+def _continues(previous: str, line: str) -> bool:
+    """Whether `line` continues the paragraph that ends with `previous`."""
+    if previous.endswith(":"):
+        return False
+    if previous[-1] in ".!?" and line[:1].isupper():
+        # A sentence ended; a capitalised line is a new sentence of the same paragraph
+        # unless the previous line was short (a title, a caption).
+        return len(previous) > 60
+    return True

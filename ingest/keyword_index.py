@@ -1,0 +1,105 @@
+"""The keyword (BM25) side of hybrid retrieval, built per generation beside the Chroma one.
+
+bm25s rather than LangChain's BM25Retriever: the latter wraps rank_bm25, which scores every
+document in Python on each query (tens of ms at 10k chunks); bm25s uses sparse matrices.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_IDS_FILE = "chunk_ids.json"
+_DF_FILE = "document_frequencies.json"
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stop-word-free, stemmed terms: the one tokenization used everywhere."""
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _stopwords()]
+    return _stemmer().stemWords(words)
+
+
+class KeywordIndex:
+    """BM25 over chunk texts, plus document frequencies for weighting question terms."""
+
+    def __init__(self, ids: list[str], retriever: bm25s.BM25 | None, df: dict[str, int]) -> None:
+        self.ids = ids
+        self._retriever = retriever
+        self._df = df
+        self._vocab = set(retriever.vocab_dict) if retriever is not None else set()
+
+    @classmethod
+    def build(cls, chunks: Iterable[tuple[str, str]]) -> KeywordIndex:
+        ids: list[str] = []
+        tokenized: list[list[str]] = []
+        df: Counter[str] = Counter()
+        for chunk_id, text in chunks:
+            tokens = terms(text)
+            ids.append(chunk_id)
+            tokenized.append(tokens)
+            df.update(set(tokens))
+        if not ids:
+            return cls([], None, {})
+        retriever = bm25s.BM25()
+        retriever.index(tokenized, show_progress=False)
+        return cls(ids, retriever, dict(df))
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        if self._retriever is not None:
+            self._retriever.save(str(folder), show_progress=False)
+        (folder / _DF_FILE).write_text(json.dumps(self._df))
+        # Written last: its presence marks a complete index.
+        (folder / _IDS_FILE).write_text(json.dumps(self.ids))
+
+    @classmethod
+    def load(cls, folder: Path) -> KeywordIndex | None:
+        if not (folder / _IDS_FILE).exists():
+            return None
+        ids = json.loads((folder / _IDS_FILE).read_text())
+        df = json.loads((folder / _DF_FILE).read_text())
+        retriever = bm25s.BM25.load(str(folder), show_progress=False) if ids else None
+        return cls(ids, retriever, df)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def idf(self, term: str) -> float:
+        n = max(1, len(self.ids))
+        return math.log(1 + (n - self._df.get(term, 0) + 0.5) / (self._df.get(term, 0) + 0.5))
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Top chunks as (id, BM25 score), best first; empty when no query term is known."""
+        query_terms = [t for t in terms(query) if t in self._vocab]
+        if not query_terms or self._retriever is None:
+            return []
+        k = min(k, len(self.ids))
+        docs, scores = self._retriever.retrieve([query_terms], k=k, show_progress=False, n_threads=1)
+        return [
+            (self.ids[int(i)], float(s))
+            for i, s in zip(np.asarray(docs)[0], np.asarray(scores)[0], strict=True)
+            if s > 0
+        ]

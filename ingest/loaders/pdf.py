@@ -1,0 +1,92 @@
+"""PDF with pypdf: one record per physical page, cleaned, with headings from the outline."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pypdf import PdfReader
+from pypdf.errors import FileNotDecryptedError, PdfReadError, PdfStreamError
+
+from ingest.cleaning import join_hyphenated, normalize_whitespace, remove_running_text
+from ingest.loaders.errors import LoadError
+from ingest.loaders.text import title_from_name
+from ingest.models import LoadedDocument
+from ingest.structure import HeadingMatcher, blocks_from_pages
+
+# pypdf logs every repairable oddity of real-world files; the user gets one line per file.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+def _open(path: Path) -> PdfReader:
+    try:
+        reader = PdfReader(path, strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError("encrypted PDF; remove the password (save an unprotected copy) and add it again")
+        len(reader.pages)  # forces the page tree to be read, where truncation shows
+        return reader
+    except LoadError:
+        raise
+    except FileNotDecryptedError:
+        raise LoadError("encrypted PDF; remove the password and add it again") from None
+    except (PdfReadError, PdfStreamError, ValueError, KeyError, TypeError, OSError) as err:
+        raise LoadError(f"corrupt or truncated PDF ({err.__class__.__name__}); re-export or re-download it") from None
+    except Exception as err:  # pypdf raises assorted errors on damaged files
+        raise LoadError(f"corrupt or truncated PDF ({err.__class__.__name__}); re-export or re-download it") from None
+
+
+def _outline(reader: PdfReader) -> list[tuple[int, str]]:
+    entries: list[tuple[int, str]] = []
+
+    def walk(items: list, level: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, level + 1)
+            elif getattr(item, "title", None):
+                entries.append((level, str(item.title).strip()))
+
+    try:
+        walk(reader.outline, 1)
+    except Exception:  # a damaged outline only costs us headings
+        return []
+    return entries
+
+
+def _page_texts(reader: PdfReader) -> list[str]:
+    texts = []
+    for page in reader.pages:
+        try:
+            texts.append(page.extract_text() or "")
+        except Exception:  # one unreadable page should not cost the document
+            texts.append("")
+    return texts
+
+
+def _metadata_title(reader: PdfReader) -> str:
+    try:
+        title = (reader.metadata or {}).get("/Title")
+    except Exception:
+        return ""
+    title = str(title or "").strip()
+    # Producers often leave "Untitled" or a file name in /Title.
+    if not title or title.lower() in {"untitled", "title"} or title.lower().endswith((".doc", ".docx", ".pdf")):
+        return ""
+    return title
+
+
+def load_pdf(path: Path, source: str, sha256: str) -> LoadedDocument:
+    reader = _open(path)
+    pages = [join_hyphenated(normalize_whitespace(text)) for text in _page_texts(reader)]
+    if not any(text.strip() for text in pages):
+        raise LoadError("no extractable text; OCR is not supported (scanned or image-only PDF)")
+    pages = remove_running_text(pages)
+    matcher = HeadingMatcher(_outline(reader))
+    first_line = next((line for text in pages for line in text.split("\n") if line), "")
+    title = _metadata_title(reader) or first_line[:120] or title_from_name(path)
+    blocks = blocks_from_pages(
+        [(number, text.split("\n")) for number, text in enumerate(pages, start=1)], title, matcher
+    )
+    return LoadedDocument(
+        source=source, path=path, title=title, format="pdf", sha256=sha256,
+        page_count=len(pages), blocks=blocks,
+    )

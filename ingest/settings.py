@@ -1,0 +1,134 @@
+"""Typed settings for every stage, in one place.
+
+They live in `ingest` because it is the bottom of the dependency chain
+(evals -> assistant -> ingest): every package can import them without pointing upwards.
+
+Precedence, highest first: explicit arguments (CLI flags), environment variables
+(`TOOLKIT_ASSISTANT_STORE`, `TOOLKIT_ASSISTANT_RETRIEVAL__K`, ...), the TOML file named by
+`TOOLKIT_ASSISTANT_CONFIG` (default `toolkit-assistant.toml` in the working directory),
+then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "TOOLKIT_ASSISTANT_CONFIG"
+DEFAULT_CONFIG_FILE = "toolkit-assistant.toml"
+
+
+class IngestSettings(BaseModel):
+    """How documents become chunks."""
+
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
+    chunk_tokens: int = Field(
+        180, ge=32, le=240, description="Target chunk body size in the model's word pieces."
+    )
+    chunk_overlap_tokens: int = Field(
+        24, ge=0, le=96, description="Word pieces repeated between neighbouring chunks."
+    )
+    embed_batch_size: int = Field(32, ge=1, le=512, description="Chunks per encoder batch.")
+
+
+class RetrievalSettings(BaseModel):
+    """Hybrid retrieval: dense (Chroma) and keyword (BM25), fused by reciprocal rank."""
+
+    k: int = Field(5, ge=1, le=50, description="Passages returned for an answer.")
+    candidates: int = Field(30, ge=5, le=500, description="Hits taken from each retriever.")
+    dense_weight: float = Field(0.5, ge=0, le=1, description="RRF weight of the dense list.")
+    rrf_c: int = Field(60, ge=1, description="The RRF constant (60 in the original paper).")
+    max_passages_per_document: int = Field(
+        3, ge=1, description="Cap so one document cannot crowd out the others."
+    )
+    near_duplicate_jaccard: float = Field(
+        0.8, gt=0, le=1, description="Word-shingle overlap above which passages are merged."
+    )
+
+
+class AnswerSettings(BaseModel):
+    """Extractive answers and refusal."""
+
+    max_sentences: int = Field(4, ge=1, le=20, description="Sentences (or list items) quoted.")
+    rerank_sentences: int = Field(
+        8, ge=0, le=40, description="Top lexical candidates re-scored with the embedding model."
+    )
+    # Calibrated on the out-of-scope questions of evals/sets/sample.jsonl
+    # (`toolkit-assistant eval --calibrate`); see evals/thresholds.toml for the measured values.
+    min_dense_score: float = Field(
+        0.38, ge=0, le=1, description="Refuse below this cosine similarity of the best passage."
+    )
+    min_term_coverage: float = Field(
+        0.55, ge=0, le=1, description="Refuse when the evidence covers less of the question."
+    )
+
+
+class AppSettings(BaseModel):
+    """The Gradio app."""
+
+    host: str = Field("127.0.0.1", description="Bind address; loopback unless you mean it.")
+    port: int = Field(7860, ge=1, le=65535)
+    feedback_file: Path = Field(
+        Path(".toolkit-assistant/feedback.jsonl"), description="Thumbs up/down, JSONL."
+    )
+
+
+class Settings(BaseSettings):
+    """All settings. Field docs are the reference; the README lists the common ones."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TOOLKIT_ASSISTANT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    store: Path = Field(
+        Path(".toolkit-assistant/store"),
+        description="Chroma persistent folder; also holds the keyword index and the lock.",
+    )
+    chroma_url: str | None = Field(
+        None, description="http://host:port of a `chroma run` server; unset means embedded."
+    )
+    corpus: Path = Field(Path("corpus"), description="Default folder to ingest and serve from.")
+    ingest: IngestSettings = IngestSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+    app: AppSettings = AppSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE)
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+
+class SettingsError(ValueError):
+    """A setting has a wrong value; the message names it and what is expected."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into one line a user can act on."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+        )
+        raise SettingsError(
+            f"invalid setting ({problems}); fix the environment variable "
+            f"TOOLKIT_ASSISTANT_... or the file {os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE)}"
+        ) from None

@@ -1,0 +1,250 @@
+"""The only module that imports chromadb.
+
+An index is a *generation*: a chunk collection and a document collection built side by
+side. A small registry collection names the current generation, and a refresh switches
+it with one metadata update, so a reader sees the old corpus or the new one, never a
+mix, and a refresh killed half-way leaves the current generation untouched. The same
+code runs embedded (`PersistentClient`) or against a `chroma run` server (`HttpClient`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+
+from ingest.models import Chunk, DocumentRecord
+
+REGISTRY = "toolkit-registry"
+_CHUNKS = "chunks-"
+_DOCS = "docs-"
+_PLACEHOLDER_VECTOR = [1.0]  # document records need a vector; they are never searched
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back for retrieval: no embedding, plain metadata."""
+
+    id: str
+    doc_id: str
+    source: str
+    title: str
+    page: int | None
+    section: str
+    text: str
+    ordinal: int
+
+
+@dataclass(frozen=True)
+class Publication:
+    generation: str
+    corpus_kind: str
+    published_at: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def connect(path: Path, chroma_url: str | None = None) -> chromadb.api.ClientAPI:
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if not chroma_url:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    url = urlparse(chroma_url)
+    if url.scheme not in {"http", "https"} or not url.hostname:
+        raise StoreError(
+            f"TOOLKIT_ASSISTANT_CHROMA_URL={chroma_url!r} is not an http://host:port URL"
+        )
+    try:
+        client = chromadb.HttpClient(
+            host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https", settings=settings,
+        )
+        client.heartbeat()
+    except Exception as err:
+        raise StoreError(
+            f"cannot reach the Chroma server at {chroma_url} ({err.__class__.__name__}); "
+            "start it (`chroma run --path DIR --port N`) or unset TOOLKIT_ASSISTANT_CHROMA_URL"
+        ) from None
+    return client
+
+
+class Store:
+    """Generations of chunks and documents in Chroma, and the pointer to the current one."""
+
+    def __init__(self, path: Path, chroma_url: str | None = None) -> None:
+        self.path = path
+        self.chroma_url = chroma_url
+        self._client = connect(path, chroma_url)
+        self._batch = max(1, min(self._client.get_max_batch_size(), 2000))
+
+    # -- the pointer --------------------------------------------------------------
+    def _registry(self):
+        return self._client.get_or_create_collection(
+            REGISTRY, metadata={"created_at": _now()}, embedding_function=None
+        )
+
+    def current(self) -> Publication | None:
+        try:
+            meta = self._registry().metadata or {}
+        except Exception as err:
+            raise StoreError(f"cannot read the index registry ({err}); is the store intact?") from None
+        if not meta.get("current"):
+            return None
+        return Publication(meta["current"], meta.get("corpus_kind", "unknown"), meta.get("published_at", ""))
+
+    def publish(self, generation: str, corpus_kind: str) -> None:
+        """The atomic switch: one metadata update of the registry."""
+        registry = self._registry()
+        meta = dict(registry.metadata or {})
+        meta.update(current=generation, corpus_kind=corpus_kind, published_at=_now())
+        registry.modify(metadata=meta)
+
+    # -- generations ------------------------------------------------------------------
+    def generations(self) -> list[str]:
+        names = [c.name if hasattr(c, "name") else str(c) for c in self._client.list_collections()]
+        return sorted(n[len(_CHUNKS):] for n in names if n.startswith(_CHUNKS))
+
+    def create_generation(self) -> str:
+        generation = "g" + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+        self._chunks(generation, create=True)
+        self._docs(generation, create=True)
+        return generation
+
+    def drop_generation(self, generation: str) -> None:
+        for prefix in (_CHUNKS, _DOCS):
+            try:
+                self._client.delete_collection(prefix + generation)
+            except Exception:  # already gone: dropping is idempotent
+                pass
+
+    def _chunks(self, generation: str, create: bool = False):
+        if create:
+            return self._client.create_collection(
+                _CHUNKS + generation, configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+        return self._client.get_collection(_CHUNKS + generation, embedding_function=None)
+
+    def _docs(self, generation: str, create: bool = False):
+        if create:
+            return self._client.create_collection(_DOCS + generation, embedding_function=None)
+        return self._client.get_collection(_DOCS + generation, embedding_function=None)
+
+    # -- documents ----------------------------------------------------------------------
+    def documents(self, generation: str) -> list[DocumentRecord]:
+        got = self._docs(generation).get(include=["metadatas"])
+        records = [
+            DocumentRecord(
+                doc_id=doc_id, source=m["source"], title=m["title"], version=m.get("version", ""),
+                format=m["format"], pages=m.get("pages"), chunks=m["chunks"],
+                sha256=m["sha256"], ingested_at=m["ingested_at"],
+            )
+            for doc_id, m in zip(got["ids"], got["metadatas"], strict=True)
+        ]
+        return sorted(records, key=lambda r: r.source)
+
+    def put_documents(self, generation: str, records: Sequence[DocumentRecord]) -> None:
+        if not records:
+            return
+        metadatas = []
+        for record in records:
+            meta = {k: v for k, v in record.to_dict().items() if v is not None and k != "doc_id"}
+            metadatas.append(meta)
+        self._docs(generation).upsert(
+            ids=[r.doc_id for r in records], metadatas=metadatas,
+            embeddings=[_PLACEHOLDER_VECTOR] * len(records),
+        )
+
+    # -- chunks ---------------------------------------------------------------------
+    def add_chunks(
+        self, generation: str, chunks: Sequence[Chunk], vectors: np.ndarray, document: DocumentRecord
+    ) -> None:
+        collection = self._chunks(generation)
+        for start in range(0, len(chunks), self._batch):
+            batch = chunks[start : start + self._batch]
+            collection.upsert(
+                ids=[c.id for c in batch],
+                embeddings=vectors[start : start + self._batch],
+                documents=[c.text for c in batch],
+                metadatas=[_chunk_metadata(c, document) for c in batch],
+            )
+
+    def copy_documents(self, source_generation: str, target_generation: str, doc_ids: list[str]) -> int:
+        """Carry unchanged documents' chunks over with their embeddings: no re-embedding."""
+        if not doc_ids:
+            return 0
+        source = self._chunks(source_generation)
+        target = self._chunks(target_generation)
+        copied = 0
+        for start in range(0, len(doc_ids), 50):
+            where = {"doc_id": {"$in": doc_ids[start : start + 50]}}
+            got = source.get(where=where, include=["embeddings", "documents", "metadatas"])
+            for offset in range(0, len(got["ids"]), self._batch):
+                end = offset + self._batch
+                target.upsert(
+                    ids=got["ids"][offset:end], embeddings=got["embeddings"][offset:end],
+                    documents=got["documents"][offset:end], metadatas=got["metadatas"][offset:end],
+                )
+            copied += len(got["ids"])
+        return copied
+
+    def count_chunks(self, generation: str) -> int:
+        return self._chunks(generation).count()
+
+    def iter_chunks(self, generation: str, page_size: int = 5000) -> Iterator[StoredChunk]:
+        collection = self._chunks(generation)
+        offset = 0
+        while True:
+            got = collection.get(include=["documents", "metadatas"], limit=page_size, offset=offset)
+            if not got["ids"]:
+                return
+            for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                yield _stored_chunk(chunk_id, text, meta)
+            offset += len(got["ids"])
+
+    def query(self, generation: str, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """Nearest chunks as (id, cosine similarity), best first."""
+        collection = self._chunks(generation)
+        result = collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+        return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def wait_until_readable(self, generation: str, attempts: int = 50) -> None:
+        """Block until a generation's collections answer; a server may lag a moment."""
+        for _ in range(attempts):
+            try:
+                self._chunks(generation).count()
+                return
+            except Exception:
+                time.sleep(0.1)
+        raise StoreError(f"generation {generation} did not become readable")
+
+
+def _chunk_metadata(chunk: Chunk, document: DocumentRecord) -> dict:
+    meta = {
+        "doc_id": chunk.doc_id, "source": chunk.source, "title": chunk.title,
+        "section": chunk.section, "ordinal": chunk.ordinal, "sha256": document.sha256,
+        "ingested_at": document.ingested_at,
+    }
+    if chunk.page is not None:  # Chroma metadata cannot hold None
+        meta["page"] = chunk.page
+    return meta
+
+
+def _stored_chunk(chunk_id: str, text: str, meta: dict) -> StoredChunk:
+    return StoredChunk(
+        id=chunk_id, doc_id=meta["doc_id"], source=meta["source"], title=meta["title"],
+        page=meta.get("page"), section=meta["section"], text=text, ordinal=meta["ordinal"],
+    )
