@@ -8,6 +8,7 @@ the command that needs them, so `status` and an unchanged `ingest` start fast.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from collections.abc import Callable
@@ -116,6 +117,71 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- ask ------------------------------------------------------------------------------------
+def _format_answer(answer) -> str:
+    lines = [answer.answer, ""]
+    if answer.refused:
+        if answer.pointers:
+            lines.append("Nearest documents:")
+            lines += [f"  - {p.title} ({p.source}{_where(p)})" for p in answer.pointers]
+        return "\n".join(lines)
+    for c in answer.citations:
+        lines.append(f"[{c.n}] {c.title} ({c.source}{_where(c)})")
+        lines.append(f"    \u201c{c.quote}\u201d")
+    return "\n".join(lines)
+
+
+def _where(citation) -> str:
+    page = f", page {citation.page}" if citation.page is not None else ""
+    return f"{page}, \u00a7 {citation.section}"
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.service import Assistant, QuestionError
+
+    settings = _settings(args)
+    try:
+        answer = Assistant(settings).ask(args.question, history=args.history or None)
+    except QuestionError as err:
+        raise CommandError(str(err), status=2) from None
+    if args.json:
+        _print_json(answer.to_dict())
+    else:
+        print(_format_answer(answer))
+    return 0
+
+
+# -- serve ----------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    from assistant.app import serve
+
+    settings = _settings(args)
+    overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
+    settings = settings.model_copy(update={"app": settings.app.model_copy(update=overrides)})
+    if args.ensure_index:
+        from ingest.refresh import refresh
+
+        report = refresh([settings.corpus], settings, progress=_progress_bar())
+        for failure in report.failed:
+            print(f"  not ingested: {failure.source}: {failure.error}", file=sys.stderr)
+    serve(settings)
+    return 0
+
+
+# -- eval -----------------------------------------------------------------------------------
+def cmd_eval(args: argparse.Namespace) -> int:
+    # The one upward import: the CLI is the shared front door, the evals live above it.
+    from evals.cli import run_eval_command
+
+    return run_eval_command(args)
+
+
+def _add_eval(command: Callable) -> None:
+    from evals.cli import add_eval_arguments
+
+    add_eval_arguments(command("eval", cmd_eval, "Run an eval set and report retrieval and answer metrics."))
+
+
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -138,6 +204,21 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: corpus/)")
 
     command("status", cmd_status, "List the indexed documents and which corpus is loaded.")
+
+    ask = command("ask", cmd_ask, "Answer a question from the corpus, with citations.")
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--k", type=int, help="passages to retrieve (default: setting retrieval.k)")
+    ask.add_argument("--history", action="append", metavar="QUESTION",
+                     help="an earlier question of the conversation (repeatable), for follow-ups")
+
+    serve = command("serve", cmd_serve, "Serve the chat in the browser (Gradio).")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 7860)")
+    serve.add_argument("--ensure-index", action="store_true",
+                       help="first bring the index in line with the corpus folder (what `make run` does)")
+
+    if importlib.util.find_spec("evals.cli") is not None:
+        _add_eval(command)
 
     return parser
 

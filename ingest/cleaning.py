@@ -65,27 +65,32 @@ def remove_running_text(pages: list[str]) -> list[str]:
 
 
 def reflow(lines: list[str]) -> list[str]:
-    """Join wrapped lines into paragraphs; list items and short standalone lines stay apart."""
+    """Join wrapped lines into paragraphs; list items, titles and short last lines end them."""
+    width = max((len(line) for line in lines), default=0)
     paragraphs: list[str] = []
+    previous = ""
     for line in lines:
         if not line:
-            if paragraphs and paragraphs[-1]:
-                paragraphs.append("")
+            previous = ""
             continue
-        starts_item = bool(LIST_MARKER.match(line))
-        if paragraphs and paragraphs[-1] and not starts_item and _continues(paragraphs[-1], line):
+        joins = (
+            paragraphs
+            and previous
+            and not LIST_MARKER.match(line)
+            and _continues(previous, line, short=len(previous) < 0.6 * width)
+        )
+        if joins:
             paragraphs[-1] = f"{paragraphs[-1]} {line}"
         else:
             paragraphs.append(line)
-    return [p for p in paragraphs if p]
+        previous = line
+    return paragraphs
 
 
-def _continues(previous: str, line: str) -> bool:
-    """Whether `line` continues the paragraph that ends with `previous`."""
+def _continues(previous: str, line: str, short: bool) -> bool:
+    """Whether `line` continues the paragraph whose last physical line is `previous`."""
     if previous.endswith(":"):
         return False
-    if previous[-1] in ".!?" and line[:1].isupper():
-        # A sentence ended; a capitalised line is a new sentence of the same paragraph
-        # unless the previous line was short (a title, a caption).
-        return len(previous) > 60
-    return True
+    starts_new = line[:1].isupper() or line[:1].isdigit()
+    # A line that stops well short of the margin ended its paragraph or was a title.
+    return not (short and starts_new)

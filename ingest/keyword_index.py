@@ -20,6 +20,9 @@ import numpy as np
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _IDS_FILE = "chunk_ids.json"
 _DF_FILE = "document_frequencies.json"
+_VERSION_FILE = "tokenizer_version.txt"
+# Bump when `terms` changes: an index built with other terms is rebuilt on load.
+TOKENIZER_VERSION = "2"
 
 
 @lru_cache(maxsize=1)
@@ -29,11 +32,20 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
+# bm25s's English list (33 words, Lucene's) keeps question words; questions are full of them.
+_QUESTION_WORDS = (
+    "what which who whom whose when where why how do does did doing done have has had having "
+    "can could should would shall may might must am been being i me my we our us you your he "
+    "she him her its them those from about any all also than so up out some each other only "
+    "own same very just over under again further once here both few more most"
+)
+
+
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN
 
-    return frozenset(STOPWORDS_EN)
+    return frozenset(STOPWORDS_EN) | frozenset(_QUESTION_WORDS.split())
 
 
 def terms(text: str) -> list[str]:
@@ -72,12 +84,16 @@ class KeywordIndex:
         if self._retriever is not None:
             self._retriever.save(str(folder), show_progress=False)
         (folder / _DF_FILE).write_text(json.dumps(self._df))
+        (folder / _VERSION_FILE).write_text(TOKENIZER_VERSION)
         # Written last: its presence marks a complete index.
         (folder / _IDS_FILE).write_text(json.dumps(self.ids))
 
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex | None:
-        if not (folder / _IDS_FILE).exists():
+        version_file = folder / _VERSION_FILE
+        if not (folder / _IDS_FILE).exists() or not version_file.exists():
+            return None
+        if version_file.read_text().strip() != TOKENIZER_VERSION:
             return None
         ids = json.loads((folder / _IDS_FILE).read_text())
         df = json.loads((folder / _DF_FILE).read_text())

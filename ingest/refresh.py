@@ -13,22 +13,21 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_document
+from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.manifest import MANIFEST_NAME, Manifest, corpus_kind, read_manifest
-from ingest.models import (
-    Chunk, DocumentRecord, FailedFile, LoadedDocument, RefreshReport, document_id, file_sha256,
-)
+from ingest.models import DocumentRecord, FailedFile, RefreshReport, file_sha256
 from ingest.settings import Settings
 
 # stage, done, total: "load" counts documents, "embed" counts chunks.
 ProgressCallback = Callable[[str, int, int], None]
 
 LOCK_NAME = "refresh.lock"
+# Bump when loaders or the chunker change what they produce: every document is redone.
+PIPELINE_VERSION = "1"
 KEYWORD_DIR = "keyword"
 
 
@@ -122,6 +121,8 @@ class Refresher:
         store = Store(self.settings.store, self.settings.chroma_url)
         current = store.current()
         old = {r.source: r for r in store.documents(current.generation)} if current else {}
+        pipeline = self._pipeline_fingerprint()
+        rebuild_all = bool(current) and current.pipeline != pipeline
         report = RefreshReport(failed=list(failed))
 
         to_load: list[tuple[SourceFile, str]] = []
@@ -133,7 +134,7 @@ class Refresher:
                 report.failed.append(FailedFile(file.source, f"cannot read the file ({err.strerror})"))
                 continue
             previous = old.get(file.source)
-            if previous and previous.sha256 == sha256 and _same_labels(previous, file):
+            if previous and previous.sha256 == sha256 and _same_labels(previous, file) and not rebuild_all:
                 kept.append(previous)
                 report.unchanged.append(file.source)
             else:
@@ -144,91 +145,49 @@ class Refresher:
         origins = {f.source: f.origin or "unlisted" for f in files}
         kind = corpus_kind([origins.get(r.source, "unlisted") for r in kept] + [origins[f.source] for f, _ in to_load])
 
-        if not to_load and not report.removed and current and current.corpus_kind == kind:
+        if not to_load and not report.removed and current and current.corpus_kind == kind and not rebuild_all:
             return self._finish(report, store, current.generation)
 
-        loaded = self._load(to_load, report)
-        # A file that failed to load keeps its previous version: nothing stored is lost.
-        failed_sources = {f.source for f in report.failed}
-        kept += [old[s] for s in failed_sources if s in old]
-        if not loaded and not report.removed and current and current.corpus_kind == kind:
-            return self._finish(report, store, current.generation)
-
-        generation = self._build(
-            store, current.generation if current else None, kept, loaded, set(old), report
-        )
-        # The previous generation stays one more refresh, for readers still mid-question.
-        store.publish(generation, kind)
-        return self._finish(report, store, generation)
-
-    def _load(self, to_load: list[tuple[SourceFile, str]], report: RefreshReport) -> list[tuple[LoadedDocument, list[Chunk]]]:
-        from ingest.chunking import Chunker
-
-        chunker = Chunker(self.settings.ingest.chunk_tokens, self.settings.ingest.chunk_overlap_tokens)
-        loaded = []
-        for done, (file, _sha) in enumerate(to_load, start=1):
-            try:
-                document = load_document(file.path, file.source, self.settings.ingest.max_file_mb)
-            except LoadError as err:
-                report.failed.append(FailedFile(file.source, str(err)))
-                continue
-            except OSError as err:
-                report.failed.append(FailedFile(file.source, f"cannot read the file ({err.strerror})"))
-                continue
-            finally:
-                self.progress("load", done, len(to_load))
-            document.title = file.title or document.title
-            document.version = file.version
-            loaded.append((document, chunker.chunk_document(document)))
-        return loaded
-
-    def _build(
-        self, store, current: str | None, kept: list[DocumentRecord],
-        loaded: list[tuple[LoadedDocument, list[Chunk]]], old_sources: set[str],
-        report: RefreshReport,
-    ) -> str:
-        from ingest.embedding import Embedder
+        from ingest.build import GenerationBuilder, keyword_text
         from ingest.keyword_index import KeywordIndex
 
         # Anything but the current generation is a predecessor or a crashed refresh.
-        for stale in set(store.generations()) - {current}:
+        for stale in set(store.generations()) - {current.generation if current else ""}:
             store.drop_generation(stale)
             shutil.rmtree(keyword_dir(self.settings.store, stale), ignore_errors=True)
-        generation = store.create_generation()
-        if current:
-            store.copy_documents(current, generation, [r.doc_id for r in kept])
 
-        embedder = Embedder(self.settings.ingest.embed_batch_size)
-        total = sum(len(chunks) for _, chunks in loaded)
-        ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
-        records = list(kept)
-        done = 0
-        self.progress("embed", 0, total)
-        for document, chunks in loaded:
-            record = DocumentRecord(
-                doc_id=document_id(document.source), source=document.source, title=document.title,
-                version=document.version, format=document.format, pages=document.page_count,
-                chunks=len(chunks), sha256=document.sha256, ingested_at=ingested_at,
+        builder = GenerationBuilder(store, self.settings, self.progress)
+        result, keyword = builder.build(current.generation if current else None, kept, [f for f, _ in to_load])
+        report.failed += result.failed
+        report.chunks_embedded = result.chunks_embedded
+        for record in result.records:
+            (report.updated if record.source in old else report.added).append(record.source)
+        # A file that failed to load keeps its previous version: nothing stored is lost.
+        failed_before = [old[f.source] for f in result.failed if f.source in old]
+        if failed_before:
+            store.copy_documents(current.generation, result.generation, [r.doc_id for r in failed_before])
+            store.put_documents(result.generation, failed_before)
+            keyword = KeywordIndex.build(
+                (c.id, keyword_text(c.title, c.section, c.text)) for c in store.iter_chunks(result.generation)
             )
-            for start in range(0, len(chunks), 256):
-                batch = chunks[start : start + 256]
-                vectors = embedder.embed_passages([c.embed_text for c in batch])
-                store.add_chunks(generation, batch, vectors, record)
-                done += len(batch)
-                self.progress("embed", done, total)
-            records.append(record)
-            (report.updated if document.source in old_sources else report.added).append(document.source)
-        report.chunks_embedded = total
-        store.put_documents(generation, records)
+        nothing_changed = not result.records and not report.removed and current and current.corpus_kind == kind
+        if nothing_changed and not rebuild_all:
+            store.drop_generation(result.generation)
+            return self._finish(report, store, current.generation)
 
-        index = KeywordIndex.build(
-            (c.id, f"{c.title} {c.section} {c.text}") for c in store.iter_chunks(generation)
-        )
-        expected = sum(r.chunks for r in records)
-        if len(index) != expected:
-            raise RuntimeError(f"generation {generation} holds {len(index)} chunks, expected {expected}")
-        index.save(keyword_dir(self.settings.store, generation))
-        return generation
+        expected = sum(r.chunks for r in store.documents(result.generation))
+        if len(keyword) != expected:
+            raise RuntimeError(f"generation {result.generation} holds {len(keyword)} chunks, expected {expected}")
+        keyword.save(keyword_dir(self.settings.store, result.generation))
+        # The previous generation stays one more refresh, for readers still mid-question.
+        store.publish(result.generation, kind, pipeline)
+        return self._finish(report, store, result.generation)
+
+    def _pipeline_fingerprint(self) -> str:
+        from ingest.embedding import MODEL_NAME
+
+        chunking = self.settings.ingest
+        return f"{MODEL_NAME}/{chunking.chunk_tokens}/{chunking.chunk_overlap_tokens}/v{PIPELINE_VERSION}"
 
     def _finish(self, report: RefreshReport, store, generation: str) -> RefreshReport:
         records = store.documents(generation)

@@ -64,10 +64,10 @@ class AnswerSettings(BaseModel):
     # Calibrated on the out-of-scope questions of evals/sets/sample.jsonl
     # (`toolkit-assistant eval --calibrate`); see evals/thresholds.toml for the measured values.
     min_dense_score: float = Field(
-        0.38, ge=0, le=1, description="Refuse below this cosine similarity of the best passage."
+        0.215, ge=0, le=1, description="Refuse below this cosine similarity of the best passage."
     )
     min_term_coverage: float = Field(
-        0.55, ge=0, le=1, description="Refuse when the evidence covers less of the question."
+        0.12, ge=0, le=1, description="Refuse when the evidence covers less of the question."
     )
 
 

@@ -51,6 +51,7 @@ class Publication:
     generation: str
     corpus_kind: str
     published_at: str
+    pipeline: str  # fingerprint of model and chunking settings that built it
 
 
 def _now() -> str:
@@ -103,13 +104,16 @@ class Store:
             raise StoreError(f"cannot read the index registry ({err}); is the store intact?") from None
         if not meta.get("current"):
             return None
-        return Publication(meta["current"], meta.get("corpus_kind", "unknown"), meta.get("published_at", ""))
+        return Publication(
+            meta["current"], meta.get("corpus_kind", "unknown"), meta.get("published_at", ""),
+            meta.get("pipeline", ""),
+        )
 
-    def publish(self, generation: str, corpus_kind: str) -> None:
+    def publish(self, generation: str, corpus_kind: str, pipeline: str) -> None:
         """The atomic switch: one metadata update of the registry."""
         registry = self._registry()
         meta = dict(registry.metadata or {})
-        meta.update(current=generation, corpus_kind=corpus_kind, published_at=_now())
+        meta.update(current=generation, corpus_kind=corpus_kind, published_at=_now(), pipeline=pipeline)
         registry.modify(metadata=meta)
 
     # -- generations ------------------------------------------------------------------
@@ -170,25 +174,29 @@ class Store:
 
     # -- chunks ---------------------------------------------------------------------
     def add_chunks(
-        self, generation: str, chunks: Sequence[Chunk], vectors: np.ndarray, document: DocumentRecord
+        self, generation: str, chunks: Sequence[tuple[Chunk, DocumentRecord]], vectors: np.ndarray
     ) -> None:
+        """Add (chunk, its document's record) pairs with their embeddings."""
         collection = self._chunks(generation)
         for start in range(0, len(chunks), self._batch):
             batch = chunks[start : start + self._batch]
             collection.upsert(
-                ids=[c.id for c in batch],
+                ids=[c.id for c, _ in batch],
                 embeddings=vectors[start : start + self._batch],
-                documents=[c.text for c in batch],
-                metadatas=[_chunk_metadata(c, document) for c in batch],
+                documents=[c.text for c, _ in batch],
+                metadatas=[_chunk_metadata(c, record) for c, record in batch],
             )
 
-    def copy_documents(self, source_generation: str, target_generation: str, doc_ids: list[str]) -> int:
-        """Carry unchanged documents' chunks over with their embeddings: no re-embedding."""
-        if not doc_ids:
-            return 0
+    def copy_documents(
+        self, source_generation: str, target_generation: str, doc_ids: list[str]
+    ) -> list[tuple[str, str]]:
+        """Carry unchanged documents' chunks over with their embeddings: no re-embedding.
+
+        Returns (chunk id, title section text) rows for the keyword index.
+        """
         source = self._chunks(source_generation)
         target = self._chunks(target_generation)
-        copied = 0
+        rows: list[tuple[str, str]] = []
         for start in range(0, len(doc_ids), 50):
             where = {"doc_id": {"$in": doc_ids[start : start + 50]}}
             got = source.get(where=where, include=["embeddings", "documents", "metadatas"])
@@ -198,8 +206,11 @@ class Store:
                     ids=got["ids"][offset:end], embeddings=got["embeddings"][offset:end],
                     documents=got["documents"][offset:end], metadatas=got["metadatas"][offset:end],
                 )
-            copied += len(got["ids"])
-        return copied
+            rows += [
+                (i, f"{m['title']} {m['section']} {text}")
+                for i, text, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            ]
+        return rows
 
     def count_chunks(self, generation: str) -> int:
         return self._chunks(generation).count()
@@ -220,6 +231,10 @@ class Store:
         collection = self._chunks(generation)
         result = collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def embeddings(self, generation: str, ids: list[str]) -> dict[str, np.ndarray]:
+        got = self._chunks(generation).get(ids=ids, include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
 
     def wait_until_readable(self, generation: str, attempts: int = 50) -> None:
         """Block until a generation's collections answer; a server may lag a moment."""

@@ -29,7 +29,9 @@ def numbered_heading_level(line: str) -> int | None:
         return None
     match = _NUMBERED.match(line)
     if match:
-        if line[len(match["num"])] == "." and "." not in match["num"] and len(line.split()) > 8:
+        dotted_single = line[len(match["num"])] == "." and "." not in match["num"]
+        # "5. Severe (5): grave or irreversible harm, such" is a numbered list item.
+        if dotted_single and (len(match["title"].split()) > 6 or any(c in match["title"] for c in ":,;(")):
             return None
         return match["num"].count(".") + 1
     if _LABELLED.match(line):

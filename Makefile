@@ -1,0 +1,52 @@
+# `make run` and `make test` work on a fresh machine: each creates .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NIST := ../shared/fixtures/NIST.AI.100-1.pdf
+
+.PHONY: run test unit lint eval corpus bench browser-deps clean
+
+# torch first and pinned: an unpinned torch (asked for by sentence-transformers) pulls
+# several GB of CUDA packages; 2.13.0 is the CPU build this machine provides.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m assistant.cli serve --ensure-index
+
+test: $(STAMP) browser-deps lint
+	$(PY) -m pytest
+	$(PY) -m assistant.cli eval --set evals/sets/sample.jsonl --gate sample
+
+unit: $(STAMP)
+	$(PY) -m pytest -m "not integration and not browser and not server"
+
+lint: $(STAMP)
+	$(PY) -m ruff check assistant ingest evals tests bench tools
+
+eval: $(STAMP)
+	$(PY) -m assistant.cli eval --set evals/sets/sample.jsonl --baseline --report evals/reports/sample
+	@if [ -f $(NIST) ]; then $(PY) -m assistant.cli eval --set evals/sets/nist.jsonl --corpus $(NIST) --baseline --report evals/reports/nist; fi
+
+corpus: $(STAMP)
+	$(PY) tools/render_corpus.py --out corpus
+
+bench: $(STAMP)
+	$(PY) bench/ingest.py $(if $(wildcard $(NIST)),$(NIST),corpus)
+	$(PY) bench/ask.py
+
+# The browser test drives Debian's Chromium (playwright's own download cannot work here).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "note: install chromium (apt-get install chromium) to run the browser test"; fi; \
+	fi
+
+clean:
+	rm -rf .toolkit-assistant test-output .pytest_cache

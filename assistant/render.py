@@ -1,0 +1,152 @@
+"""HTML for the app: the answer bubble, the sources panel and the corpus banner.
+
+Everything shown comes from documents or from the person typing, so every piece of text
+is escaped here, before any markup of ours (`<mark>`, links) is put around it. Pure
+functions of `Answer`/`Citation`, so the escaping is unit-tested without a browser.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from urllib.parse import quote
+
+from assistant.models import Answer, Citation
+
+DOCUMENT_ROUTE = "corpus"  # relative, so the links survive a proxy's root path
+QUOTE_SEPARATOR = "\u2026"  # the answerer joins non-adjacent sentences of one quote with it
+_MARKER = re.compile(r"\[(\d+)\]")
+_CITE_BADGE = r'<span class="ta-cite">[\1]</span>'  # markers survive escape() unchanged
+
+CORPUS_KINDS = {
+    "sample": "Sample corpus: documents written for this project from public facts, "
+    "not the official INTERPOL/UNICRI Toolkit.",
+    "official": "Official corpus: the INTERPOL/UNICRI AI Toolkit and related policy documents.",
+    "mixed": "Mixed corpus: official Toolkit documents together with sample documents "
+    "written for this project.",
+}
+DISCLAIMER = "Answers quote the loaded documents as guidance; they are not legal advice."
+
+
+def document_url(citation: Citation) -> str:
+    """The app's link to the cited file; PDF viewers open `#page=N` at that page."""
+    url = f"{DOCUMENT_ROUTE}/{quote(citation.source, safe='/')}"
+    if citation.page is not None and citation.source.lower().endswith(".pdf"):
+        url += f"#page={citation.page}"
+    return url
+
+
+def where(citation: Citation) -> str:
+    """'section · page N' as plain text (escape before use)."""
+    # The section path comes as "2 Heading > 2.1 Subheading".
+    parts = [citation.section.replace(" > ", " \u203a ")] if citation.section else []
+    if citation.page is not None:
+        parts.append(f"page {citation.page}")
+    return " \u00b7 ".join(parts)
+
+
+def _page_suffix(citation: Citation) -> str:
+    return "" if citation.page is None else f" \u00b7 page {citation.page}"
+
+
+def _open_link(citation: Citation) -> str:
+    is_pdf = citation.source.lower().endswith(".pdf")
+    label = f"Open PDF at page {citation.page}" if is_pdf and citation.page else "Open document"
+    return (
+        f'<a class="ta-open" href="{escape(document_url(citation))}" target="_blank" '
+        f'rel="noopener noreferrer">{escape(label)} \u2197</a>'
+    )
+
+
+def _fragment_pattern(fragment: str) -> re.Pattern[str] | None:
+    # Passages keep the PDF's line breaks; quotes are whitespace-folded.
+    words = fragment.split()
+    return re.compile(r"\s+".join(re.escape(w) for w in words)) if words else None
+
+
+def highlight(text: str, quote_text: str) -> str:
+    """`text` escaped, with each sentence of `quote_text` found in it wrapped in `<mark>`."""
+    spans: list[tuple[int, int]] = []
+    for fragment in quote_text.split(QUOTE_SEPARATOR):
+        pattern = _fragment_pattern(fragment)
+        match = pattern.search(text) if pattern else None
+        if match:
+            spans.append(match.span())
+    out, position = [], 0
+    for start, end in sorted(spans):
+        if start < position:  # overlapping fragments: the first mark already covers it
+            continue
+        out.append(escape(text[position:start]))
+        out.append(f"<mark>{escape(text[start:end])}</mark>")
+        position = end
+    out.append(escape(text[position:]))
+    return "".join(out)
+
+
+def _bullet(line: str) -> str:
+    # Quoted list items come as "- item"; a bullet reads better than a dash.
+    return "\u2022 " + line[2:] if line.startswith("- ") else line
+
+
+def answer_html(answer: Answer) -> str:
+    """The chat bubble: the quoted sentences with [n] badges, then the numbered sources."""
+    lines = [line for line in answer.answer.split("\n") if line.strip()]
+    body = "".join(f"<p>{_MARKER.sub(_CITE_BADGE, escape(_bullet(line)))}</p>" for line in lines)
+    if answer.refused:
+        return (
+            f'<div class="ta-answer ta-refused">{body}<p class="ta-note">'
+            "The nearest documents are listed under Sources; they are pointers, not an answer."
+            "</p></div>"
+        )
+    sources = "".join(
+        f'<li><span class="ta-cite">[{c.n}]</span> {escape(c.title)}{_page_suffix(c)} '
+        f"{_open_link(c)}</li>"
+        for c in answer.citations
+    )
+    return f'<div class="ta-answer">{body}<ol class="ta-source-list">{sources}</ol></div>'
+
+
+def _card(citation: Citation, passage: str, label: str) -> str:
+    return (
+        f'<article class="ta-card" id="ta-source-{citation.n}">'
+        f'<h3><span class="ta-cite">{escape(label)}</span> {escape(citation.title)}</h3>'
+        f'<p class="ta-meta">{escape(where(citation))}</p>'
+        f"{passage}<p>{_open_link(citation)}</p></article>"
+    )
+
+
+def sources_html(answer: Answer | None) -> str:
+    """The sources panel: cited passages with the quoted sentences marked, or pointers."""
+    if answer is None:
+        return (
+            '<div class="ta-sources"><h2>Sources</h2><p class="ta-meta">Ask a question: the '
+            "passages behind each numbered citation appear here.</p></div>"
+        )
+    question = f'<p class="ta-meta">For: \u201c{escape(answer.question)}\u201d</p>'
+    if answer.refused:
+        cards = "".join(_card(p, "", "\u2192") for p in answer.pointers) or (
+            '<p class="ta-meta">No document came close.</p>'
+        )
+        return (
+            f'<div class="ta-sources"><h2>Nearest documents</h2>{question}'
+            '<p class="ta-note">The corpus does not answer this question. These documents '
+            f"are the closest matches, offered as places to look, not as evidence.</p>{cards}</div>"
+        )
+    cards = "".join(
+        _card(c, f"<blockquote>{highlight(c.text, c.quote)}</blockquote>", f"[{c.n}]")
+        for c in answer.citations
+    )
+    return f'<div class="ta-sources"><h2>Sources</h2>{question}{cards}</div>'
+
+
+def message_html(text: str, css_class: str = "ta-question") -> str:
+    """A chat bubble of plain text (a question, an error): shown as typed, never as markup."""
+    return f'<div class="{css_class}">{escape(text)}</div>'
+
+
+def banner_html(kind: str, documents: int) -> str:
+    corpus = CORPUS_KINDS.get(kind, f"Corpus: {kind}.")
+    return (
+        f'<div class="ta-banner" role="note"><strong>{escape(corpus)}</strong> '
+        f"{documents} documents loaded. {escape(DISCLAIMER)}</div>"
+    )

@@ -1,0 +1,150 @@
+"""The assistant as a Python API: `Assistant(settings).ask(question, history) -> Answer`.
+
+The CLI, the Gradio app and the evals all go through this class; none of them retrieves
+or answers on its own.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.answer import Answerer, ExtractiveAnswerer
+from assistant.models import REFUSAL_TEXT, Answer, Citation, Passage
+from assistant.refusal import Evidence, is_weak, measure_evidence, states_quantity
+from assistant.sentences import split_units
+from assistant.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
+from ingest.embedding import Embedder
+from ingest.models import DocumentRecord
+from ingest.settings import Settings
+from ingest.store import Store
+
+MAX_QUESTION_CHARS = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_POINTERS = 3
+
+
+class QuestionError(ValueError):
+    """The question cannot be answered as typed; the message says what to change."""
+
+
+def clean_question(question: str) -> str:
+    """Control characters out, whitespace folded; empty or overlong questions refused."""
+    text = " ".join(_CONTROL.sub(" ", question or "").split())
+    if not text:
+        raise QuestionError("the question is empty; type a question about the corpus")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+            "Ask about one thing at a time."
+        )
+    return text
+
+
+@dataclass(frozen=True)
+class CorpusStatus:
+    kind: str  # sample | official | mixed
+    generation: str
+    documents: list[DocumentRecord]
+
+
+class Assistant:
+    """Hybrid retrieval, refusal when the evidence is weak, then an answerer."""
+
+    def __init__(self, settings: Settings, answerer: Answerer | None = None) -> None:
+        self.settings = settings
+        self.store = Store(settings.store, settings.chroma_url)
+        self.embedder = Embedder(settings.ingest.embed_batch_size)
+        self.retriever = HybridRetriever(self.store, settings.retrieval, self.embedder)
+        self._answerer = answerer
+        self._answerer_generation = ""
+
+    def _answerer_for(self, snapshot: IndexSnapshot) -> Answerer:
+        if self._answerer is None or (
+            isinstance(self._answerer, ExtractiveAnswerer) and self._answerer_generation != snapshot.generation
+        ):
+            self._answerer = ExtractiveAnswerer(
+                self.settings.answer, self.embedder, snapshot.keyword, _boilerplate(snapshot)
+            )
+            self._answerer_generation = snapshot.generation
+        return self._answerer
+
+    def warm_up(self) -> None:
+        """Load the index and the model now rather than on the first officer's question."""
+        self.retriever.snapshot()
+        self.ask("What is responsible AI innovation?")
+
+    def corpus_status(self) -> CorpusStatus:
+        snapshot = self.retriever.snapshot()
+        return CorpusStatus(snapshot.corpus_kind, snapshot.generation, self.store.documents(snapshot.generation))
+
+    def retrieve(
+        self, question: str, history: list[str] | None = None, k: int = 10, mode: str = "hybrid"
+    ) -> list[Passage]:
+        return self.retriever.retrieve(clean_question(question), history, k, mode)
+
+    def evidence(self, question: str, history: list[str] | None = None) -> Evidence:
+        """The refusal signals for a question, for calibration."""
+        question = clean_question(question)
+        passages = self.retriever.retrieve(question, history)
+        snapshot = self.retriever.snapshot()
+        return measure_evidence(retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary)
+
+    def ask(self, question: str, history: list[str] | None = None, k: int | None = None) -> Answer:
+        started = time.perf_counter()
+        question = clean_question(question)
+        history = [clean_question(h) for h in (history or []) if h and h.strip()][-3:]
+        passages = self.retriever.retrieve(question, history, k)
+        retrieved = time.perf_counter()
+        snapshot = self.retriever.snapshot()
+        evidence = measure_evidence(
+            retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
+        )
+        answer = None
+        if not is_weak(evidence, self.settings.answer):
+            answer = self._answerer_for(snapshot).answer(question, passages, history)
+        if answer is None or answer.refused or not states_quantity(question, [c.quote for c in answer.citations]):
+            answer = _refusal(question, passages)
+        finished = time.perf_counter()
+        answer.timings_ms = {
+            "retrieve": (retrieved - started) * 1000,
+            "answer": (finished - retrieved) * 1000,
+            "total": (finished - started) * 1000,
+        }
+        return answer
+
+    def document_path(self, source: str) -> Path | None:
+        """The corpus file behind a citation, only if it lies inside the corpus folder."""
+        root = self.settings.corpus.resolve()
+        candidate = (root / source).resolve()
+        if not candidate.is_relative_to(root) or not candidate.is_file():
+            return None
+        return candidate
+
+
+def _refusal(question: str, passages: list[Passage]) -> Answer:
+    seen: set[str] = set()
+    pointers = []
+    for passage in passages:
+        if passage.doc_id in seen:
+            continue
+        seen.add(passage.doc_id)
+        pointers.append(
+            Citation(n=len(pointers) + 1, source=passage.source, title=passage.title, page=passage.page,
+                     section=passage.section, text=passage.text, quote="", score=passage.dense_score)
+        )
+        if len(pointers) == _POINTERS:
+            break
+    return Answer(question=question, answer=REFUSAL_TEXT, refused=True, citations=[], pointers=pointers)
+
+
+def _boilerplate(snapshot: IndexSnapshot) -> frozenset[str]:
+    """Sentences that recur in several documents (notices, disclaimers): never an answer."""
+    documents_per_unit: dict[str, set[str]] = {}
+    for chunk in snapshot.chunks.values():
+        for unit in split_units(chunk.text):
+            if len(unit.text) > 20:
+                documents_per_unit.setdefault(unit.text, set()).add(chunk.doc_id)
+    return frozenset(text for text, docs in documents_per_unit.items() if len(docs) >= 3)

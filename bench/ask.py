@@ -1,0 +1,92 @@
+"""Answer-latency benchmark: prints figures, asserts nothing.
+
+    python bench/ask.py [--set evals/sets/sample.jsonl] [--corpus corpus] [--rounds 2]
+
+Builds (or reuses) an index of the corpus in .toolkit-assistant/bench-store, warms up,
+then asks every question of the set `--rounds` times and prints p50 and p95 of the
+retrieve, answer and total timings that `ask` reports. Then it starts the app the way
+`make run` does (`serve --ensure-index` on the built index) and prints the time from
+process start until the page answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import ingest  # noqa: E402,F401
+from assistant.service import Assistant  # noqa: E402
+from ingest.refresh import refresh  # noqa: E402
+from ingest.settings import Settings  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def app_ready_seconds(store: Path, corpus: Path, timeout: float = 120) -> float:
+    port = free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "serve", "--ensure-index", "--store", str(store), "--port", str(port)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**__import__("os").environ, "TOOLKIT_ASSISTANT_CORPUS": str(corpus)},
+    )
+    try:
+        while time.perf_counter() - started < timeout:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as response:
+                    if response.status == 200:
+                        return time.perf_counter() - started
+            except OSError:
+                time.sleep(0.1)
+        return float("nan")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", type=Path, default=REPO / "evals" / "sets" / "sample.jsonl")
+    parser.add_argument("--corpus", type=Path, default=REPO / "corpus")
+    parser.add_argument("--store", type=Path, default=REPO / ".toolkit-assistant" / "bench-store")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    settings = Settings(store=args.store, corpus=args.corpus)
+    refresh([args.corpus], settings)
+    questions = [json.loads(line) for line in args.set.read_text().splitlines() if line.strip()]
+    assistant = Assistant(settings)
+    assistant.warm_up()  # model and index loaded; no eval question seen yet
+
+    # Round 1 is each question's first time (sentence-embedding cache cold): the headline.
+    # Later rounds show what a repeated question costs.
+    for round_number in range(1, args.rounds + 1):
+        timings: dict[str, list[float]] = {"retrieve": [], "answer": [], "total": []}
+        for q in questions:
+            answer = assistant.ask(q["question"], q.get("history"))
+            for key in timings:
+                timings[key].append(answer.timings_ms[key])
+        label = "first time" if round_number == 1 else f"repeat {round_number - 1}"
+        print(f"ask, {len(questions)} questions of {args.set.name}, {label}:")
+        for key, values in timings.items():
+            print(f"  {key:<9} p50 {np.percentile(values, 50):7.1f} ms   p95 {np.percentile(values, 95):7.1f} ms")
+    print(f"app ready from process start (built index): {app_ready_seconds(args.store, args.corpus):.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Ingestion benchmark: prints figures, asserts nothing.
+
+    python bench/ingest.py [PATH ...]        (default: ../shared/fixtures/NIST.AI.100-1.pdf)
+
+Figures, for the given files:
+- the whole pipeline (load, clean, chunk, embed, store, keyword index, publish) into a fresh
+  store, in pages/s and chunks/s, with the model already loaded (its one-off load time is
+  printed apart, as is the cold run of a whole `toolkit-assistant ingest` process);
+- the raw encoder on the very same chunk texts, in chunks/s: the ceiling on this machine;
+- the ratio of the two;
+- the wall time of an unchanged refresh, process start included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import ingest  # noqa: E402,F401
+from ingest.build import ENCODE_BATCH  # noqa: E402
+from ingest.chunking import Chunker  # noqa: E402
+from ingest.embedding import Embedder, _model  # noqa: E402
+from ingest.loaders import load_document  # noqa: E402
+from ingest.refresh import discover, refresh  # noqa: E402
+from ingest.settings import Settings  # noqa: E402
+
+DEFAULT = REPO.parent / "shared" / "fixtures" / "NIST.AI.100-1.pdf"
+
+
+def cli(*args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "assistant.cli", *args], cwd=REPO, check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="*", type=Path, default=[DEFAULT])
+    parser.add_argument("--repeat", type=int, default=2, help="timed runs of each measurement; the best is kept")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    try:
+        started = time.perf_counter()
+        _model()
+        load_seconds = time.perf_counter() - started
+
+        pipeline_seconds = float("inf")
+        for attempt in range(args.repeat):
+            store = work / f"store-{attempt}"
+            started = time.perf_counter()
+            report = refresh(args.paths, Settings(store=store))
+            pipeline_seconds = min(pipeline_seconds, time.perf_counter() - started)
+        pages, chunks_total = report.pages, report.chunks_total
+
+        settings = Settings(store=work / "unused")
+        chunker = Chunker(settings.ingest.chunk_tokens, settings.ingest.chunk_overlap_tokens)
+        files, _ = discover(args.paths)
+        texts = [
+            chunk.embed_text
+            for f in files
+            for chunk in chunker.chunk_document(load_document(f.path, f.source, settings.ingest.max_file_mb))
+        ]
+        embedder = Embedder(settings.ingest.embed_batch_size)
+        encoder_seconds = float("inf")
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            for start in range(0, len(texts), ENCODE_BATCH):  # the slices the pipeline encodes
+                embedder.embed_passages(texts[start : start + ENCODE_BATCH])
+            encoder_seconds = min(encoder_seconds, time.perf_counter() - started)
+
+        store = work / "store-cli"
+        paths = [str(p) for p in args.paths]
+        cold_seconds = cli("ingest", *paths, "--store", str(store))
+        unchanged = min(cli("ingest", *paths, "--store", str(store)) for _ in range(3))
+
+        pipeline_rate = chunks_total / pipeline_seconds
+        encoder_rate = len(texts) / encoder_seconds
+        print(f"files: {', '.join(paths)}")
+        print(f"documents {report.documents}, pages {pages}, chunks {chunks_total}")
+        print(f"model load (once per process):          {load_seconds:6.2f} s")
+        print(f"pipeline, warm model:                   {pipeline_seconds:6.2f} s  "
+              f"{pages / pipeline_seconds:6.1f} pages/s  {pipeline_rate:6.1f} chunks/s")
+        print(f"raw encoder, same {len(texts)} chunks:          {encoder_seconds:6.2f} s  "
+              f"{'':>14}  {encoder_rate:6.1f} chunks/s")
+        print(f"pipeline / encoder throughput:          {pipeline_rate / encoder_rate:6.1%}")
+        print(f"cold `ingest` process (fresh store):    {cold_seconds:6.2f} s wall")
+        print(f"unchanged refresh, process included:    {unchanged:6.2f} s wall (best of 3)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Eval sets, metrics, baselines and reports for the assistant (`toolkit-assistant eval`)."""

@@ -1,0 +1,157 @@
+"""Scores for one question and their means: retrieval at page level, answers, latency.
+
+Retrieval is scored on *units*, not chunks: a PDF page (source, page) or, for documents
+without pages, a section. Several chunks of one page count once, so a retriever is not
+rewarded for returning the same page three times. The IR formulas come from ranx.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from evals.sets_io import GoldRef, page_unit_id, section_unit_id
+
+RANKING_DEPTH = 10
+# Our names -> ranx's names. hit@k is ranx's hit_rate@k (1 if any relevant unit in the top k).
+RETRIEVAL_METRICS = {
+    "hit@1": "hit_rate@1",
+    "hit@5": "hit_rate@5",
+    "mrr@10": "mrr@10",
+    "ndcg@10": "ndcg@10",
+}
+ANSWER_METRICS = (
+    "key_fact_recall",
+    "citation_precision",
+    "refusal_accuracy",
+    "false_refusal_rate",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+# Metrics where less is better.
+LOWER_IS_BETTER = frozenset({"false_refusal_rate", "latency_p50_ms", "latency_p95_ms"})
+
+
+class Located(Protocol):
+    """Anything that points into the corpus: a Passage, a Citation, a baseline hit."""
+
+    source: str
+    page: int | None
+    section: str
+
+
+def unit_of(hit: Located, gold: Sequence[GoldRef]) -> str:
+    """The hit's ranking unit; named like the gold unit it matches, so ranx can see it."""
+    for ref in gold:
+        unit = ref.matching_unit(hit.source, hit.page, hit.section)
+        if unit is not None:
+            return unit
+    if hit.page is not None:
+        return page_unit_id(hit.source, hit.page)
+    return section_unit_id(hit.source, hit.section)
+
+
+def ranked_units(
+    hits: Iterable[Located], gold: Sequence[GoldRef], depth: int = RANKING_DEPTH
+) -> list[str]:
+    """Distinct units in the order their first passage was retrieved."""
+    units: list[str] = []
+    for hit in hits:
+        unit = unit_of(hit, gold)
+        if unit not in units:
+            units.append(unit)
+    return units[:depth]
+
+
+def relevant_units(gold: Sequence[GoldRef]) -> list[str]:
+    return list(dict.fromkeys(unit for ref in gold for unit in ref.units()))
+
+
+@dataclass
+class RetrievalScores:
+    """`overall` holds the mean of each metric; `per_question[id][metric]` the single scores."""
+
+    overall: dict[str, float | None]
+    per_question: dict[str, dict[str, float]]
+
+
+def retrieval_scores(
+    rankings: dict[str, list[str]], relevant: dict[str, list[str]]
+) -> RetrievalScores:
+    """hit@1, hit@5, MRR@10 and nDCG@10 for every question in `relevant`, with one ranx call.
+
+    ranx compiles its metrics with numba on first use (seconds), so it is called once for a
+    whole run. A question that retrieved nothing gets an empty ranking and scores 0.
+    """
+    if not relevant:
+        return RetrievalScores({name: None for name in RETRIEVAL_METRICS}, {})
+    from ranx import Qrels, Run, evaluate
+
+    qrels = Qrels.from_dict({qid: dict.fromkeys(units, 1) for qid, units in relevant.items()})
+    run = Run.from_dict(
+        {
+            # ranx orders by score: the first unit gets the highest.
+            qid: {unit: float(len(units) - rank) for rank, unit in enumerate(units)}
+            for qid, units in ((qid, rankings.get(qid, [])) for qid in relevant)
+        }
+    )
+    with warnings.catch_warnings():
+        # numba's "unsafe cast from uint64 to int64" on ranx's hit counter: harmless noise.
+        warnings.simplefilter("ignore")
+        evaluate(qrels, run, list(RETRIEVAL_METRICS.values()), threads=1)
+    per_question: dict[str, dict[str, float]] = {qid: {} for qid in relevant}
+    for ours, theirs in RETRIEVAL_METRICS.items():
+        for qid, score in run.scores[theirs].items():
+            per_question[qid][ours] = float(score)
+    overall = {
+        name: mean(scores[name] for scores in per_question.values()) for name in RETRIEVAL_METRICS
+    }
+    return RetrievalScores(overall, per_question)
+
+
+def normalize_text(text: str) -> str:
+    """Case-folded with whitespace runs collapsed: how key facts are looked for."""
+    return " ".join(text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class FactCheck:
+    recall: float | None  # None when the question lists no key facts
+    missing: list[str]
+
+
+def key_fact_recall(answer_text: str, key_facts: Sequence[str]) -> FactCheck:
+    """The share of key facts that occur in the answer text."""
+    if not key_facts:
+        return FactCheck(None, [])
+    text = normalize_text(answer_text)
+    missing = [fact for fact in key_facts if normalize_text(fact) not in text]
+    return FactCheck(1 - len(missing) / len(key_facts), missing)
+
+
+def citation_precision(citations: Sequence[Located], gold: Sequence[GoldRef]) -> float:
+    """The share of citations that point at a gold page or section.
+
+    An answer without citations scores 0: an uncited answer is what this assistant exists
+    to prevent, so it must not vanish from the mean.
+    """
+    if not citations:
+        return 0.0
+    hits = sum(
+        any(ref.matching_unit(c.source, c.page, c.section) for ref in gold) for c in citations
+    )
+    return hits / len(citations)
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    """Mean of the defined values; None when there are none (a metric that does not apply)."""
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if len(values) else None

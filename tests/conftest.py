@@ -1,0 +1,53 @@
+"""Shared fixtures. No test touches a real store: the autouse fixture points the default
+store, feedback file and config at a temporary folder (see simonw/llm's tests/conftest.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import ingest  # noqa: F401  (offline, no-telemetry environment before anything else)
+from ingest.settings import Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
+NIST_PDF = SHARED_FIXTURES / "NIST.AI.100-1.pdf"
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    state = tmp_path / "state"
+    monkeypatch.setenv("TOOLKIT_ASSISTANT_STORE", str(state / "store"))
+    monkeypatch.setenv("TOOLKIT_ASSISTANT_APP__FEEDBACK_FILE", str(state / "feedback.jsonl"))
+    monkeypatch.setenv("TOOLKIT_ASSISTANT_CONFIG", str(state / "no-config.toml"))
+    monkeypatch.delenv("TOOLKIT_ASSISTANT_CHROMA_URL", raising=False)
+    return state
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real sample corpus ingested once per session with the real model and Chroma."""
+    from ingest.refresh import refresh
+
+    store = tmp_path_factory.mktemp("sample-store")
+    report = refresh([CORPUS], Settings(store=store, corpus=CORPUS))
+    assert not report.failed, report.failed
+    return store
+
+
+@pytest.fixture(scope="session")
+def sample_settings(sample_store: Path) -> Settings:
+    return Settings(store=sample_store, corpus=CORPUS)
+
+
+@pytest.fixture(scope="session")
+def sample_assistant(sample_settings: Settings):
+    from assistant.service import Assistant
+
+    return Assistant(sample_settings)
+
+
+def settings_for(store: Path, **overrides: object) -> Settings:
+    return load_settings(store=store, **overrides)
