@@ -29,6 +29,7 @@ unit: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check assistant ingest evals tests bench tools
+	$(PY) -m ruff format --check assistant ingest evals tests bench tools
 
 eval: $(STAMP)
 	$(PY) -m assistant.cli eval --set evals/sets/sample.jsonl --baseline --report evals/reports/sample
@@ -49,4 +50,5 @@ browser-deps:
 	fi
 
 clean:
-	rm -rf .toolkit-assistant test-output .pytest_cache
+	@# the index and eval stores only: feedback under .toolkit-assistant/ is officers' data
+	rm -rf .toolkit-assistant/store .toolkit-assistant/eval-stores test-output .pytest_cache

@@ -1,7 +1,7 @@
 """`toolkit-assistant`: ingest, status, ask, serve, eval.
 
-Every command takes `--json`. User errors print one line and exit with status 2 (usage)
-or 1 (the work failed); they never show a traceback. Heavy libraries are imported inside
+Every command but `serve` takes `--json`. User errors print one line and exit with status
+2 (usage) or 1 (the work failed); they never show a traceback. Heavy libraries are imported inside
 the command that needs them, so `status` and an unchanged `ingest` start fast.
 """
 
@@ -57,7 +57,9 @@ def _progress_bar() -> Callable[[str, int, int], None] | None:
         unit = "doc" if stage == "load" else "chunk"
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr, leave=False)
+            bar = bars[stage] = tqdm(
+                total=total, desc=stage, unit=unit, file=sys.stderr, leave=False
+            )
         bar.n = done
         bar.refresh()
         if done >= total:
@@ -110,7 +112,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not current:
         print(f"no index in {data['store']}; run `toolkit-assistant ingest`")
         return 0
-    print(f"corpus: {current.corpus_kind} ({len(documents)} documents, published {current.published_at})")
+    print(
+        f"corpus: {current.corpus_kind} "
+        f"({len(documents)} documents, published {current.published_at})"
+    )
     for r in documents:
         pages = "-" if r.pages is None else r.pages
         print(f"  {r.source:<42} {pages:>4} pages {r.chunks:>5} chunks  {r.ingested_at}  {r.title}")
@@ -179,7 +184,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _add_eval(command: Callable) -> None:
     from evals.cli import add_eval_arguments
 
-    add_eval_arguments(command("eval", cmd_eval, "Run an eval set and report retrieval and answer metrics."))
+    add_eval_arguments(
+        command("eval", cmd_eval, "Run an eval set and report retrieval and answer metrics.")
+    )
 
 
 # -- parser ---------------------------------------------------------------------------------
@@ -193,29 +200,48 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: Callable, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EXAMPLES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.set_defaults(handler=handler)
-        sub.add_argument("--store", type=Path, help="index folder (default: TOOLKIT_ASSISTANT_STORE or .toolkit-assistant/store)")
-        sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
+        sub.add_argument(
+            "--store",
+            type=Path,
+            help="index folder (default: TOOLKIT_ASSISTANT_STORE or .toolkit-assistant/store)",
+        )
+        if name != "serve":  # the app prints nothing a tool would parse
+            sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
         return sub
 
     ingest = command("ingest", cmd_ingest, "Make the index mirror the given files and folders.")
-    ingest.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: corpus/)")
+    ingest.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders (default: corpus/)"
+    )
 
     command("status", cmd_status, "List the indexed documents and which corpus is loaded.")
 
     ask = command("ask", cmd_ask, "Answer a question from the corpus, with citations.")
     ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("--k", type=int, help="passages to retrieve (default: setting retrieval.k)")
-    ask.add_argument("--history", action="append", metavar="QUESTION",
-                     help="an earlier question of the conversation (repeatable), for follow-ups")
+    ask.add_argument(
+        "--history",
+        action="append",
+        metavar="QUESTION",
+        help="an earlier question of the conversation (repeatable), for follow-ups",
+    )
 
     serve = command("serve", cmd_serve, "Serve the chat in the browser (Gradio).")
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 7860)")
-    serve.add_argument("--ensure-index", action="store_true",
-                       help="first bring the index in line with the corpus folder (what `make run` does)")
+    serve.add_argument(
+        "--ensure-index",
+        action="store_true",
+        help="first bring the index in line with the corpus folder (what `make run` does)",
+    )
 
     if importlib.util.find_spec("evals.cli") is not None:
         _add_eval(command)
@@ -243,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return err.status
     except KeyboardInterrupt:
-        print("interrupted; the index is unchanged unless the refresh had finished", file=sys.stderr)
+        print(
+            "interrupted; the index is unchanged unless the refresh had finished", file=sys.stderr
+        )
         return 130
     except Exception as err:
         from ingest.refresh import UsageError

@@ -43,7 +43,9 @@ _QUANTITY_NOUNS = re.compile(
     r"|\b(?:the|a|maximum|minimum|highest|largest)\s+(?:\w+\s+)?(?P<penalty>fines?|penalt(?:y|ies))\b",
     re.IGNORECASE,
 )
-_TIME_UNITS = re.compile(r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?|annual|daily|weekly|monthly)\b", re.I)
+_TIME_UNITS = re.compile(
+    r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?|annual|daily|weekly|monthly)\b", re.I
+)
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,12 @@ from ingest.embedding import Embedder
 from ingest.keyword_index import KeywordIndex, terms
 from ingest.refresh import keyword_dir
 from ingest.settings import RetrievalSettings
-from ingest.store import StoredChunk, Store, StoreError
+from ingest.store import Store, StoredChunk, StoreError
 
 # Follow-ups lean on the conversation: "and what about its accuracy?"
 _ANAPHORA = re.compile(
-    r"\b(it|its|it's|they|them|their|this|that|these|those|he|she|his|her|the same|what about|and|also|else|more)\b",
+    r"\b(it|its|it's|they|them|their|this|that|these|those|he|she|his|her"
+    r"|the same|what about|and|also|else|more)\b",
     re.IGNORECASE,
 )
 _SHORT_QUESTION_TERMS = 3
@@ -53,7 +54,9 @@ class _DenseSide(BaseRetriever):
     vector: np.ndarray
     n: int
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
         hits = self.store.query(self.snapshot.generation, self.vector, self.n)
         return [Document(page_content="", metadata={"chunk_id": i, "dense": s}) for i, s in hits]
 
@@ -63,7 +66,9 @@ class _KeywordSide(BaseRetriever):
     snapshot: IndexSnapshot
     n: int
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
         hits = self.snapshot.keyword.search(query, self.n)
         return [Document(page_content="", metadata={"chunk_id": i}) for i, _ in hits]
 
@@ -118,7 +123,9 @@ class HybridRetriever:
         folder = keyword_dir(self.store.path, generation)
         keyword = KeywordIndex.load(folder)
         if keyword is None:  # a server-mode reader on another machine: build it locally
-            keyword = KeywordIndex.build((c.id, f"{c.title} {c.section} {c.text}") for c in chunks.values())
+            keyword = KeywordIndex.build(
+                (c.id, f"{c.title} {c.section} {c.text}") for c in chunks.values()
+            )
             keyword.save(folder)
         vocabulary = frozenset(
             word.lower()
@@ -128,7 +135,11 @@ class HybridRetriever:
         return IndexSnapshot(generation, corpus_kind, chunks, keyword, vocabulary)
 
     def retrieve(
-        self, question: str, history: list[str] | None = None, k: int | None = None, mode: str = "hybrid"
+        self,
+        question: str,
+        history: list[str] | None = None,
+        k: int | None = None,
+        mode: str = "hybrid",
     ) -> list[Passage]:
         snapshot = self.snapshot()
         k = k or self.settings.k
@@ -144,41 +155,68 @@ class HybridRetriever:
         else:
             weight = self.settings.dense_weight
             ranked = EnsembleRetriever(
-                retrievers=[dense, keyword], weights=[weight, 1 - weight],
-                c=self.settings.rrf_c, id_key="chunk_id",
+                retrievers=[dense, keyword],
+                weights=[weight, 1 - weight],
+                c=self.settings.rrf_c,
+                id_key="chunk_id",
             ).invoke(query)
         ids = [doc.metadata["chunk_id"] for doc in ranked]
         return self._passages(snapshot, ids, vector, k)
 
-    def _passages(self, snapshot: IndexSnapshot, ids: list[str], vector: np.ndarray, k: int) -> list[Passage]:
+    def _passages(
+        self, snapshot: IndexSnapshot, ids: list[str], vector: np.ndarray, k: int
+    ) -> list[Passage]:
         chosen: list[StoredChunk] = []
         chosen_shingles: list[set] = []
         per_document: dict[str, int] = {}
+        overflow: list[StoredChunk] = []  # over a document's cap: used only to fill up to k
+
+        def admit(chunk: StoredChunk) -> None:
+            shingles = _shingles(chunk.text)
+            if any(
+                _jaccard(shingles, s) >= self.settings.near_duplicate_jaccard
+                for s in chosen_shingles
+            ):
+                return  # the same passage again (a copy in another document, a re-issue)
+            chosen.append(chunk)
+            chosen_shingles.append(shingles)
+            per_document[chunk.doc_id] = per_document.get(chunk.doc_id, 0) + 1
+
         for chunk_id in ids:
             chunk = snapshot.chunks.get(chunk_id)
             if chunk is None:
                 continue
             if per_document.get(chunk.doc_id, 0) >= self.settings.max_passages_per_document:
+                overflow.append(chunk)
                 continue
-            shingles = _shingles(chunk.text)
-            if any(_jaccard(shingles, s) >= self.settings.near_duplicate_jaccard for s in chosen_shingles):
-                continue  # the same passage again (a copy in another document, a re-issue)
-            chosen.append(chunk)
-            chosen_shingles.append(shingles)
-            per_document[chunk.doc_id] = per_document.get(chunk.doc_id, 0) + 1
+            admit(chunk)
             if len(chosen) == k:
                 break
+        # The cap spreads the answer over documents; it must not starve a one-document
+        # corpus (or a question only one document answers) of passages.
+        for chunk in overflow:
+            if len(chosen) == k:
+                break
+            admit(chunk)
         similarities = self._similarities(snapshot, [c.id for c in chosen], vector)
         return [
             Passage(
-                chunk_id=c.id, doc_id=c.doc_id, source=c.source, title=c.title, page=c.page,
-                section=c.section, text=c.text, score=round(max(0.0, 1.0 - rank / (k + 1)), 4),
+                chunk_id=c.id,
+                doc_id=c.doc_id,
+                source=c.source,
+                title=c.title,
+                page=c.page,
+                section=c.section,
+                text=c.text,
+                score=round(max(0.0, 1.0 - rank / (k + 1)), 4),
                 dense_score=round(similarities.get(c.id, 0.0), 4),
             )
             for rank, c in enumerate(chosen)
         ]
 
-    def _similarities(self, snapshot: IndexSnapshot, ids: list[str], vector: np.ndarray) -> dict[str, float]:
+    def _similarities(
+        self, snapshot: IndexSnapshot, ids: list[str], vector: np.ndarray
+    ) -> dict[str, float]:
         if not ids:
             return {}
         vectors = self.store.embeddings(snapshot.generation, ids)

@@ -14,7 +14,9 @@ from ingest.cleaning import LIST_MARKER
 # A sentence ends at . ! ? followed by a space and an upper-case letter, digit or quote,
 # except after common abbreviations and single initials ("e.g. The", "J. Smith").
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(])")
-_ABBREVIATIONS = re.compile(r"(\b(e\.g|i\.e|etc|vs|cf|No|Art|Sec|Fig|Dr|Mr|Ms|Mrs|Prof|St|para)\.|\b[A-Z]\.)$")
+_ABBREVIATIONS = re.compile(
+    r"(\b(e\.g|i\.e|etc|vs|cf|No|Art|Sec|Fig|Dr|Mr|Ms|Mrs|Prof|St|para)\.|\b[A-Z]\.)$"
+)
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,23 @@ def split_units(passage_text: str) -> list[Unit]:
         marker = LIST_MARKER.match(line)
         if marker:
             start = line_start + marker.end()
-            text = line[marker.end():].strip()
+            text = line[marker.end() :].strip()
             if text:
-                units.append(Unit(start, start + len(text), text, line_number, True, text.endswith(":")))
+                units.append(
+                    Unit(start, start + len(text), text, line_number, True, text.endswith(":"))
+                )
             continue
         for start, end in _sentence_spans(line):
             text = line[start:end]
             units.append(
-                Unit(line_start + start, line_start + end, text, line_number, False, text.endswith(":"))
+                Unit(
+                    line_start + start,
+                    line_start + end,
+                    text,
+                    line_number,
+                    False,
+                    text.endswith(":"),
+                )
             )
     return units
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from assistant.answer import Answerer, ExtractiveAnswerer
 from assistant.models import REFUSAL_TEXT, Answer, Citation, Passage
 from assistant.refusal import Evidence, is_weak, measure_evidence, states_quantity
-from assistant.sentences import split_units
 from assistant.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
+from assistant.sentences import split_units
 from ingest.embedding import Embedder
 from ingest.models import DocumentRecord
 from ingest.settings import Settings
@@ -63,7 +63,8 @@ class Assistant:
 
     def _answerer_for(self, snapshot: IndexSnapshot) -> Answerer:
         if self._answerer is None or (
-            isinstance(self._answerer, ExtractiveAnswerer) and self._answerer_generation != snapshot.generation
+            isinstance(self._answerer, ExtractiveAnswerer)
+            and self._answerer_generation != snapshot.generation
         ):
             self._answerer = ExtractiveAnswerer(
                 self.settings.answer, self.embedder, snapshot.keyword, _boilerplate(snapshot)
@@ -78,7 +79,9 @@ class Assistant:
 
     def corpus_status(self) -> CorpusStatus:
         snapshot = self.retriever.snapshot()
-        return CorpusStatus(snapshot.corpus_kind, snapshot.generation, self.store.documents(snapshot.generation))
+        return CorpusStatus(
+            snapshot.corpus_kind, snapshot.generation, self.store.documents(snapshot.generation)
+        )
 
     def retrieve(
         self, question: str, history: list[str] | None = None, k: int = 10, mode: str = "hybrid"
@@ -90,7 +93,9 @@ class Assistant:
         question = clean_question(question)
         passages = self.retriever.retrieve(question, history)
         snapshot = self.retriever.snapshot()
-        return measure_evidence(retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary)
+        return measure_evidence(
+            retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
+        )
 
     def ask(self, question: str, history: list[str] | None = None, k: int | None = None) -> Answer:
         started = time.perf_counter()
@@ -105,7 +110,11 @@ class Assistant:
         answer = None
         if not is_weak(evidence, self.settings.answer):
             answer = self._answerer_for(snapshot).answer(question, passages, history)
-        if answer is None or answer.refused or not states_quantity(question, [c.quote for c in answer.citations]):
+        if (
+            answer is None
+            or answer.refused
+            or not states_quantity(question, [c.quote for c in answer.citations])
+        ):
             answer = _refusal(question, passages)
         finished = time.perf_counter()
         answer.timings_ms = {
@@ -132,12 +141,22 @@ def _refusal(question: str, passages: list[Passage]) -> Answer:
             continue
         seen.add(passage.doc_id)
         pointers.append(
-            Citation(n=len(pointers) + 1, source=passage.source, title=passage.title, page=passage.page,
-                     section=passage.section, text=passage.text, quote="", score=passage.dense_score)
+            Citation(
+                n=len(pointers) + 1,
+                source=passage.source,
+                title=passage.title,
+                page=passage.page,
+                section=passage.section,
+                text=passage.text,
+                quote="",
+                score=passage.dense_score,
+            )
         )
         if len(pointers) == _POINTERS:
             break
-    return Answer(question=question, answer=REFUSAL_TEXT, refused=True, citations=[], pointers=pointers)
+    return Answer(
+        question=question, answer=REFUSAL_TEXT, refused=True, citations=[], pointers=pointers
+    )
 
 
 def _boilerplate(snapshot: IndexSnapshot) -> frozenset[str]:

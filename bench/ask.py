@@ -41,8 +41,20 @@ def app_ready_seconds(store: Path, corpus: Path, timeout: float = 120) -> float:
     port = free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "serve", "--ensure-index", "--store", str(store), "--port", str(port)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "serve",
+            "--ensure-index",
+            "--store",
+            str(store),
+            "--port",
+            str(port),
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         env={**__import__("os").environ, "TOOLKIT_ASSISTANT_CORPUS": str(corpus)},
     )
     try:
@@ -60,7 +72,9 @@ def app_ready_seconds(store: Path, corpus: Path, timeout: float = 120) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--set", type=Path, default=REPO / "evals" / "sets" / "sample.jsonl")
     parser.add_argument("--corpus", type=Path, default=REPO / "corpus")
     parser.add_argument("--store", type=Path, default=REPO / ".toolkit-assistant" / "bench-store")
@@ -84,8 +98,10 @@ def main() -> None:
         label = "first time" if round_number == 1 else f"repeat {round_number - 1}"
         print(f"ask, {len(questions)} questions of {args.set.name}, {label}:")
         for key, values in timings.items():
-            print(f"  {key:<9} p50 {np.percentile(values, 50):7.1f} ms   p95 {np.percentile(values, 95):7.1f} ms")
-    print(f"app ready from process start (built index): {app_ready_seconds(args.store, args.corpus):.1f} s")
+            p50, p95 = np.percentile(values, 50), np.percentile(values, 95)
+            print(f"  {key:<9} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
+    ready = app_ready_seconds(args.store, args.corpus)
+    print(f"app ready from process start (built index): {ready:.1f} s")
 
 
 if __name__ == "__main__":

@@ -37,15 +37,24 @@ DEFAULT = REPO.parent / "shared" / "fixtures" / "NIST.AI.100-1.pdf"
 
 def cli(*args: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "assistant.cli", *args], cwd=REPO, check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        cwd=REPO,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("paths", nargs="*", type=Path, default=[DEFAULT])
-    parser.add_argument("--repeat", type=int, default=2, help="timed runs of each measurement; the best is kept")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="timed runs of each measurement; the best is kept"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     try:
@@ -67,7 +76,9 @@ def main() -> None:
         texts = [
             chunk.embed_text
             for f in files
-            for chunk in chunker.chunk_document(load_document(f.path, f.source, settings.ingest.max_file_mb))
+            for chunk in chunker.chunk_document(
+                load_document(f.path, f.source, settings.ingest.max_file_mb)
+            )
         ]
         embedder = Embedder(settings.ingest.embed_batch_size)
         encoder_seconds = float("inf")
@@ -87,10 +98,14 @@ def main() -> None:
         print(f"files: {', '.join(paths)}")
         print(f"documents {report.documents}, pages {pages}, chunks {chunks_total}")
         print(f"model load (once per process):          {load_seconds:6.2f} s")
-        print(f"pipeline, warm model:                   {pipeline_seconds:6.2f} s  "
-              f"{pages / pipeline_seconds:6.1f} pages/s  {pipeline_rate:6.1f} chunks/s")
-        print(f"raw encoder, same {len(texts)} chunks:          {encoder_seconds:6.2f} s  "
-              f"{'':>14}  {encoder_rate:6.1f} chunks/s")
+        print(
+            f"pipeline, warm model:                   {pipeline_seconds:6.2f} s  "
+            f"{pages / pipeline_seconds:6.1f} pages/s  {pipeline_rate:6.1f} chunks/s"
+        )
+        print(
+            f"raw encoder, same {len(texts)} chunks:          {encoder_seconds:6.2f} s  "
+            f"{'':>14}  {encoder_rate:6.1f} chunks/s"
+        )
         print(f"pipeline / encoder throughput:          {pipeline_rate / encoder_rate:6.1%}")
         print(f"cold `ingest` process (fresh store):    {cold_seconds:6.2f} s wall")
         print(f"unchanged refresh, process included:    {unchanged:6.2f} s wall (best of 3)")

@@ -50,6 +50,12 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         "compared with evals/reports/last.json",
     )
     parser.add_argument(
+        "--save-last",
+        action="store_true",
+        help="record this run's metrics in evals/reports/last.json, the reference that later "
+        "reports are compared with (commit it with the change that moved the figures)",
+    )
+    parser.add_argument(
         "--baseline",
         action="store_true",
         help="also score BM25 alone and the plain LangChain tutorial pipeline (retrieval metrics)",
@@ -131,8 +137,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.report:
         from evals.report import read_last_report, write_report
 
-        written = write_report(data, args.report, read_last_report())
+        written = write_report(data, args.report, read_last_report(data["set"]))
         _say("report: " + ", ".join(str(p) for p in written))
+    if args.save_last:
+        from evals.report import save_last_report
+
+        _say(f"saved as the reference for {data['set']}: {save_last_report(data)}")
     for failure in failures:
         print(f"gate {args.gate}: {failure}", file=sys.stderr)
     return 1 if failures else 0

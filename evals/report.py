@@ -89,12 +89,10 @@ def compare(previous: dict, current: dict) -> list[MetricChange]:
 
 def _comparison_section(previous: dict | None, current: dict) -> list[str]:
     lines = ["## Compared with the last committed report", ""]
-    if previous is None:
-        return lines + ["No `evals/reports/last.json` yet: nothing to compare with.", ""]
-    if previous.get("set") != current["set"]:
+    if previous is None or previous.get("set") != current["set"]:
         return lines + [
-            f"`last.json` is for the set `{previous.get('set')}`, not `{current['set']}`: "
-            "not compared.",
+            f"`evals/reports/last.json` has no entry for the set `{current['set']}` yet: "
+            "nothing to compare with.",
             "",
         ]
     lines += ["| metric | previous | new | delta | |", "|---|---:|---:|---:|---|"]
@@ -108,10 +106,23 @@ def _comparison_section(previous: dict | None, current: dict) -> list[str]:
     return lines + [""]
 
 
-def read_last_report(path: Path = LAST_REPORT) -> dict | None:
+def read_last_report(set_name: str, path: Path = LAST_REPORT) -> dict | None:
+    """The committed summary for one set: `last.json` maps set name -> summary."""
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    entry = json.loads(path.read_text(encoding="utf-8")).get(set_name)
+    return entry if isinstance(entry, dict) else None
+
+
+def save_last_report(result: dict, path: Path = LAST_REPORT) -> Path:
+    """Record this run as the set's reference: metrics and by-kind figures, no answers."""
+    saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    saved[result["set"]] = {key: value for key, value in result.items() if key != "per_question"}
+    for baseline in saved[result["set"]].get("baselines", {}).values():
+        baseline.pop("per_question", None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
 
 
 # -- files ----------------------------------------------------------------------------------

@@ -54,12 +54,12 @@ class EvaluatedAssistant(Protocol):
 def eval_settings(settings: Settings, corpus: Path, store: Path | None) -> Settings:
     """Settings whose store holds `corpus`: never the app's index unless it is that corpus.
 
-    An explicit `--store` wins. For another corpus the store is a folder of its own beside
-    the app's store, keyed by the corpus path, and embedded: on a shared Chroma server it
-    would replace the app's generation.
+    An explicit `--store` wins, and is embedded. For another corpus the store is a folder of
+    its own beside the app's store, keyed by the corpus path, and embedded too: on a shared
+    Chroma server either would replace the app's generation.
     """
     if store is not None:
-        return settings.model_copy(update={"store": store})
+        return settings.model_copy(update={"store": store, "chroma_url": None})
     if corpus.resolve() == settings.corpus.resolve():
         return settings
     key = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:12]

@@ -48,10 +48,16 @@ class GenerationBuilder:
         self.settings = settings
         self.progress = progress
 
-    def build(self, current: str | None, kept: list[DocumentRecord], to_load: list) -> tuple[BuildResult, KeywordIndex]:
+    def build(
+        self, current: str | None, kept: list[DocumentRecord], to_load: list
+    ) -> tuple[BuildResult, KeywordIndex]:
         generation = self.store.create_generation()
         result = BuildResult(generation)
-        keyword_rows = self.store.copy_documents(current, generation, [r.doc_id for r in kept]) if current else []
+        keyword_rows = (
+            self.store.copy_documents(current, generation, [r.doc_id for r in kept])
+            if current
+            else []
+        )
         writer = _StoreWriter(self.store, generation)
         embedder = Embedder(self.settings.ingest.embed_batch_size)
         ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -62,7 +68,9 @@ class GenerationBuilder:
             vectors = embedder.embed_passages([chunk.embed_text for chunk, _ in pending])
             writer.put(list(pending), vectors)
             result.chunks_embedded += len(pending)
-            keyword_rows.extend((c.id, keyword_text(c.title, c.section, c.text)) for c, _ in pending)
+            keyword_rows.extend(
+                (c.id, keyword_text(c.title, c.section, c.text)) for c, _ in pending
+            )
             pending.clear()
             self.progress("embed", result.chunks_embedded, known_chunks)
 
@@ -91,7 +99,9 @@ class GenerationBuilder:
     def _loaded(self, to_load: list) -> Iterator[tuple[LoadedDocument, list[Chunk]] | FailedFile]:
         """Load and chunk on a producer thread, a few documents ahead of the encoder."""
         ready: queue.Queue = queue.Queue(maxsize=4)
-        chunker = Chunker(self.settings.ingest.chunk_tokens, self.settings.ingest.chunk_overlap_tokens)
+        chunker = Chunker(
+            self.settings.ingest.chunk_tokens, self.settings.ingest.chunk_overlap_tokens
+        )
 
         def produce() -> None:
             try:
@@ -124,9 +134,15 @@ class GenerationBuilder:
 
 def _record(document: LoadedDocument, chunks: list[Chunk], ingested_at: str) -> DocumentRecord:
     return DocumentRecord(
-        doc_id=document_id(document.source), source=document.source, title=document.title,
-        version=document.version, format=document.format, pages=document.page_count,
-        chunks=len(chunks), sha256=document.sha256, ingested_at=ingested_at,
+        doc_id=document_id(document.source),
+        source=document.source,
+        title=document.title,
+        version=document.version,
+        format=document.format,
+        pages=document.page_count,
+        chunks=len(chunks),
+        sha256=document.sha256,
+        ingested_at=ingested_at,
     )
 
 

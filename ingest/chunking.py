@@ -61,9 +61,15 @@ class Chunker:
                 seen.add(identifier)
                 chunks.append(
                     Chunk(
-                        id=identifier, doc_id=doc_id, source=document.source,
-                        title=document.title, page=block.page, section=block.section,
-                        text=body, embed_text=text, ordinal=len(chunks),
+                        id=identifier,
+                        doc_id=doc_id,
+                        source=document.source,
+                        title=document.title,
+                        page=block.page,
+                        section=block.section,
+                        text=body,
+                        embed_text=text,
+                        ordinal=len(chunks),
                     )
                 )
         return chunks

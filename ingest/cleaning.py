@@ -16,7 +16,9 @@ _DIGITS = re.compile(r"\d+")
 _PAGE_NUMBER_LINE = re.compile(
     r"^(page\s*)?[-\u2013(]?\s*[0-9ivxlc]{1,5}\s*[-\u2013)]?(\s*(of|/)\s*\d+)?$", re.IGNORECASE
 )
-LIST_MARKER = re.compile(r"^([-\u2022\u2023\u25e6\u2043\u2219*\u25aa\u25cf]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
+LIST_MARKER = re.compile(
+    r"^([-\u2022\u2023\u25e6\u2043\u2219*\u25aa\u25cf]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+"
+)
 
 # How many lines at the top and bottom of a page are candidates for running text.
 _EDGE_LINES = 3

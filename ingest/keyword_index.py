@@ -113,7 +113,9 @@ class KeywordIndex:
         if not query_terms or self._retriever is None:
             return []
         k = min(k, len(self.ids))
-        docs, scores = self._retriever.retrieve([query_terms], k=k, show_progress=False, n_threads=1)
+        docs, scores = self._retriever.retrieve(
+            [query_terms], k=k, show_progress=False, n_threads=1
+        )
         return [
             (self.ids[int(i)], float(s))
             for i, s in zip(np.asarray(docs)[0], np.asarray(scores)[0], strict=True)

@@ -15,6 +15,9 @@ _OFFLINE_ENV = {
     "LANGCHAIN_TRACING_V2": "false",  # LangSmith tracing
     "LANGSMITH_TRACING": "false",
     "TOKENIZERS_PARALLELISM": "false",  # quiet fork warnings from the Rust tokenizer
+    # Quiet, not private: a "Loading weights" bar on stderr is noise in a CLI and in logs.
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
 }
 
 

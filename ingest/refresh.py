@@ -69,17 +69,28 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[FailedFile]]:
         candidates = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         for path in candidates:
             relative = path.relative_to(folder)
-            if any(part.startswith(".") for part in relative.parts) or relative.name == MANIFEST_NAME:
+            if (
+                any(part.startswith(".") for part in relative.parts)
+                or relative.name == MANIFEST_NAME
+            ):
                 continue
             source = relative.as_posix()
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
-                failed.append(FailedFile(source, f"unsupported file type '{path.suffix or path.name}'; supported: {supported}"))
+                failed.append(
+                    FailedFile(
+                        source,
+                        f"unsupported file type '{path.suffix or path.name}'; "
+                        f"supported: {supported}",
+                    )
+                )
                 continue
             found.append(_source_file(source, path, manifest))
     duplicates = {f.source for f in found if sum(g.source == f.source for g in found) > 1}
     if duplicates:
-        raise UsageError(f"the same name under two folders: {', '.join(sorted(duplicates))}; ingest one folder")
+        raise UsageError(
+            f"the same name under two folders: {', '.join(sorted(duplicates))}; ingest one folder"
+        )
     return found, failed
 
 
@@ -131,10 +142,17 @@ class Refresher:
             try:
                 sha256 = file_sha256(file.path)
             except OSError as err:
-                report.failed.append(FailedFile(file.source, f"cannot read the file ({err.strerror})"))
+                report.failed.append(
+                    FailedFile(file.source, f"cannot read the file ({err.strerror})")
+                )
                 continue
             previous = old.get(file.source)
-            if previous and previous.sha256 == sha256 and _same_labels(previous, file) and not rebuild_all:
+            if (
+                previous
+                and previous.sha256 == sha256
+                and _same_labels(previous, file)
+                and not rebuild_all
+            ):
                 kept.append(previous)
                 report.unchanged.append(file.source)
             else:
@@ -143,9 +161,18 @@ class Refresher:
         present = {f.source for f in files} | {f.source for f in report.failed}
         report.removed = sorted(source for source in old if source not in present)
         origins = {f.source: f.origin or "unlisted" for f in files}
-        kind = corpus_kind([origins.get(r.source, "unlisted") for r in kept] + [origins[f.source] for f, _ in to_load])
+        kind = corpus_kind(
+            [origins.get(r.source, "unlisted") for r in kept]
+            + [origins[f.source] for f, _ in to_load]
+        )
 
-        if not to_load and not report.removed and current and current.corpus_kind == kind and not rebuild_all:
+        if (
+            not to_load
+            and not report.removed
+            and current
+            and current.corpus_kind == kind
+            and not rebuild_all
+        ):
             return self._finish(report, store, current.generation)
 
         from ingest.build import GenerationBuilder, keyword_text
@@ -157,7 +184,9 @@ class Refresher:
             shutil.rmtree(keyword_dir(self.settings.store, stale), ignore_errors=True)
 
         builder = GenerationBuilder(store, self.settings, self.progress)
-        result, keyword = builder.build(current.generation if current else None, kept, [f for f, _ in to_load])
+        result, keyword = builder.build(
+            current.generation if current else None, kept, [f for f, _ in to_load]
+        )
         report.failed += result.failed
         report.chunks_embedded = result.chunks_embedded
         for record in result.records:
@@ -165,19 +194,26 @@ class Refresher:
         # A file that failed to load keeps its previous version: nothing stored is lost.
         failed_before = [old[f.source] for f in result.failed if f.source in old]
         if failed_before:
-            store.copy_documents(current.generation, result.generation, [r.doc_id for r in failed_before])
+            store.copy_documents(
+                current.generation, result.generation, [r.doc_id for r in failed_before]
+            )
             store.put_documents(result.generation, failed_before)
             keyword = KeywordIndex.build(
-                (c.id, keyword_text(c.title, c.section, c.text)) for c in store.iter_chunks(result.generation)
+                (c.id, keyword_text(c.title, c.section, c.text))
+                for c in store.iter_chunks(result.generation)
             )
-        nothing_changed = not result.records and not report.removed and current and current.corpus_kind == kind
+        nothing_changed = (
+            not result.records and not report.removed and current and current.corpus_kind == kind
+        )
         if nothing_changed and not rebuild_all:
             store.drop_generation(result.generation)
             return self._finish(report, store, current.generation)
 
         expected = sum(r.chunks for r in store.documents(result.generation))
         if len(keyword) != expected:
-            raise RuntimeError(f"generation {result.generation} holds {len(keyword)} chunks, expected {expected}")
+            raise RuntimeError(
+                f"generation {result.generation} holds {len(keyword)} chunks, expected {expected}"
+            )
         keyword.save(keyword_dir(self.settings.store, result.generation))
         # The previous generation stays one more refresh, for readers still mid-question.
         store.publish(result.generation, kind, pipeline)
@@ -187,7 +223,10 @@ class Refresher:
         from ingest.embedding import MODEL_NAME
 
         chunking = self.settings.ingest
-        return f"{MODEL_NAME}/{chunking.chunk_tokens}/{chunking.chunk_overlap_tokens}/v{PIPELINE_VERSION}"
+        return (
+            f"{MODEL_NAME}/{chunking.chunk_tokens}/{chunking.chunk_overlap_tokens}"
+            f"/v{PIPELINE_VERSION}"
+        )
 
     def _finish(self, report: RefreshReport, store, generation: str) -> RefreshReport:
         records = store.documents(generation)
@@ -205,6 +244,8 @@ def _same_labels(record: DocumentRecord, file: SourceFile) -> bool:
     return (not file.title or record.title == file.title) and record.version == file.version
 
 
-def refresh(paths: list[Path], settings: Settings, progress: ProgressCallback | None = None) -> RefreshReport:
+def refresh(
+    paths: list[Path], settings: Settings, progress: ProgressCallback | None = None
+) -> RefreshReport:
     """Refresh the store from `paths`; see the module docstring for the guarantees."""
     return Refresher(settings, progress).run(paths)

@@ -57,9 +57,11 @@ class RetrievalSettings(BaseModel):
 class AnswerSettings(BaseModel):
     """Extractive answers and refusal."""
 
-    max_sentences: int = Field(4, ge=1, le=20, description="Sentences (or list items) quoted.")
+    max_sentences: int = Field(
+        6, ge=1, le=20, description="Sentences (or whole lists) quoted."
+    )
     rerank_sentences: int = Field(
-        8, ge=0, le=40, description="Top lexical candidates re-scored with the embedding model."
+        12, ge=0, le=40, description="Top lexical candidates re-scored with the embedding model."
     )
     # Calibrated on the out-of-scope questions of evals/sets/sample.jsonl
     # (`toolkit-assistant eval --calibrate`); see evals/thresholds.toml for the measured values.

@@ -9,6 +9,7 @@ code runs embedded (`PersistentClient`) or against a `chroma run` server (`HttpC
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -70,8 +71,10 @@ def connect(path: Path, chroma_url: str | None = None) -> chromadb.api.ClientAPI
         )
     try:
         client = chromadb.HttpClient(
-            host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https", settings=settings,
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=settings,
         )
         client.heartbeat()
     except Exception as err:
@@ -101,11 +104,15 @@ class Store:
         try:
             meta = self._registry().metadata or {}
         except Exception as err:
-            raise StoreError(f"cannot read the index registry ({err}); is the store intact?") from None
+            raise StoreError(
+                f"cannot read the index registry ({err}); is the store intact?"
+            ) from None
         if not meta.get("current"):
             return None
         return Publication(
-            meta["current"], meta.get("corpus_kind", "unknown"), meta.get("published_at", ""),
+            meta["current"],
+            meta.get("corpus_kind", "unknown"),
+            meta.get("published_at", ""),
             meta.get("pipeline", ""),
         )
 
@@ -113,13 +120,15 @@ class Store:
         """The atomic switch: one metadata update of the registry."""
         registry = self._registry()
         meta = dict(registry.metadata or {})
-        meta.update(current=generation, corpus_kind=corpus_kind, published_at=_now(), pipeline=pipeline)
+        meta.update(
+            current=generation, corpus_kind=corpus_kind, published_at=_now(), pipeline=pipeline
+        )
         registry.modify(metadata=meta)
 
     # -- generations ------------------------------------------------------------------
     def generations(self) -> list[str]:
         names = [c.name if hasattr(c, "name") else str(c) for c in self._client.list_collections()]
-        return sorted(n[len(_CHUNKS):] for n in names if n.startswith(_CHUNKS))
+        return sorted(n[len(_CHUNKS) :] for n in names if n.startswith(_CHUNKS))
 
     def create_generation(self) -> str:
         generation = "g" + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
@@ -129,15 +138,15 @@ class Store:
 
     def drop_generation(self, generation: str) -> None:
         for prefix in (_CHUNKS, _DOCS):
-            try:
+            # Already gone is fine: dropping is idempotent.
+            with contextlib.suppress(Exception):
                 self._client.delete_collection(prefix + generation)
-            except Exception:  # already gone: dropping is idempotent
-                pass
 
     def _chunks(self, generation: str, create: bool = False):
         if create:
             return self._client.create_collection(
-                _CHUNKS + generation, configuration={"hnsw": {"space": "cosine"}},
+                _CHUNKS + generation,
+                configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
         return self._client.get_collection(_CHUNKS + generation, embedding_function=None)
@@ -152,9 +161,15 @@ class Store:
         got = self._docs(generation).get(include=["metadatas"])
         records = [
             DocumentRecord(
-                doc_id=doc_id, source=m["source"], title=m["title"], version=m.get("version", ""),
-                format=m["format"], pages=m.get("pages"), chunks=m["chunks"],
-                sha256=m["sha256"], ingested_at=m["ingested_at"],
+                doc_id=doc_id,
+                source=m["source"],
+                title=m["title"],
+                version=m.get("version", ""),
+                format=m["format"],
+                pages=m.get("pages"),
+                chunks=m["chunks"],
+                sha256=m["sha256"],
+                ingested_at=m["ingested_at"],
             )
             for doc_id, m in zip(got["ids"], got["metadatas"], strict=True)
         ]
@@ -168,7 +183,8 @@ class Store:
             meta = {k: v for k, v in record.to_dict().items() if v is not None and k != "doc_id"}
             metadatas.append(meta)
         self._docs(generation).upsert(
-            ids=[r.doc_id for r in records], metadatas=metadatas,
+            ids=[r.doc_id for r in records],
+            metadatas=metadatas,
             embeddings=[_PLACEHOLDER_VECTOR] * len(records),
         )
 
@@ -203,8 +219,10 @@ class Store:
             for offset in range(0, len(got["ids"]), self._batch):
                 end = offset + self._batch
                 target.upsert(
-                    ids=got["ids"][offset:end], embeddings=got["embeddings"][offset:end],
-                    documents=got["documents"][offset:end], metadatas=got["metadatas"][offset:end],
+                    ids=got["ids"][offset:end],
+                    embeddings=got["embeddings"][offset:end],
+                    documents=got["documents"][offset:end],
+                    metadatas=got["metadatas"][offset:end],
                 )
             rows += [
                 (i, f"{m['title']} {m['section']} {text}")
@@ -222,7 +240,9 @@ class Store:
             got = collection.get(include=["documents", "metadatas"], limit=page_size, offset=offset)
             if not got["ids"]:
                 return
-            for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+            for chunk_id, text, meta in zip(
+                got["ids"], got["documents"], got["metadatas"], strict=True
+            ):
                 yield _stored_chunk(chunk_id, text, meta)
             offset += len(got["ids"])
 
@@ -234,7 +254,10 @@ class Store:
 
     def embeddings(self, generation: str, ids: list[str]) -> dict[str, np.ndarray]:
         got = self._chunks(generation).get(ids=ids, include=["embeddings"])
-        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+        return {
+            i: np.asarray(v, dtype=np.float32)
+            for i, v in zip(got["ids"], got["embeddings"], strict=True)
+        }
 
     def wait_until_readable(self, generation: str, attempts: int = 50) -> None:
         """Block until a generation's collections answer; a server may lag a moment."""
@@ -249,8 +272,12 @@ class Store:
 
 def _chunk_metadata(chunk: Chunk, document: DocumentRecord) -> dict:
     meta = {
-        "doc_id": chunk.doc_id, "source": chunk.source, "title": chunk.title,
-        "section": chunk.section, "ordinal": chunk.ordinal, "sha256": document.sha256,
+        "doc_id": chunk.doc_id,
+        "source": chunk.source,
+        "title": chunk.title,
+        "section": chunk.section,
+        "ordinal": chunk.ordinal,
+        "sha256": document.sha256,
         "ingested_at": document.ingested_at,
     }
     if chunk.page is not None:  # Chroma metadata cannot hold None
@@ -260,6 +287,12 @@ def _chunk_metadata(chunk: Chunk, document: DocumentRecord) -> dict:
 
 def _stored_chunk(chunk_id: str, text: str, meta: dict) -> StoredChunk:
     return StoredChunk(
-        id=chunk_id, doc_id=meta["doc_id"], source=meta["source"], title=meta["title"],
-        page=meta.get("page"), section=meta["section"], text=text, ordinal=meta["ordinal"],
+        id=chunk_id,
+        doc_id=meta["doc_id"],
+        source=meta["source"],
+        title=meta["title"],
+        page=meta.get("page"),
+        section=meta["section"],
+        text=text,
+        ordinal=meta["ordinal"],
     )

@@ -31,7 +31,9 @@ def numbered_heading_level(line: str) -> int | None:
     if match:
         dotted_single = line[len(match["num"])] == "." and "." not in match["num"]
         # "5. Severe (5): grave or irreversible harm, such" is a numbered list item.
-        if dotted_single and (len(match["title"].split()) > 6 or any(c in match["title"] for c in ":,;(")):
+        if dotted_single and (
+            len(match["title"].split()) > 6 or any(c in match["title"] for c in ":,;(")
+        ):
             return None
         return match["num"].count(".") + 1
     if _LABELLED.match(line):
@@ -81,15 +83,14 @@ def blocks_from_pages(
     def section() -> str:
         return SECTION_SEPARATOR.join(text for _, text in path) or title
 
+    def flush(body: list[str], page_number: int | None) -> None:
+        text = "\n".join(reflow(body)).strip()
+        if text:
+            blocks.append(Block(text=text, page=page_number, section=section()))
+        body.clear()
+
     for page_number, lines in pages:
         body: list[str] = []
-
-        def flush() -> None:
-            text = "\n".join(reflow(body)).strip()
-            if text:
-                blocks.append(Block(text=text, page=page_number, section=section()))
-            body.clear()
-
         index = 0
         while index < len(lines):
             line = lines[index]
@@ -98,13 +99,13 @@ def blocks_from_pages(
                 body.append(line)
                 index += 1
                 continue
-            flush()
+            flush(body, page_number)
             level, text = heading
             while path and path[-1][0] >= level:
                 path.pop()
             path.append((level, text))
             index += consumed
-        flush()
+        flush(body, page_number)
     return blocks
 
 

@@ -6,14 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from paths import CORPUS
 
 import ingest  # noqa: F401  (offline, no-telemetry environment before anything else)
 from ingest.settings import Settings, load_settings
-
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO / "corpus"
-SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
-NIST_PDF = SHARED_FIXTURES / "NIST.AI.100-1.pdf"
 
 
 @pytest.fixture(autouse=True)

@@ -24,14 +24,20 @@ def detect_format(path: Path, head: bytes) -> str:
     expected = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     if expected is None:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        raise LoadError(f"unsupported file type '{path.suffix or path.name}'; supported: {supported}")
+        raise LoadError(
+            f"unsupported file type '{path.suffix or path.name}'; supported: {supported}"
+        )
     if not head:
         raise LoadError("empty file (0 bytes)")
     is_pdf = head.lstrip()[:5] == b"%PDF-"
     if expected == "pdf" and not is_pdf:
-        raise LoadError("not a PDF: the content does not start with %PDF-; is the file truncated or misnamed?")
+        raise LoadError(
+            "not a PDF: the content does not start with %PDF-; is the file truncated or misnamed?"
+        )
     if expected != "pdf" and is_pdf:
-        raise LoadError(f"the content is a PDF but the name ends in {path.suffix}; rename it to .pdf")
+        raise LoadError(
+            f"the content is a PDF but the name ends in {path.suffix}; rename it to .pdf"
+        )
     if expected != "pdf" and b"\x00" in head:
         raise LoadError(f"binary content in a {path.suffix} file; only text is supported")
     return expected

@@ -12,9 +12,39 @@ from ingest.loaders.text import read_utf8, title_from_name
 from ingest.models import Block, LoadedDocument
 from ingest.structure import SECTION_SEPARATOR
 
-_INVISIBLE = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg", "iframe", "button"]
+_INVISIBLE = [
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "svg",
+    "iframe",
+    "button",
+]
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-_BLOCK_TAGS = {"p", "li", "div", "section", "article", "main", "br", "tr", "dd", "dt", "pre", "blockquote", "ul", "ol", "table", "figcaption"}
+_BLOCK_TAGS = {
+    "p",
+    "li",
+    "div",
+    "section",
+    "article",
+    "main",
+    "br",
+    "tr",
+    "dd",
+    "dt",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "table",
+    "figcaption",
+}
 
 
 def load_html(path: Path, source: str, sha256: str) -> LoadedDocument:
@@ -27,7 +57,11 @@ def load_html(path: Path, source: str, sha256: str) -> LoadedDocument:
     first_h1 = h1s[0] if h1s else None
     # A page with one <h1> uses it as its title; then it is not a section of itself.
     title_heading = first_h1.get_text(" ", strip=True) if len(h1s) == 1 else None
-    title = meta_title or (first_h1.get_text(" ", strip=True) if first_h1 else "") or title_from_name(path)
+    title = (
+        meta_title
+        or (first_h1.get_text(" ", strip=True) if first_h1 else "")
+        or title_from_name(path)
+    )
 
     blocks: list[Block] = []
     path_stack: list[tuple[int, str]] = []
@@ -57,11 +91,19 @@ def load_html(path: Path, source: str, sha256: str) -> LoadedDocument:
                     lines[-1] = marker or lines[-1]  # a <p> inside an <li> stays on its line
                 else:
                     lines.append(marker)
-        elif isinstance(node, NavigableString) and not isinstance(node, (Comment, Doctype)):
-            if node.find_parent(list(_HEADINGS)) is None:
-                lines[-1] += str(node).replace("\n", " ")
+        elif (
+            isinstance(node, NavigableString)
+            and not isinstance(node, (Comment, Doctype))
+            and node.find_parent(list(_HEADINGS)) is None
+        ):
+            lines[-1] += str(node).replace("\n", " ")
     flush()
     return LoadedDocument(
-        source=source, path=path, title=title, format="html", sha256=sha256,
-        page_count=None, blocks=blocks,
+        source=source,
+        path=path,
+        title=title,
+        format="html",
+        sha256=sha256,
+        page_count=None,
+        blocks=blocks,
     )

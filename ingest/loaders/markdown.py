@@ -1,4 +1,7 @@
-"""Markdown: sections from headings (LangChain's MarkdownHeaderTextSplitter), inline markup dropped."""
+"""Markdown: sections from headings, inline markup dropped.
+
+Sections come from LangChain's MarkdownHeaderTextSplitter.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ def load_markdown(path: Path, source: str, sha256: str) -> LoadedDocument:
     text = read_utf8(path)
     front_title = ""
     if match := _FRONT_MATTER.match(text):
-        text = text[match.end():]
+        text = text[match.end() :]
         for line in match.group(1).splitlines():
             if line.lower().startswith("title:"):
                 front_title = line.split(":", 1)[1].strip().strip("\"'")
@@ -54,6 +57,11 @@ def load_markdown(path: Path, source: str, sha256: str) -> LoadedDocument:
             section = SECTION_SEPARATOR.join(strip_inline_markup(n) for n in names) or title
             blocks.append(Block(text=body, page=None, section=section))
     return LoadedDocument(
-        source=source, path=path, title=strip_inline_markup(title), format="markdown",
-        sha256=sha256, page_count=None, blocks=blocks,
+        source=source,
+        path=path,
+        title=strip_inline_markup(title),
+        format="markdown",
+        sha256=sha256,
+        page_count=None,
+        blocks=blocks,
     )

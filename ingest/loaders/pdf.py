@@ -22,7 +22,9 @@ def _open(path: Path) -> PdfReader:
     try:
         reader = PdfReader(path, strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
-            raise LoadError("encrypted PDF; remove the password (save an unprotected copy) and add it again")
+            raise LoadError(
+                "encrypted PDF; remove the password (save an unprotected copy) and add it again"
+            )
         len(reader.pages)  # forces the page tree to be read, where truncation shows
         return reader
     except LoadError:
@@ -30,9 +32,13 @@ def _open(path: Path) -> PdfReader:
     except FileNotDecryptedError:
         raise LoadError("encrypted PDF; remove the password and add it again") from None
     except (PdfReadError, PdfStreamError, ValueError, KeyError, TypeError, OSError) as err:
-        raise LoadError(f"corrupt or truncated PDF ({err.__class__.__name__}); re-export or re-download it") from None
+        raise LoadError(
+            f"corrupt or truncated PDF ({err.__class__.__name__}); re-export or re-download it"
+        ) from None
     except Exception as err:  # pypdf raises assorted errors on damaged files
-        raise LoadError(f"corrupt or truncated PDF ({err.__class__.__name__}); re-export or re-download it") from None
+        raise LoadError(
+            f"corrupt or truncated PDF ({err.__class__.__name__}); re-export or re-download it"
+        ) from None
 
 
 def _outline(reader: PdfReader) -> list[tuple[int, str]]:
@@ -69,7 +75,11 @@ def _metadata_title(reader: PdfReader) -> str:
         return ""
     title = str(title or "").strip()
     # Producers often leave "Untitled" or a file name in /Title.
-    if not title or title.lower() in {"untitled", "title"} or title.lower().endswith((".doc", ".docx", ".pdf")):
+    if (
+        not title
+        or title.lower() in {"untitled", "title"}
+        or title.lower().endswith((".doc", ".docx", ".pdf"))
+    ):
         return ""
     return title
 
@@ -87,6 +97,11 @@ def load_pdf(path: Path, source: str, sha256: str) -> LoadedDocument:
         [(number, text.split("\n")) for number, text in enumerate(pages, start=1)], title, matcher
     )
     return LoadedDocument(
-        source=source, path=path, title=title, format="pdf", sha256=sha256,
-        page_count=len(pages), blocks=blocks,
+        source=source,
+        path=path,
+        title=title,
+        format="pdf",
+        sha256=sha256,
+        page_count=len(pages),
+        blocks=blocks,
     )

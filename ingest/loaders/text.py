@@ -32,6 +32,11 @@ def load_text(path: Path, source: str, sha256: str) -> LoadedDocument:
     title = first if 0 < len(first) <= 120 else title_from_name(path)
     blocks = blocks_from_pages([(None, lines)], title, HeadingMatcher())
     return LoadedDocument(
-        source=source, path=path, title=title, format="text", sha256=sha256,
-        page_count=None, blocks=blocks,
+        source=source,
+        path=path,
+        title=title,
+        format="text",
+        sha256=sha256,
+        page_count=None,
+        blocks=blocks,
     )

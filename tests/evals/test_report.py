@@ -5,7 +5,13 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from evals.report import compare, format_summary, write_report
+from evals.report import (
+    compare,
+    format_summary,
+    read_last_report,
+    save_last_report,
+    write_report,
+)
 
 RESULT = {
     "set": "mini",
@@ -132,9 +138,18 @@ def test_writes_markdown_json_and_plots(tmp_path: Path) -> None:
 
 def test_no_comparison_across_sets(tmp_path: Path) -> None:
     written = write_report(RESULT, tmp_path, {**RESULT, "set": "nist"})
-    assert "is for the set `nist`, not `mini`: not compared" in written[0].read_text(
-        encoding="utf-8"
-    )
+    assert "has no entry for the set `mini` yet" in written[0].read_text(encoding="utf-8")
+
+
+def test_last_report_keeps_one_reference_per_set(tmp_path: Path) -> None:
+    last = tmp_path / "last.json"
+    save_last_report({**RESULT, "set": "nist"}, last)
+    save_last_report(RESULT, last)
+    saved = read_last_report("mini", last)
+    assert saved is not None and saved["metrics"] == RESULT["metrics"]
+    assert "per_question" not in saved
+    assert read_last_report("nist", last)["set"] == "nist"
+    assert read_last_report("other", last) is None
 
 
 def test_regressions_respect_direction_and_skip_latency() -> None:

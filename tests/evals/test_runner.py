@@ -105,7 +105,8 @@ def test_an_eval_on_another_corpus_never_uses_the_app_store(tmp_path: Path) -> N
     other = eval_settings(settings, tmp_path / "nist.pdf", None)
     assert other.store.parent == tmp_path / "state" / "eval-stores" and other.chroma_url is None
     assert eval_settings(settings, tmp_path / "nist.pdf", None).store == other.store
-    assert eval_settings(settings, tmp_path / "x", tmp_path / "mine").store == tmp_path / "mine"
+    mine = eval_settings(settings, tmp_path / "x", tmp_path / "mine")
+    assert mine.store == tmp_path / "mine" and mine.chroma_url is None
 
 
 def test_gold_sources_must_be_indexed() -> None:

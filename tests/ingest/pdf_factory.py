@@ -11,8 +11,16 @@ from fpdf import FPDF
 RUNNING_HEADER = "Agency AI Handbook - Internal Draft"
 DOCUMENT_TITLE = "Agency AI Handbook"
 TOPICS = [
-    "fairness", "accountability", "transparency", "privacy", "safety",
-    "oversight", "procurement", "training", "auditing", "redress",
+    "fairness",
+    "accountability",
+    "transparency",
+    "privacy",
+    "safety",
+    "oversight",
+    "procurement",
+    "training",
+    "auditing",
+    "redress",
 ]
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import CORPUS
+from paths import CORPUS
 
 from ingest.keyword_index import KeywordIndex
 from ingest.manifest import MANIFEST_NAME
@@ -48,11 +48,13 @@ def snapshot(store_path: Path, chroma_url: str | None = None) -> Snapshot:
     assert current is not None, f"no published generation in {store_path}"
     records = store.documents(current.generation)
     documents = tuple(
-        (r.doc_id, r.source, r.title, r.version, r.format, r.pages, r.chunks, r.sha256) for r in records
+        (r.doc_id, r.source, r.title, r.version, r.format, r.pages, r.chunks, r.sha256)
+        for r in records
     )
     chunks = tuple(
         sorted(
-            (c.id, c.source, c.page, c.section, c.text) for c in store.iter_chunks(current.generation)
+            (c.id, c.source, c.page, c.section, c.text)
+            for c in store.iter_chunks(current.generation)
         )
     )
     # No duplicates, and the document rows account for every chunk.
@@ -87,8 +89,10 @@ def policy_note(number: int, edition: str = "") -> str:
     """A short Markdown note with three sections: a few small chunks, cheap to embed."""
     return (
         f"# Policy note {number}\n\n"
-        f"## Purpose\n\nNote {number} sets out how unit {number} uses analytics software.{edition}\n\n"
-        f"## Safeguards\n\n- Unit {number} keeps an access log.\n- A supervisor reviews the log monthly.\n\n"
+        f"## Purpose\n\nNote {number} sets out how unit {number} uses analytics software."
+        f"{edition}\n\n"
+        f"## Safeguards\n\n- Unit {number} keeps an access log.\n"
+        "- A supervisor reviews the log monthly.\n\n"
         f"## Review\n\nThe note is reviewed every {number % 5 + 1} years by the oversight board.\n"
     )
 
@@ -96,5 +100,7 @@ def policy_note(number: int, edition: str = "") -> str:
 def write_policy_notes(folder: Path, numbers: range | list[int], edition: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for number in numbers:
-        (folder / f"note-{number:03d}.md").write_text(policy_note(number, edition), encoding="utf-8")
+        (folder / f"note-{number:03d}.md").write_text(
+            policy_note(number, edition), encoding="utf-8"
+        )
     return folder

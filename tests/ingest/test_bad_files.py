@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS
+from paths import CORPUS
 from pdf_factory import encrypted_pdf, handbook_pdf, image_only_pdf, truncated_pdf, write
 from store_helpers import policy_note, snapshot
 
@@ -25,10 +25,24 @@ BAD_FILES = [
     pytest.param("locked.pdf", encrypted_pdf, "encrypted PDF", id="encrypted"),
     pytest.param("half.pdf", _real_pdf_cut_in_half, "corrupt or truncated PDF", id="truncated"),
     pytest.param("empty.pdf", lambda: b"", "empty file (0 bytes)", id="zero-bytes"),
-    pytest.param("scan.pdf", image_only_pdf, "no extractable text; OCR is not supported", id="image-only"),
-    pytest.param("notes.txt", lambda: "Café".encode("latin-1"), "not valid UTF-8 text (byte 0xe9", id="not-utf8"),
-    pytest.param("report.txt", lambda: handbook_pdf(pages=1), "the content is a PDF but the name ends in .txt", id="pdf-named-txt"),
-    pytest.param("minutes.docx", lambda: b"PK\x03\x04", "unsupported file type '.docx'", id="unsupported"),
+    pytest.param(
+        "scan.pdf", image_only_pdf, "no extractable text; OCR is not supported", id="image-only"
+    ),
+    pytest.param(
+        "notes.txt",
+        lambda: "Café".encode("latin-1"),
+        "not valid UTF-8 text (byte 0xe9",
+        id="not-utf8",
+    ),
+    pytest.param(
+        "report.txt",
+        lambda: handbook_pdf(pages=1),
+        "the content is a PDF but the name ends in .txt",
+        id="pdf-named-txt",
+    ),
+    pytest.param(
+        "minutes.docx", lambda: b"PK\x03\x04", "unsupported file type '.docx'", id="unsupported"
+    ),
 ]
 
 
@@ -72,7 +86,9 @@ def test_a_file_over_the_size_limit_fails_and_the_rest_is_ingested(
     settings = Settings(store=tmp_path / "store", ingest=IngestSettings(max_file_mb=0.001))
 
     report = refresh([folder], settings)
-    assert [(f.source, "over the 0.001 MB limit" in f.error) for f in report.failed] == [("big.pdf", True)]
+    assert [(f.source, "over the 0.001 MB limit" in f.error) for f in report.failed] == [
+        ("big.pdf", True)
+    ]
     assert report.added == ["good.md"]
 
     monkeypatch.setenv("TOOLKIT_ASSISTANT_INGEST__MAX_FILE_MB", "0.001")

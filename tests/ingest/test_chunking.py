@@ -20,19 +20,30 @@ def _rules(start: int, stop: int) -> str:
 
 def _document(blocks: list[Block], source: str = "docs/handbook.pdf") -> LoadedDocument:
     return LoadedDocument(
-        source=source, path=Path(source), title="Agency AI Handbook", format="pdf",
-        sha256="0" * 64, page_count=6, blocks=blocks,
+        source=source,
+        path=Path(source),
+        title="Agency AI Handbook",
+        format="pdf",
+        sha256="0" * 64,
+        page_count=6,
+        blocks=blocks,
     )
 
 
 BLOCKS = [
     Block(_rules(0, 80), 3, "2 Oversight > 2.1 Logging"),
     Block(
-        "\n".join(f"- item {i}: keep records of model version {i} and its data sheet" for i in range(40)),
+        "\n".join(
+            f"- item {i}: keep records of model version {i} and its data sheet" for i in range(40)
+        ),
         4,
         "2 Oversight > 2.2 Records",
     ),
-    Block("https://example.org/" + "x" * 900 + " and a few words after the address", 5, "2 Oversight > 2.3 Links"),
+    Block(
+        "https://example.org/" + "x" * 900 + " and a few words after the address",
+        5,
+        "2 Oversight > 2.3 Links",
+    ),
     Block("Anti-discrimination (Überprüfung) naïve café 東京 " * 60, 5, "3 Unicode"),
     Block("Short closing remark.", 6, "A very long section heading that goes on and on " * 12),
 ]
@@ -52,11 +63,15 @@ def test_no_embedded_text_exceeds_the_encoder_limit(chunks: list[Chunk]) -> None
 
 def test_the_embedded_text_is_title_section_and_body(chunks: list[Chunk]) -> None:
     first = chunks[0]
-    assert first.embed_text == embed_text("Agency AI Handbook", "2 Oversight > 2.1 Logging", first.text)
+    assert first.embed_text == embed_text(
+        "Agency AI Handbook", "2 Oversight > 2.1 Logging", first.text
+    )
     assert first.embed_text == f"Agency AI Handbook / 2 Oversight > 2.1 Logging\n{first.text}"
 
 
-def test_an_overlong_section_path_is_shortened_in_the_embedded_text_only(chunks: list[Chunk]) -> None:
+def test_an_overlong_section_path_is_shortened_in_the_embedded_text_only(
+    chunks: list[Chunk],
+) -> None:
     [last] = [c for c in chunks if c.page == 6]
     assert last.section == BLOCKS[-1].section  # citations keep the full path
     assert last.embed_text.endswith("\u2026\nShort closing remark.")
@@ -86,7 +101,12 @@ def test_neighbouring_chunks_of_a_block_share_a_small_overlap(chunks: list[Chunk
     logging = [c.text for c in chunks if c.page == 3]
     for previous, following in zip(logging, logging[1:], strict=False):
         overlap = next(
-            (following[:k] for k in range(len(following), 0, -1) if previous.endswith(following[:k])), ""
+            (
+                following[:k]
+                for k in range(len(following), 0, -1)
+                if previous.endswith(following[:k])
+            ),
+            "",
         )
         assert overlap.strip(), (previous[-80:], following[:80])
         assert 0 < count_word_pieces(overlap) <= Chunker().overlap_tokens
@@ -96,13 +116,17 @@ def test_ids_are_stable_across_runs(chunks: list[Chunk]) -> None:
     again = Chunker().chunk_document(_document(BLOCKS))
     assert [c.id for c in again] == [c.id for c in chunks]
     # Content-addressed from source, page and embedded text: fixed for this input, in any process.
-    [single] = Chunker().chunk_document(_document([Block("Officers log each query.", 2, "1 Logging")]))
+    [single] = Chunker().chunk_document(
+        _document([Block("Officers log each query.", 2, "1 Logging")])
+    )
     assert single.id == "0e5e4b41a6c3ad344e8045bd"
 
 
 def test_ids_change_when_the_text_changes_and_only_there(chunks: list[Chunk]) -> None:
     edited = list(BLOCKS)
-    edited[1] = replace(BLOCKS[1], text=BLOCKS[1].text.replace("model version 3 ", "model version three "))
+    edited[1] = replace(
+        BLOCKS[1], text=BLOCKS[1].text.replace("model version 3 ", "model version three ")
+    )
     after = Chunker().chunk_document(_document(edited))
     before_ids = {c.id for c in chunks}
     changed = [c for c in after if c.id not in before_ids]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pdf_factory import TOPICS
 
-from ingest.cleaning import join_hyphenated, normalize_whitespace, remove_running_text, reflow
+from ingest.cleaning import join_hyphenated, normalize_whitespace, reflow, remove_running_text
 
 
 def _page(number: int, topic: str, extra_top: str = "") -> str:
@@ -16,7 +16,13 @@ def _page(number: int, topic: str, extra_top: str = "") -> str:
         f"Findings on {topic} go to the oversight board within a month.",
     ]
     return "\n".join(
-        top + ["Agency AI Handbook - Internal Draft", *body, "Confidential - do not circulate", f"Page {number} of 10"]
+        top
+        + [
+            "Agency AI Handbook - Internal Draft",
+            *body,
+            "Confidential - do not circulate",
+            f"Page {number} of 10",
+        ]
     )
 
 
@@ -58,14 +64,26 @@ class TestRunningText:
         cleaned = remove_running_text(pages)
         assert cleaned[2].split("\n")[0] == "Draft for consultation"
         assert cleaned[7].split("\n")[0] == "Draft for consultation"
-        assert all("Draft for consultation" not in page for i, page in enumerate(cleaned) if i not in (2, 7))
+        assert all(
+            "Draft for consultation" not in page
+            for i, page in enumerate(cleaned)
+            if i not in (2, 7)
+        )
 
     def test_bare_page_numbers_at_the_edges_are_removed_but_numbers_in_the_body_stay(self) -> None:
         pages = [
-            "\n".join([
-                f"- {n} -", f"The review of {topic} starts", f"with a list of {topic} risks", f"kept for {topic}",
-                "42", f"the last {topic} line", f"and a closing {topic} line", f"{topic} signed off",
-            ])
+            "\n".join(
+                [
+                    f"- {n} -",
+                    f"The review of {topic} starts",
+                    f"with a list of {topic} risks",
+                    f"kept for {topic}",
+                    "42",
+                    f"the last {topic} line",
+                    f"and a closing {topic} line",
+                    f"{topic} signed off",
+                ]
+            )
             for n, topic in enumerate(TOPICS[:3], start=1)
         ]
         cleaned = remove_running_text(pages)
@@ -75,7 +93,10 @@ class TestRunningText:
             assert "42" in lines
 
     def test_two_pages_are_too_few_to_call_anything_running_text(self) -> None:
-        pages = ["Agency Handbook\nFirst page body text here", "Agency Handbook\nSecond page body text here"]
+        pages = [
+            "Agency Handbook\nFirst page body text here",
+            "Agency Handbook\nSecond page body text here",
+        ]
         assert remove_running_text(pages) == pages
 
 
@@ -94,7 +115,8 @@ class TestReflow:
         ]
         assert reflow(lines) == [
             "Introduction",
-            "This is a long paragraph line that wraps over to the next physical line and ends here with a full stop.",
+            "This is a long paragraph line that wraps over to the next physical line "
+            "and ends here with a full stop.",
             "Key points:",
             "- first item that is continued on the next line",
             "- second item",

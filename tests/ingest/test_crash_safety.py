@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from paths import REPO
 from pdf_factory import handbook_pdf, write
 from store_helpers import Snapshot, snapshot, write_policy_notes
 
@@ -79,8 +79,12 @@ def crash_setup(tmp_path_factory: pytest.TempPathFactory) -> CrashSetup:
     full_store = Path(shutil.copytree(base_store, root / "full-run-store"))
     started = time.monotonic()
     completed = subprocess.run(
-        _ingest_command(new_corpus, full_store), cwd=REPO, env=_subprocess_env(),
-        capture_output=True, text=True, timeout=600,
+        _ingest_command(new_corpus, full_store),
+        cwd=REPO,
+        env=_subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     seconds = time.monotonic() - started
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -103,8 +107,11 @@ def test_kill_9_leaves_the_old_or_the_new_corpus_and_the_rerun_matches_a_clean_i
     log = tmp_path / "ingest.log"
     with log.open("wb") as output:
         run = subprocess.Popen(
-            _ingest_command(crash_setup.new_corpus, store), cwd=REPO, env=_subprocess_env(),
-            stdout=output, stderr=subprocess.STDOUT,
+            _ingest_command(crash_setup.new_corpus, store),
+            cwd=REPO,
+            env=_subprocess_env(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     try:
         time.sleep(fraction * crash_setup.full_run_seconds)
@@ -115,7 +122,10 @@ def test_kill_9_leaves_the_old_or_the_new_corpus_and_the_rerun_matches_a_clean_i
 
     # Readable, and exactly one of the two corpora.
     after_kill = snapshot(store)
-    is_old, is_new = after_kill.same_content(crash_setup.old), after_kill.same_content(crash_setup.new)
+    is_old, is_new = (
+        after_kill.same_content(crash_setup.old),
+        after_kill.same_content(crash_setup.new),
+    )
     assert is_old or is_new, "the store holds a mix of the old and the new corpus"
     if run.returncode == 0:
         assert is_new
@@ -127,7 +137,11 @@ def test_kill_9_leaves_the_old_or_the_new_corpus_and_the_rerun_matches_a_clean_i
         assert report.chunks_embedded == 0
     else:
         expected = crash_setup.full_run_report
-        assert (report.added, report.updated, report.removed) == (expected.added, expected.updated, expected.removed)
+        assert (report.added, report.updated, report.removed) == (
+            expected.added,
+            expected.updated,
+            expected.removed,
+        )
     final = snapshot(store)
     assert final.same_content(crash_setup.new)
 

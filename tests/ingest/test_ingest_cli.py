@@ -13,8 +13,16 @@ from assistant.cli import main
 from ingest.models import file_sha256
 
 INGEST_KEYS = {
-    "added", "updated", "unchanged", "removed", "failed", "documents", "pages",
-    "chunks_embedded", "chunks_total", "seconds",
+    "added",
+    "updated",
+    "unchanged",
+    "removed",
+    "failed",
+    "documents",
+    "pages",
+    "chunks_embedded",
+    "chunks_total",
+    "seconds",
 }
 DOCUMENT_KEYS = {"source", "title", "pages", "chunks", "sha256", "ingested_at"}
 
@@ -27,7 +35,9 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 
 @pytest.mark.integration
-def test_ingest_and_status_print_their_documented_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ingest_and_status_print_their_documented_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = write_policy_notes(tmp_path / "docs", [1, 2])
     write(folder / "handbook.pdf", handbook_pdf(pages=2))
     store = str(tmp_path / "store")
@@ -48,7 +58,7 @@ def test_ingest_and_status_print_their_documented_json(tmp_path: Path, capsys: p
     documents = {d["source"]: d for d in listing["documents"]}
     assert set(documents) == {"handbook.pdf", "note-001.md", "note-002.md"}
     for source, row in documents.items():
-        assert DOCUMENT_KEYS <= set(row)
+        assert set(row) >= DOCUMENT_KEYS
         assert row["sha256"] == file_sha256(folder / source)
         assert row["title"] and row["chunks"] > 0 and row["ingested_at"]
     assert documents["handbook.pdf"]["pages"] == 2
@@ -63,7 +73,9 @@ def test_ingest_and_status_print_their_documented_json(tmp_path: Path, capsys: p
     assert again["unchanged"] == report["added"] and again["chunks_total"] == report["chunks_total"]
 
 
-def test_status_of_an_empty_store_says_there_is_no_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_of_an_empty_store_says_there_is_no_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status, out, _ = _run(capsys, "status", "--store", str(tmp_path / "store"), "--json")
     assert status == 0
     assert json.loads(out)["documents"] == []
@@ -71,15 +83,21 @@ def test_status_of_an_empty_store_says_there_is_no_index(tmp_path: Path, capsys:
     assert status == 0 and out.startswith("no index in ")
 
 
-def test_a_missing_path_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_path_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "no-such-folder"
-    status, out, err = _run(capsys, "ingest", str(missing), "--store", str(tmp_path / "store"), "--json")
+    status, out, err = _run(
+        capsys, "ingest", str(missing), "--store", str(tmp_path / "store"), "--json"
+    )
     assert status == 2
     assert out == ""
     assert err == f"error: {missing}: no such file or folder\n"
 
 
-def test_an_unknown_option_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_option_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["ingest", "--no-such-flag"])
     assert exited.value.code == 2

@@ -72,29 +72,52 @@ def _write(path: Path, text: str) -> Path:
 class TestHtml:
     def test_invisible_and_navigation_text_is_absent(self, tmp_path: Path) -> None:
         document = _load(_write(tmp_path / "lab.html", PAGE_HTML))
-        text = "\n".join(b.text for b in document.blocks) + " ".join(b.section for b in document.blocks)
+        text = "\n".join(b.text for b in document.blocks) + " ".join(
+            b.section for b in document.blocks
+        )
         for hidden in [
-            "scriptSecret", "do-not-index", "styleSecret", "color: red", "Home banner",
-            "Navigation link", "Copyright footer", "Related stories", "a comment",
+            "scriptSecret",
+            "do-not-index",
+            "styleSecret",
+            "color: red",
+            "Home banner",
+            "Navigation link",
+            "Copyright footer",
+            "Related stories",
+            "a comment",
         ]:
             assert hidden not in text
 
-    def test_title_from_the_title_element_and_headings_as_section_paths(self, tmp_path: Path) -> None:
+    def test_title_from_the_title_element_and_headings_as_section_paths(
+        self, tmp_path: Path
+    ) -> None:
         document = _load(_write(tmp_path / "lab.html", PAGE_HTML))
         assert document.title == "Responsible AI Lab"
         assert (document.format, document.page_count) == ("html", None)
         assert [(b.section, b.text, b.page) for b in document.blocks] == [
             ("Responsible AI Lab", "The lab tests AI systems before agencies deploy them.", None),
-            ("Services", "It offers three services:\n- Bias testing of face recognition\n- Red teaming of chatbots", None),
+            (
+                "Services",
+                "It offers three services:\n"
+                "- Bias testing of face recognition\n"
+                "- Red teaming of chatbots",
+                None,
+            ),
             ("Services > Booking", "Agencies book a slot through the portal.", None),
             ("Contact", "Write to the lab team.", None),
         ]
 
     def test_without_a_title_element_the_single_h1_is_the_title(self, tmp_path: Path) -> None:
-        html = "<html><body><h1>Patrol Notes</h1><p>Intro.</p><h2>Shifts</h2><p>Two shifts.</p></body></html>"
+        html = (
+            "<html><body><h1>Patrol Notes</h1><p>Intro.</p>"
+            "<h2>Shifts</h2><p>Two shifts.</p></body></html>"
+        )
         document = _load(_write(tmp_path / "notes.html", html))
         assert document.title == "Patrol Notes"
-        assert [(b.section, b.text) for b in document.blocks] == [("Patrol Notes", "Intro."), ("Shifts", "Two shifts.")]
+        assert [(b.section, b.text) for b in document.blocks] == [
+            ("Patrol Notes", "Intro."),
+            ("Shifts", "Two shifts."),
+        ]
 
 
 class TestMarkdown:
@@ -113,12 +136,19 @@ class TestMarkdown:
         text = "# Use Policy\n\nScope text.\n\n## Roles\n\nThe board approves.\n"
         document = _load(_write(tmp_path / "policy.md", text))
         assert document.title == "Use Policy"
-        assert [(b.section, b.text) for b in document.blocks] == [("Use Policy", "Scope text."), ("Roles", "The board approves.")]
+        assert [(b.section, b.text) for b in document.blocks] == [
+            ("Use Policy", "Scope text."),
+            ("Roles", "The board approves."),
+        ]
 
 
 class TestText:
     def test_numbered_headings_make_sections(self, tmp_path: Path) -> None:
-        text = "Patrol Guidance\n\n1 Scope\nThis applies to patrol units.\n\n2 Records\nKeep logs for a year.\n"
+        text = (
+            "Patrol Guidance\n\n"
+            "1 Scope\nThis applies to patrol units.\n\n"
+            "2 Records\nKeep logs for a year.\n"
+        )
         document = _load(_write(tmp_path / "guide.txt", text))
         assert document.title == "Patrol Guidance"
         assert [(b.section, b.text) for b in document.blocks][1:] == [
@@ -152,7 +182,9 @@ class TestDetectFormat:
     def test_a_pdf_named_txt_is_refused_with_a_rename_hint(self, tmp_path: Path) -> None:
         path = tmp_path / "report.txt"
         path.write_bytes(handbook_pdf(pages=1))
-        with pytest.raises(LoadError, match=r"the content is a PDF but the name ends in \.txt; rename it to \.pdf"):
+        with pytest.raises(
+            LoadError, match=r"the content is a PDF but the name ends in \.txt; rename it to \.pdf"
+        ):
             _load(path)
 
     def test_a_pdf_name_on_other_content_is_not_a_pdf(self, tmp_path: Path) -> None:

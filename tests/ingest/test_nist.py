@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
-from conftest import NIST_PDF
+from paths import NIST_PDF
 
 from ingest.chunking import Chunker
 from ingest.embedding import MAX_WORD_PIECES, count_word_pieces

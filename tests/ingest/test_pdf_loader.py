@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS
+from paths import CORPUS
 from pdf_factory import (
     DOCUMENT_TITLE,
     RUNNING_HEADER,
@@ -55,8 +55,13 @@ class TestHandbook:
     def test_wrapped_lines_are_joined_into_one_paragraph(self, document) -> None:
         first = document.blocks[0].text
         assert "\n" not in first
-        assert first.startswith("Sentence 1 on fairness: the agency documents how fairness is assessed")
-        assert first.endswith("Sentence 4 on fairness: the agency documents how fairness is assessed for system 1, who reviews it and when the review is repeated.")
+        assert first.startswith(
+            "Sentence 1 on fairness: the agency documents how fairness is assessed"
+        )
+        assert first.endswith(
+            "Sentence 4 on fairness: the agency documents how fairness is assessed for system 1, "
+            "who reviews it and when the review is repeated."
+        )
 
 
 @pytest.mark.parametrize(
@@ -85,5 +90,7 @@ def test_a_real_pdf_cut_in_half_is_corrupt_or_truncated(tmp_path: Path) -> None:
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
     path = write(tmp_path / "big.pdf", handbook_pdf(pages=2))
-    with pytest.raises(LoadError, match=r"over the 0\.001 MB limit \(setting ingest\.max_file_mb\)"):
+    with pytest.raises(
+        LoadError, match=r"over the 0\.001 MB limit \(setting ingest\.max_file_mb\)"
+    ):
         _load(path, max_file_mb=0.001)

@@ -54,7 +54,9 @@ def test_a_first_run_adds_every_file(ingested, settings: Settings) -> None:
     assert all(c[2] is None for c in ingested.chunks if c[1].endswith(".md"))
 
 
-def test_a_second_run_embeds_nothing_and_reports_all_unchanged(ingested, corpus: Path, settings: Settings) -> None:
+def test_a_second_run_embeds_nothing_and_reports_all_unchanged(
+    ingested, corpus: Path, settings: Settings
+) -> None:
     report = refresh([corpus], settings)
     assert report.chunks_embedded == 0
     assert report.unchanged == SOURCES
@@ -65,8 +67,12 @@ def test_a_second_run_embeds_nothing_and_reports_all_unchanged(ingested, corpus:
     assert after.same_content(ingested)
 
 
-def test_changing_one_file_replaces_only_its_chunks(ingested, corpus: Path, settings: Settings) -> None:
-    (corpus / "note-002.md").write_text(policy_note(2, " Revised after the audit."), encoding="utf-8")
+def test_changing_one_file_replaces_only_its_chunks(
+    ingested, corpus: Path, settings: Settings
+) -> None:
+    (corpus / "note-002.md").write_text(
+        policy_note(2, " Revised after the audit."), encoding="utf-8"
+    )
     report = refresh([corpus], settings)
     assert report.updated == ["note-002.md"]
     assert report.unchanged == ["handbook.pdf", "note-001.md", "note-003.md"]
@@ -132,7 +138,10 @@ def test_a_file_that_becomes_corrupt_keeps_its_previous_version(
     write(pdf, handbook_pdf(pages=2))
     repaired = refresh([corpus], settings)
     assert "handbook.pdf" in repaired.updated + repaired.unchanged and not repaired.failed
-    assert snapshot(settings.store).chunk_ids_by_source["handbook.pdf"] == ingested.chunk_ids_by_source["handbook.pdf"]
+    assert (
+        snapshot(settings.store).chunk_ids_by_source["handbook.pdf"]
+        == ingested.chunk_ids_by_source["handbook.pdf"]
+    )
 
 
 def test_a_second_refresh_while_one_holds_the_lock_is_refused(

@@ -39,12 +39,15 @@ def chroma_server(data: Path, port: int, log: Path) -> Iterator[str]:
     with log.open("ab") as output:
         server = subprocess.Popen(
             [str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=output, stderr=subprocess.STDOUT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     try:
         for _ in range(STARTUP_ATTEMPTS):
             if server.poll() is not None:
-                pytest.fail(f"chroma run exited with {server.returncode}: {log.read_text()[-2000:]}")
+                pytest.fail(
+                    f"chroma run exited with {server.returncode}: {log.read_text()[-2000:]}"
+                )
             try:
                 Store(data.parent / "probe-store", url)
                 break

@@ -40,7 +40,16 @@ def test_list_items_and_sentences_are_not_headings(line: str) -> None:
 
 def test_blocks_follow_the_heading_path_across_pages() -> None:
     pages = [
-        (1, ["Lead text before any heading.", "1 Scope", "Scope text.", "1.1 Detail", "Detail text."]),
+        (
+            1,
+            [
+                "Lead text before any heading.",
+                "1 Scope",
+                "Scope text.",
+                "1.1 Detail",
+                "Detail text.",
+            ],
+        ),
         (2, ["More detail on the next page.", "2 Next", "Next text."]),
     ]
     assert blocks_from_pages(pages, "Handbook", HeadingMatcher()) == [
@@ -54,8 +63,16 @@ def test_blocks_follow_the_heading_path_across_pages() -> None:
 
 def test_a_shallower_heading_closes_the_deeper_ones() -> None:
     lines = [
-        "1 Governance", "a.", "1.1 Roles", "b.", "1.1.1 Board", "c.", "1.2 Records", "d.",
-        "2 Operations", "e.",
+        "1 Governance",
+        "a.",
+        "1.1 Roles",
+        "b.",
+        "1.1.1 Board",
+        "c.",
+        "1.2 Records",
+        "d.",
+        "2 Operations",
+        "e.",
     ]
     sections = [b.section for b in blocks_from_pages([(None, lines)], "T", HeadingMatcher())]
     assert sections == [
@@ -100,9 +117,19 @@ class TestOutline:
         assert HeadingMatcher(self.outline).level("3 Principles") is None
 
     def test_a_heading_wrapped_over_two_lines_is_joined(self) -> None:
-        lines = ["Framing Risk", "Lead.", "1.1 Understanding and Addressing Risks,", "Impacts, and Harms", "Body."]
+        lines = [
+            "Framing Risk",
+            "Lead.",
+            "1.1 Understanding and Addressing Risks,",
+            "Impacts, and Harms",
+            "Body.",
+        ]
         blocks = blocks_from_pages([(7, lines)], "AI RMF", HeadingMatcher(self.outline))
         assert blocks == [
             Block("Lead.", 7, "Framing Risk"),
-            Block("Body.", 7, "Framing Risk > 1.1 Understanding and Addressing Risks, Impacts, and Harms"),
+            Block(
+                "Body.",
+                7,
+                "Framing Risk > 1.1 Understanding and Addressing Risks, Impacts, and Harms",
+            ),
         ]
