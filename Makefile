@@ -23,6 +23,8 @@ run: $(STAMP)
 test: $(STAMP) browser-deps lint
 	$(PY) -m pytest
 	$(PY) -m assistant.cli eval --set evals/sets/sample.jsonl --gate sample
+	@if [ -f $(NIST) ]; then $(PY) -m assistant.cli eval --set evals/sets/nist.jsonl --corpus $(NIST) --gate nist; \
+	else echo "note: $(NIST) absent: NIST gate skipped"; fi
 
 unit: $(STAMP)
 	$(PY) -m pytest -m "not integration and not browser and not server"

@@ -41,6 +41,8 @@ _SHORT_OPENER_WORDS = 16
 # Weight of a question word found only in the section heading above a sentence.
 _HEADING_WEIGHT = 0.5
 _CONTEXT_WORDS = 60
+_FRAGMENT_WORDS = 12
+_SENTENCE_CLOSE = re.compile(r"[.!?:;][\"'\u201d)\]]*$")
 
 
 class Answerer(Protocol):
@@ -152,7 +154,7 @@ class ExtractiveAnswerer:
         best = candidates[0]
         selected = [best]
         follower = _continuation(best, candidates)
-        if follower is not None:
+        if follower is not None and self.settings.max_sentences > 1:
             selected.append(follower)
         for candidate in candidates[1:]:
             if len(selected) >= self.settings.max_sentences:
@@ -221,10 +223,20 @@ def _quotable_groups(units: list[Unit], boilerplate: frozenset[str]) -> list[tup
                 groups.append(block)
             index = end
             continue
-        if unit.text not in boilerplate and len(unit.text.split()) >= _MIN_WORDS:
+        if (
+            unit.text not in boilerplate
+            and len(unit.text.split()) >= _MIN_WORDS
+            and not _is_fragment(unit.text)
+        ):
             groups.append((unit,))
         index += 1
     return groups
+
+
+def _is_fragment(text: str) -> bool:
+    """A title or heading line cut by layout ("Risk Assessment Guide for AI Use Cases
+    (Sample"): short and without a sentence's closing punctuation."""
+    return len(text.split()) < _FRAGMENT_WORDS and not _SENTENCE_CLOSE.search(text)
 
 
 def _context(section: str, group: tuple[Unit, ...]) -> str:

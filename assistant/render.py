@@ -24,6 +24,9 @@ CORPUS_KINDS = {
     "official": "Official corpus: the INTERPOL/UNICRI AI Toolkit and related policy documents.",
     "mixed": "Mixed corpus: official Toolkit documents together with sample documents "
     "written for this project.",
+    "empty": "No documents are indexed: staff run `toolkit-assistant ingest` to load the corpus.",
+    "unknown": "The loaded corpus could not be identified; "
+    "staff re-run `toolkit-assistant ingest`.",
 }
 DISCLAIMER = "Answers quote the loaded documents as guidance; they are not legal advice."
 

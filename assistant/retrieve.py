@@ -26,13 +26,15 @@ from ingest.refresh import keyword_dir
 from ingest.settings import RetrievalSettings
 from ingest.store import Store, StoredChunk, StoreError
 
-# Follow-ups lean on the conversation: "and what about its accuracy?"
-_ANAPHORA = re.compile(
-    r"\b(it|its|it's|they|them|their|this|that|these|those|he|she|his|her"
-    r"|the same|what about|and|also|else|more)\b",
+# Follow-ups lean on the conversation: "and what about its accuracy?", "Accuracy?".
+# A pronoun anywhere, or a connective at the start; "and" inside a question ("supervised
+# and unsupervised learning") says nothing about the conversation.
+_REFERS_BACK = re.compile(
+    r"\b(it|its|it's|they|them|their|this|that|these|those|he|she|his|her|the same)\b",
     re.IGNORECASE,
 )
-_SHORT_QUESTION_TERMS = 3
+_CONTINUES = re.compile(r"^\s*(and|also|but|so|then|what about|how about)\b", re.IGNORECASE)
+_SHORT_QUESTION_TERMS = 1
 _WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
 
 
@@ -77,7 +79,11 @@ def retrieval_query(question: str, history: list[str] | None) -> str:
     """The question, with the previous question prepended when it reads as a follow-up."""
     if not history:
         return question
-    if _ANAPHORA.search(question) or len(terms(question)) <= _SHORT_QUESTION_TERMS:
+    if (
+        _REFERS_BACK.search(question)
+        or _CONTINUES.match(question)
+        or len(terms(question)) <= _SHORT_QUESTION_TERMS
+    ):
         return f"{history[-1]} {question}"
     return question
 

@@ -22,7 +22,8 @@ from ingest.settings import Settings
 from ingest.store import Store
 
 MAX_QUESTION_CHARS = 2000
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C0 and C1 controls and DEL (U+009B alone starts a terminal escape sequence).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _POINTERS = 3
 
 

@@ -57,9 +57,7 @@ class RetrievalSettings(BaseModel):
 class AnswerSettings(BaseModel):
     """Extractive answers and refusal."""
 
-    max_sentences: int = Field(
-        6, ge=1, le=20, description="Sentences (or whole lists) quoted."
-    )
+    max_sentences: int = Field(6, ge=1, le=20, description="Sentences (or whole lists) quoted.")
     rerank_sentences: int = Field(
         12, ge=0, le=40, description="Top lexical candidates re-scored with the embedding model."
     )
