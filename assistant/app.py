@@ -198,7 +198,15 @@ def launch(app: gr.Blocks, assistant: Assistant, settings: Settings, block: bool
 
 
 def serve(settings: Settings) -> None:
-    """Create the assistant, warm it up so the first question is fast, then serve until ^C."""
+    """Serve the page at once, warm the assistant up behind it, then serve until ^C.
+
+    Loading the model takes most of the start-up time. The page (banner, examples) is up
+    first; a question asked in those seconds waits for the model instead of failing.
+    """
     assistant = Assistant(settings)
+    app = build_app(assistant, settings)
+    url = launch(app, assistant, settings, block=False)
+    print(f"toolkit-assistant: page up at {url}; loading the model", flush=True)
     assistant.warm_up()
-    launch(build_app(assistant, settings), assistant, settings)
+    print(f"toolkit-assistant: ready at {url}", flush=True)
+    app.block_thread()

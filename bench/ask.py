@@ -37,7 +37,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def app_ready_seconds(store: Path, corpus: Path, timeout: float = 120) -> float:
+def app_ready_seconds(store: Path, corpus: Path, timeout: float = 120) -> tuple[float, float]:
+    """(page served, first answer returned), in seconds from process start."""
+    from gradio_client import Client  # imported before the clock starts
+
     port = free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -58,14 +61,18 @@ def app_ready_seconds(store: Path, corpus: Path, timeout: float = 120) -> float:
         env={**__import__("os").environ, "TOOLKIT_ASSISTANT_CORPUS": str(corpus)},
     )
     try:
+        page = float("nan")
         while time.perf_counter() - started < timeout:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as response:
                     if response.status == 200:
-                        return time.perf_counter() - started
+                        page = time.perf_counter() - started
+                        break
             except OSError:
                 time.sleep(0.1)
-        return float("nan")
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client.predict("What are the five core principles?", api_name="/ask")
+        return page, time.perf_counter() - started
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -100,8 +107,10 @@ def main() -> None:
         for key, values in timings.items():
             p50, p95 = np.percentile(values, 50), np.percentile(values, 95)
             print(f"  {key:<9} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
-    ready = app_ready_seconds(args.store, args.corpus)
-    print(f"app ready from process start (built index): {ready:.1f} s")
+    page, answer = app_ready_seconds(args.store, args.corpus)
+    print("app start, `serve --ensure-index` on the built index, from process start:")
+    print(f"  page served         {page:5.1f} s")
+    print(f"  first answer        {answer:5.1f} s   (the model loads behind the page)")
 
 
 if __name__ == "__main__":
