@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -273,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
             "interrupted; the index is unchanged unless the refresh had finished", file=sys.stderr
         )
         return 130
+    except BrokenPipeError:  # `status | head`: the reader left; nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as err:
         from ingest.refresh import UsageError
         from ingest.store import StoreError

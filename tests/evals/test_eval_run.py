@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
+from evals.sets_io import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "corpus"
@@ -59,16 +60,7 @@ def test_eval_with_baselines_report_and_gate(
     # but its verdict and the exit status must agree.
     assert data["gate"]["name"] == "sample"
     assert status == (1 if data["gate"]["failed"] else 0)
-    assert set(data["by_kind"]) == {
-        "factoid",
-        "list",
-        "definition",
-        "procedural",
-        "paraphrase",
-        "multi-page",
-        "follow-up",
-        "out_of_scope",
-    }
+    assert set(data["by_kind"]) == set(KINDS)
     for system in (data["metrics"], *(b["metrics"] for b in data["baselines"].values())):
         assert 0 < system["hit@5"] <= 1 and 0 < system["mrr@10"] <= 1
     assert data["metrics"]["latency_p50_ms"] > 0
