@@ -1,12 +1,21 @@
-"""The Gradio app: wires the chat, the sources panel and the `ask` API to `Assistant`.
+"""The Gradio app: wires the chat, the sources panel and the `ask` API to `Assistant`, and
+the staff-only admin tab to `Admin`.
 
-No retrieval or answer logic lives here (that is `assistant.service`), and no HTML is built
-here (that is `assistant.render`, where everything from documents and users is escaped).
-This is the only module that imports gradio.
+No retrieval, answer or ingest logic lives here (that is `assistant.service` and
+`assistant.admin`), and no HTML is built here (that is `assistant.render`, where everything
+from documents and users is escaped). This is the only module that imports gradio.
+
+Access: with `auth.require_login` the whole app asks for a login (any role) and the admin tab
+takes the role of the logged-in account; without it the chat is open and the admin tab has
+its own staff sign-in, whose user is kept in server-side session state. Either way every
+admin handler checks the role itself on every call: the handlers are hidden from the API
+listing, but Gradio still runs a hidden handler for any client that names it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 from pathlib import Path
 
@@ -16,12 +25,16 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from assistant import render
+from assistant.admin import Admin, AdminError
+from assistant.audit import AuditLog
+from assistant.auth import AuthError, User, UserStore
 from assistant.feedback import record_feedback
 from assistant.models import Answer
 from assistant.service import Assistant, QuestionError
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.settings import Settings
 from ingest.store import StoreError
+from ingest.upload import UploadError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +49,15 @@ EXAMPLE_QUESTIONS = [
 CSS_FILE = Path(__file__).with_name("app.css")
 # Corpus HTML is shown as a document, never run: no scripts, an opaque origin, no sniffing.
 _INERT_HEADERS = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
+# Questions are answered side by side (two cores); the admin tab has a group of its own, so
+# a refresh that runs for minutes never holds a question up, and a second click on Refresh
+# reaches `Admin.refresh`, which refuses it, instead of waiting in the queue.
+_ANSWER_CONCURRENCY = {"concurrency_id": "answer", "concurrency_limit": 3}
+_ADMIN_CONCURRENCY = {"concurrency_id": "admin", "concurrency_limit": 4}
+# What an admin action may refuse with: each is a one-line message for the page.
+_ADMIN_REFUSALS = (PermissionError, AdminError, UploadError, AuthError, StoreError)
+_PROGRESS = gr.Progress()  # Gradio finds the bar by this default; it holds no state of ours
+_STAGES = {"load": ("Reading documents", "documents"), "embed": ("Embedding passages", "chunks")}
 
 
 def _new_session() -> dict:
@@ -57,14 +79,25 @@ def _answer_or_message(assistant: Assistant, question: str, history: list[str]) 
         return "Something went wrong while answering; the details are in the server log."
 
 
-def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
-    """The chat UI and the `ask` endpoint; `serve` launches it."""
+def _user_name(request: gr.Request | None) -> str | None:
+    return getattr(request, "username", None) or None
+
+
+def build_app(
+    assistant: Assistant,
+    settings: Settings,
+    admin: Admin | None = None,
+    audit: AuditLog | None = None,
+) -> gr.Blocks:
+    """The chat UI, the `ask` endpoint and the admin tab; `serve` launches it."""
+    audit = audit or AuditLog(settings.audit)
+    admin = admin or Admin(settings, audit)
 
     def banner() -> str:
         status = assistant.corpus_status()
         return render.banner_html(status.kind, len(status.documents))
 
-    def on_question(question: str, chat: list, session: dict):
+    def on_question(question: str, chat: list, session: dict, request: gr.Request):
         session, chat = dict(session or _new_session()), list(chat or [])
         result = _answer_or_message(assistant, question, session["history"])
         if question.strip():
@@ -73,6 +106,7 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
             chat.append({"role": "assistant", "content": render.message_html(result, "ta-error")})
             # Keep the typed text so the officer can fix it rather than retype it.
             return question, chat, gr.skip(), session
+        audit.question(_user_name(request), result, result.timings_ms.get("total", 0.0))
         session["history"] = [*session["history"], result.question][-3:]
         session["last"] = result
         chat.append({"role": "assistant", "content": render.answer_html(result)})
@@ -94,54 +128,190 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
     def on_new_chat():
         return [], "", render.sources_html(None), _new_session()
 
-    def ask(question: str, history: list[str] | None = None) -> dict:
+    def ask(
+        question: str, history: list[str] | None = None, request: gr.Request | None = None
+    ) -> dict:
         """Answer a question from the corpus; returns the answer JSON (`Answer.to_dict()`).
 
         `history` is the list of earlier questions of the conversation, for follow-ups.
         """
         try:
-            return assistant.ask(question, history or None).to_dict()
+            answer = assistant.ask(question, history or None)
         except (QuestionError, StoreError) as err:
             raise gr.Error(str(err)) from None
+        audit.question(_user_name(request), answer, answer.timings_ms.get("total", 0.0))
+        return answer.to_dict()
+
+    # -- admin: each handler finds the acting user, and `Admin` checks the role ---------------
+    def acting_user(signed_in: User | None, request: gr.Request) -> User | None:
+        if settings.auth.require_login:
+            return admin.user(_user_name(request))
+        return signed_in
+
+    def panel(user: User | None) -> tuple[str, dict]:
+        """The status table and the remove list, for a staff user only."""
+        admin.require_staff(user)
+        files = admin.corpus_files()
+        table = render.documents_html(admin.documents(), admin.pending())
+        return table, gr.update(choices=files, value=None)
+
+    def refused(err: Exception) -> str:
+        """Call only in an `except` block: the traceback of a failure goes to the server log."""
+        if isinstance(err, _ADMIN_REFUSALS):
+            return render.admin_message_html(str(err), ok=False)
+        log.exception("an admin action failed")
+        return render.admin_message_html(
+            "The action failed; the details are in the server log.", ok=False
+        )
+
+    def admin_open(signed_in: User | None, request: gr.Request):
+        """On page load, with a login: staff see the tools; nobody else sees the tab."""
+        user = acting_user(signed_in, request)
+        try:
+            table, files = panel(user)
+        except _ADMIN_REFUSALS:
+            return gr.update(visible=False), gr.update(visible=False), "", "", gr.skip()
+        who = render.signed_in_html(user.name, user.role)
+        return gr.update(visible=True), gr.update(visible=True), who, table, files
+
+    def admin_sign_in(name: str, password: str):
+        try:
+            user = admin.sign_in(name, password)
+            table, files = panel(user)
+        except Exception as err:
+            return None, gr.skip(), gr.skip(), refused(err), "", gr.skip(), "", gr.skip()
+        who = render.signed_in_html(user.name, user.role)
+        hide, show = gr.update(visible=False), gr.update(visible=True)
+        return user, hide, show, "", who, table, "", files
+
+    def admin_sign_out():
+        hide, show = gr.update(visible=False), gr.update(visible=True)
+        message = render.admin_message_html("Signed out.")
+        return None, show, hide, message, "", "", "", gr.update(choices=[], value=None)
+
+    def admin_status(signed_in: User | None, request: gr.Request):
+        try:
+            table, files = panel(acting_user(signed_in, request))
+        except Exception as err:
+            return refused(err), gr.skip(), gr.skip()
+        return "", table, files
+
+    def admin_upload(signed_in: User | None, file: str | None, replace: bool, request: gr.Request):
+        user = acting_user(signed_in, request)
+        try:
+            admin.require_staff(user)
+            if not file:
+                raise AdminError("choose a file to add first")
+            message = admin.upload(user, Path(file), Path(file).name, replace=bool(replace))
+            table, files = panel(user)
+        except Exception as err:
+            return refused(err), gr.skip(), gr.skip(), gr.skip()
+        return render.admin_message_html(message), table, files, None
+
+    def admin_remove(signed_in: User | None, source: str | None, request: gr.Request):
+        user = acting_user(signed_in, request)
+        try:
+            message = admin.remove(user, source or "")
+            table, files = panel(user)
+        except Exception as err:
+            return refused(err), gr.skip(), gr.skip()
+        return render.admin_message_html(message), table, files
+
+    def admin_refresh(signed_in: User | None, request: gr.Request, progress=_PROGRESS):
+        user = acting_user(signed_in, request)
+        # The refresh reports progress from its loader thread too, where Gradio's context
+        # (which event the bar belongs to) is not set: each update runs in a copy of ours.
+        context = contextvars.copy_context()
+
+        def show_progress(stage: str, done: int, total: int) -> None:
+            desc, unit = _STAGES.get(stage, (stage, "steps"))
+            context.copy().run(progress, (done, total or None), desc=desc, unit=unit)
+
+        try:
+            report = admin.refresh(user, show_progress)
+            table, files = panel(user)
+        except Exception as err:
+            return refused(err), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return "", render.refresh_report_html(report), table, files, banner()
 
     with gr.Blocks(title="Toolkit Assistant", analytics_enabled=False) as app:
         session = gr.State(_new_session())
+        signed_in = gr.State(None)  # server-side: only `admin_sign_in` sets it
         banner_box = gr.HTML(banner())
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(
-                    label="Conversation",
-                    height=560,
-                    # The HTML comes escaped from render; sanitizing is a second line.
-                    sanitize_html=True,
-                    feedback_options=None,
-                    # No "share" (it posts to Hugging Face) and no "copy": it would copy our
-                    # HTML; selecting the text copies what the officer sees.
-                    buttons=[],
-                    placeholder="Ask about responsible AI in policing. Every answer quotes "
-                    "the documents, with numbered citations.",
-                )
-                question = gr.Textbox(
-                    label="Your question",
-                    placeholder="Type a question and press Enter",
-                    lines=1,
-                    max_lines=4,
-                    autofocus=True,
-                )
-                with gr.Row():
-                    ask_button = gr.Button("Ask", variant="primary")
-                    up = gr.Button("\U0001f44d Helpful")
-                    down = gr.Button("\U0001f44e Not helpful")
-                    new_chat = gr.Button("New chat")
-                gr.Examples(EXAMPLE_QUESTIONS, inputs=question, label="Example questions")
-            with gr.Column(scale=2):
-                sources = gr.HTML(render.sources_html(None), elem_id="sources", js_on_load=None)
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(
+                        label="Conversation",
+                        height=560,
+                        # The HTML comes escaped from render; sanitizing is a second line.
+                        sanitize_html=True,
+                        feedback_options=None,
+                        # No "share" (it posts to Hugging Face) and no "copy": it would copy
+                        # our HTML; selecting the text copies what the officer sees.
+                        buttons=[],
+                        placeholder="Ask about responsible AI in policing. Every answer "
+                        "quotes the documents, with numbered citations.",
+                    )
+                    question = gr.Textbox(
+                        label="Your question",
+                        placeholder="Type a question and press Enter",
+                        lines=1,
+                        max_lines=4,
+                        autofocus=True,
+                    )
+                    with gr.Row():
+                        ask_button = gr.Button("Ask", variant="primary")
+                        up = gr.Button("\U0001f44d Helpful")
+                        down = gr.Button("\U0001f44e Not helpful")
+                        new_chat = gr.Button("New chat")
+                    gr.Examples(EXAMPLE_QUESTIONS, inputs=question, label="Example questions")
+                with gr.Column(scale=2):
+                    sources = gr.HTML(render.sources_html(None), elem_id="sources", js_on_load=None)
+            # With a login, officers never see the tab: `admin_open` shows it to staff.
+            with gr.Tab("Admin", id="admin", visible=not settings.auth.require_login) as admin_tab:
+                admin_message = gr.HTML("", elem_id="admin-message")
+                with gr.Column(visible=not settings.auth.require_login) as sign_in_box:
+                    gr.HTML(render.admin_message_html(render.ADMIN_SIGN_IN_NOTE))
+                    staff_name = gr.Textbox(label="Staff user name", max_lines=1)
+                    staff_password = gr.Textbox(label="Password", type="password", max_lines=1)
+                    sign_in = gr.Button("Sign in", variant="primary")
+                with gr.Column(visible=False, elem_id="admin-tools") as tools:
+                    with gr.Row():
+                        who = gr.HTML("")
+                        sign_out = gr.Button(
+                            "Sign out", size="sm", visible=not settings.auth.require_login
+                        )
+                    status = gr.HTML("", elem_id="admin-status")
+                    reload = gr.Button("Reload the status", size="sm")
+                    with gr.Row(equal_height=False):
+                        with gr.Column():
+                            upload_file = gr.File(
+                                label="Add a document: PDF, Markdown, HTML or plain text "
+                                f"(up to {settings.ingest.max_file_mb:g} MB)",
+                                file_count="single",
+                                type="filepath",
+                            )
+                            replace = gr.Checkbox(
+                                label="Replace a document of the same name (a new version)"
+                            )
+                            upload_button = gr.Button("Add to the corpus folder")
+                        with gr.Column():
+                            remove_choice = gr.Dropdown(
+                                label="Document to remove from the corpus folder", choices=[]
+                            )
+                            remove_button = gr.Button("Remove", variant="stop")
+                    refresh_button = gr.Button(
+                        "Refresh the index from the corpus folder", variant="primary"
+                    )
+                    report = gr.HTML("", elem_id="admin-report")
 
         answer_io = dict(
             fn=on_question,
             inputs=[question, chat, session],
             outputs=[question, chat, sources, session],
             api_visibility="private",
+            **_ANSWER_CONCURRENCY,
         )
         question.submit(**answer_io)
         ask_button.click(**answer_io)
@@ -154,7 +324,56 @@ def build_app(assistant: Assistant, settings: Settings) -> gr.Blocks:
         chat.clear(**reset_io)  # the chat's own bin icon must forget the follow-up history too
         # A re-ingest can change the corpus while the app runs: refresh the banner per visit.
         app.load(banner, None, banner_box, api_visibility="private")
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", **_ANSWER_CONCURRENCY)
+
+        hidden = {"api_visibility": "private", **_ADMIN_CONCURRENCY}
+        if settings.auth.require_login:  # without a login, the sign-in form decides
+            app.load(
+                admin_open, signed_in, [admin_tab, tools, who, status, remove_choice], **hidden
+            )
+        sign_in_io = dict(
+            fn=admin_sign_in,
+            inputs=[staff_name, staff_password],
+            outputs=[
+                signed_in,
+                sign_in_box,
+                tools,
+                admin_message,
+                who,
+                status,
+                staff_password,
+                remove_choice,
+            ],
+            **hidden,
+        )
+        sign_in.click(**sign_in_io)
+        staff_password.submit(**sign_in_io)
+        sign_out.click(
+            admin_sign_out,
+            None,
+            [signed_in, sign_in_box, tools, admin_message, who, status, report, remove_choice],
+            **hidden,
+        )
+        reload.click(admin_status, signed_in, [admin_message, status, remove_choice], **hidden)
+        upload_button.click(
+            admin_upload,
+            [signed_in, upload_file, replace],
+            [admin_message, status, remove_choice, upload_file],
+            **hidden,
+        )
+        remove_button.click(
+            admin_remove,
+            [signed_in, remove_choice],
+            [admin_message, status, remove_choice],
+            **hidden,
+        )
+        refresh_button.click(
+            admin_refresh,
+            signed_in,
+            [admin_message, report, status, remove_choice, banner_box],
+            show_progress_on=report,  # the bar where the report will appear, not on the banner
+            **hidden,
+        )
     return app
 
 
@@ -176,6 +395,15 @@ def _document_route(assistant: Assistant) -> Route:
 
 def launch(app: gr.Blocks, assistant: Assistant, settings: Settings, block: bool = True) -> str:
     """Start the server on `settings.app.host:port`; return its local URL."""
+    auth = None
+    if settings.auth.require_login:
+        users = UserStore(settings.auth.users_file)
+
+        async def auth(name: str, password: str) -> bool:  # any role may chat; admin: staff
+            # A bcrypt check takes a quarter of a second: off the event loop, which serves
+            # every other user's page meanwhile.
+            return await asyncio.to_thread(users.verify, name, password) is not None
+
     _, url, _ = app.launch(
         server_name=settings.app.host,
         server_port=settings.app.port,
@@ -187,6 +415,11 @@ def launch(app: gr.Blocks, assistant: Assistant, settings: Settings, block: bool
         mcp_server=False,
         pwa=False,
         ssr_mode=False,  # no Node.js side server
+        auth=auth,
+        auth_message=render.LOGIN_NOTE if auth else None,
+        # Gradio's upload route takes files from anyone who can reach the page: never more
+        # than the admin tab would accept.
+        max_file_size=int(settings.ingest.max_file_mb * 1024 * 1024),
         # Our route comes before Gradio's, and Gradio's own file route gets no corpus path.
         app_kwargs={"routes": [_document_route(assistant)]},
         theme=gr.themes.Default(),  # its fonts are bundled: the page fetches nothing outside
@@ -204,7 +437,8 @@ def serve(settings: Settings) -> None:
     first; a question asked in those seconds waits for the model instead of failing.
     """
     assistant = Assistant(settings)
-    app = build_app(assistant, settings)
+    audit = AuditLog(settings.audit)
+    app = build_app(assistant, settings, Admin(settings, audit), audit)
     url = launch(app, assistant, settings, block=False)
     print(f"toolkit-assistant: page up at {url}; loading the model", flush=True)
     assistant.warm_up()

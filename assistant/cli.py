@@ -1,4 +1,4 @@
-"""`toolkit-assistant`: ingest, status, ask, serve, eval.
+"""`toolkit-assistant`: ingest, status, ask, serve, eval, user, audit.
 
 Every command but `serve` takes `--json`. User errors print one line and exit with status
 2 (usage) or 1 (the work failed); they never show a traceback. Heavy libraries are imported inside
@@ -13,8 +13,10 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
+from ingest.models import RefreshReport
 from ingest.settings import Settings, SettingsError, load_settings
 
 EXAMPLES = """examples:
@@ -24,6 +26,8 @@ EXAMPLES = """examples:
   toolkit-assistant ask "What does proportionality mean?" --k 5
   toolkit-assistant serve --port 7860
   toolkit-assistant eval --set evals/sets/sample.jsonl --baseline --report out/
+  toolkit-assistant user add alice --role staff # asks for the password twice
+  toolkit-assistant audit --since 2025-06-01 --json
 """
 
 
@@ -44,6 +48,16 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _print_json(data: object) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _shell_user() -> str:
+    """Who runs the command, for the audit trail."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # a container user with no login name
+        return "unknown"
 
 
 # -- ingest ---------------------------------------------------------------------------------
@@ -69,12 +83,23 @@ def _progress_bar() -> Callable[[str, int, int], None] | None:
     return update
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+def _audited_refresh(paths: list[Path], settings: Settings) -> RefreshReport:
+    """Refresh the store and record each document added, replaced or removed, with hashes."""
+    from assistant.audit import AuditLog, stored_hashes
     from ingest.refresh import refresh
 
+    before = stored_hashes(settings.store, settings.chroma_url)
+    report = refresh(paths, settings, progress=_progress_bar())
+    if report.added or report.updated or report.removed:
+        after = stored_hashes(settings.store, settings.chroma_url)
+        AuditLog(settings.audit).refresh_changes(_shell_user(), report, before, after)
+    return report
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     paths = [Path(p) for p in args.paths] or [settings.corpus]
-    report = refresh(paths, settings, progress=_progress_bar())
+    report = _audited_refresh(paths, settings)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -159,18 +184,166 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 # -- serve ----------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
-    from assistant.app import serve
+    from assistant.auth import exposure_warning
 
     settings = _settings(args)
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     settings = settings.model_copy(update={"app": settings.app.model_copy(update=overrides)})
+    warning = exposure_warning(settings.app.host, settings.auth.require_login)
+    if warning is not None:
+        print(warning, file=sys.stderr)
     if args.ensure_index:
-        from ingest.refresh import refresh
-
-        report = refresh([settings.corpus], settings, progress=_progress_bar())
+        report = _audited_refresh([settings.corpus], settings)
         for failure in report.failed:
             print(f"  not ingested: {failure.source}: {failure.error}", file=sys.stderr)
+    from assistant.app import serve
+
     serve(settings)
+    return 0
+
+
+# -- user -----------------------------------------------------------------------------------
+def _user_store(args: argparse.Namespace):
+    from assistant.auth import UserStore
+
+    return UserStore(_settings(args).auth.users_file)
+
+
+def _auth_failure(err: Exception) -> CommandError:
+    """A broken users file is a failure (1); a bad name, role or password is a usage error (2)."""
+    from assistant.auth import UsersFileError
+
+    return CommandError(str(err), status=1 if isinstance(err, UsersFileError) else 2)
+
+
+def _read_password(name: str, from_stdin: bool) -> str:
+    if from_stdin:
+        # Only the line end is cut: leading or trailing spaces may belong to the password.
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise CommandError(
+            "no password: pipe it in with --password-stdin, or run in a terminal to be asked",
+            status=2,
+        )
+    import getpass
+
+    password = getpass.getpass(f"password for {name}: ")
+    if getpass.getpass("the same password again: ") != password:
+        raise CommandError("the two passwords differ; nothing was changed", status=2)
+    return password
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from assistant.auth import AuthError, check_name, check_role
+
+    store = _user_store(args)
+    try:
+        check_name(args.name)  # before asking for a password that would then be refused
+        check_role(args.role)
+        existed = any(u.name == args.name for u in store.users())
+        password = _read_password(args.name, args.password_stdin)
+        user = store.add(args.name, password, args.role, replace=args.replace)
+    except AuthError as err:
+        raise _auth_failure(err) from None
+    if args.json:
+        _print_json({"name": user.name, "role": user.role})
+    else:
+        done = "replaced" if existed else "added"
+        print(f"{done} {user.role} {user.name!r} ({store.path})")
+    return 0
+
+
+def cmd_user_remove(args: argparse.Namespace) -> int:
+    from assistant.auth import AuthError
+
+    store = _user_store(args)
+    try:
+        removed = store.remove(args.name)
+    except AuthError as err:
+        raise _auth_failure(err) from None
+    if not removed:
+        raise CommandError(
+            f"no user {args.name!r} in {store.path}; see `toolkit-assistant user list`"
+        )
+    if args.json:
+        _print_json({"name": args.name, "removed": True})
+    else:
+        print(f"removed {args.name!r} from {store.path}")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    from assistant.auth import AuthError
+
+    store = _user_store(args)
+    try:
+        users = store.users()
+    except AuthError as err:
+        raise _auth_failure(err) from None
+    if args.json:
+        _print_json([{"name": u.name, "role": u.role} for u in users])
+    elif not users:
+        print(
+            f"no users in {store.path}; add one with `toolkit-assistant user add NAME --role staff`"
+        )
+    else:
+        for u in users:
+            print(f"{u.name:<32} {u.role}")
+    return 0
+
+
+# -- audit ----------------------------------------------------------------------------------
+def _parse_since(text: str) -> datetime:
+    try:
+        since = datetime.fromisoformat(text)  # a date alone means its midnight
+    except ValueError:
+        raise CommandError(
+            f"--since {text!r} is not a date; use YYYY-MM-DD or an ISO date and time "
+            "such as 2025-06-01T09:30",
+            status=2,
+        ) from None
+    return since if since.tzinfo else since.replace(tzinfo=UTC)
+
+
+def _short(sha256: str | None) -> str:
+    return sha256[:12] if sha256 else "-"
+
+
+def _audit_summary(record: dict) -> str:
+    if record.get("event") == "question":
+        asked = record.get("question")
+        asked = (
+            repr(asked if len(asked) <= 60 else asked[:59] + "\u2026")
+            if isinstance(asked, str)
+            else f"sha256 {_short(record.get('question_sha256'))}"
+        )
+        sources = record.get("sources") or []
+        outcome = "refused" if record.get("refused") else f"{len(sources)} sources"
+        return f"{asked} -> {outcome}, {record.get('latency_ms', 0):.0f} ms"
+    if record.get("event") == "corpus":
+        before, after = _short(record.get("sha256_before")), _short(record.get("sha256_after"))
+        return f"{record.get('action')} {record.get('source')} ({before} -> {after})"
+    return json.dumps(record, ensure_ascii=False)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from assistant.audit import AuditLog
+
+    settings = _settings(args)
+    since = _parse_since(args.since) if args.since else None
+    records = AuditLog(settings.audit).read(since)
+    if args.json:
+        _print_json(records)
+        return 0
+    if not records:
+        when = f" since {args.since}" if since else ""
+        print(f"no audit events{when} in {settings.audit.file}")
+        return 0
+    print(f"{'time (UTC)':<19}  {'user':<16} {'event':<8} summary")
+    for record in records:
+        time = str(record.get("time", ""))[:19].replace("T", " ")
+        user = str(record.get("user", ""))
+        print(f"{time:<19}  {user:<16} {record.get('event', ''):<8} {_audit_summary(record)}")
     return 0
 
 
@@ -200,7 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Callable, help_text: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Callable | None, help_text: str, store: bool = True
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(
             name,
             help=help_text,
@@ -209,12 +384,14 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         sub.set_defaults(handler=handler)
-        sub.add_argument(
-            "--store",
-            type=Path,
-            help="index folder (default: TOOLKIT_ASSISTANT_STORE or .toolkit-assistant/store)",
-        )
-        if name != "serve":  # the app prints nothing a tool would parse
+        if store:
+            sub.add_argument(
+                "--store",
+                type=Path,
+                help="index folder (default: TOOLKIT_ASSISTANT_STORE or .toolkit-assistant/store)",
+            )
+        # serve prints nothing a tool would parse; user's actions take --json themselves
+        if name not in {"serve", "user"}:
             sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
         return sub
 
@@ -247,7 +424,50 @@ def build_parser() -> argparse.ArgumentParser:
     if importlib.util.find_spec("evals.cli") is not None:
         _add_eval(command)
 
+    _add_user(command("user", None, "Add, remove or list the users of the app.", store=False))
+
+    audit = command(
+        "audit", cmd_audit, "Print the audit trail: questions and corpus changes.", store=False
+    )
+    audit.add_argument(
+        "--since", metavar="DATE", help="only events at or after DATE (YYYY-MM-DD or ISO, UTC)"
+    )
+
     return parser
+
+
+def _add_user(user: argparse.ArgumentParser) -> None:
+    json_help = "print machine-readable JSON"
+    actions = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+
+    add = actions.add_parser(
+        "add",
+        help="add a user, asking for the password (or reading it with --password-stdin)",
+        description="Add a user. The password (8 characters or more) is stored as a bcrypt hash.",
+    )
+    add.set_defaults(handler=cmd_user_add)
+    add.add_argument("name", metavar="NAME", help="letters, digits, '.', '_' or '-'")
+    add.add_argument(
+        "--role", required=True, help="officer (the chat) or staff (also the admin tab)"
+    )
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from one line of stdin"
+    )
+    add.add_argument(
+        "--replace", action="store_true", help="give an existing user a new password and role"
+    )
+    add.add_argument("--json", action="store_true", help=json_help)
+
+    remove = actions.add_parser("remove", help="remove a user", description="Remove a user.")
+    remove.set_defaults(handler=cmd_user_remove)
+    remove.add_argument("name", metavar="NAME")
+    remove.add_argument("--json", action="store_true", help=json_help)
+
+    listing = actions.add_parser(
+        "list", help="list the users and their roles", description="List users and roles."
+    )
+    listing.set_defaults(handler=cmd_user_list)
+    listing.add_argument("--json", action="store_true", help=json_help)
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:

@@ -1,4 +1,4 @@
-"""HTML for the app: the answer bubble, the sources panel and the corpus banner.
+"""HTML for the app: the answer bubble, the sources panel, the corpus banner, the admin tab.
 
 Everything shown comes from documents or from the person typing, so every piece of text
 is escaped here, before any markup of ours (`<mark>`, links) is put around it. Pure
@@ -12,6 +12,7 @@ from html import escape
 from urllib.parse import quote
 
 from assistant.models import Answer, Citation
+from ingest.models import RefreshReport
 
 DOCUMENT_ROUTE = "corpus"  # relative, so the links survive a proxy's root path
 QUOTE_SEPARATOR = "\u2026"  # the answerer joins non-adjacent sentences of one quote with it
@@ -93,7 +94,9 @@ def _bullet(line: str) -> str:
 
 def answer_html(answer: Answer) -> str:
     """The chat bubble: the quoted sentences with [n] badges, then the numbered sources."""
-    lines = [line for line in answer.answer.split("\n") if line.strip()]
+    # splitlines, not split("\n"): a bare "\r" also ends a line, and a blank line left in the
+    # bubble would switch the Chatbot back to Markdown (a typed ![x](url) fetches an image).
+    lines = [line for line in answer.answer.splitlines() if line.strip()]
     body = "".join(f"<p>{_MARKER.sub(_CITE_BADGE, escape(_bullet(line)))}</p>" for line in lines)
     if answer.refused:
         return (
@@ -144,7 +147,10 @@ def sources_html(answer: Answer | None) -> str:
 
 def message_html(text: str, css_class: str = "ta-question") -> str:
     """A chat bubble of plain text (a question, an error): shown as typed, never as markup."""
-    return f'<div class="{css_class}">{escape(text)}</div>'
+    # Line breaks become <br>: a blank line inside the bubble would end the HTML block and
+    # let the Chatbot render what follows as Markdown.
+    lines = "<br>".join(escape(line) for line in text.splitlines())
+    return f'<div class="{css_class}">{lines}</div>'
 
 
 def banner_html(kind: str, documents: int) -> str:
@@ -153,3 +159,107 @@ def banner_html(kind: str, documents: int) -> str:
         f'<div class="ta-banner" role="note"><strong>{escape(corpus)}</strong> '
         f"{documents} documents loaded. {escape(DISCLAIMER)}</div>"
     )
+
+
+# -- the admin tab ----------------------------------------------------------------------------
+_STATUS_HEADINGS = {
+    "document": "Document",
+    "title": "Title",
+    "version": "Version",
+    "pages": "Pages",
+    "chunks": "Chunks",
+    "ingested_at": "Ingested at",
+}
+_PENDING = {
+    "new": "new, not yet indexed",
+    "changed": "changed since it was indexed",
+    "deleted": "deleted from the folder, still indexed",
+    "unsupported": "not a type the assistant reads; it is never indexed",
+}
+
+
+def _cell(value: object) -> str:
+    return "\u2013" if value is None or value == "" else escape(str(value))
+
+
+def documents_html(rows: list[dict], pending: list[tuple[str, str]]) -> str:
+    """The corpus status: indexed documents, then how the folder differs from the index."""
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in _STATUS_HEADINGS.values())
+    body = (
+        "".join(
+            "<tr>"
+            + "".join(f"<td>{_cell(row.get(key))}</td>" for key in _STATUS_HEADINGS)
+            + "</tr>"
+            for row in rows
+        )
+        or f'<tr><td colspan="{len(_STATUS_HEADINGS)}">No documents are indexed.</td></tr>'
+    )
+    table = (
+        f'<table class="ta-table"><caption>Indexed documents: {len(rows)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+    if pending:
+        items = "".join(
+            f"<li>{escape(source)}: {escape(_PENDING.get(change, change))}</li>"
+            for source, change in pending
+        )
+        waiting = (
+            '<p class="ta-meta"><strong>Waiting for a refresh of the index:</strong></p>'
+            f'<ul class="ta-pending">{items}</ul>'
+        )
+    else:
+        waiting = '<p class="ta-meta">The index matches the corpus folder.</p>'
+    return f'<div class="ta-admin-status">{table}{waiting}</div>'
+
+
+def refresh_report_html(report: RefreshReport) -> str:
+    """What a refresh did: counts, the documents in each group, and why any failed."""
+    summary = (
+        f"Added {len(report.added)}, updated {len(report.updated)}, "
+        f"unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
+        f"failed {len(report.failed)}. The index holds {report.documents} documents, "
+        f"{report.pages} pages and {report.chunks_total} passages "
+        f"({report.chunks_embedded} embedded now) after {report.seconds:.1f} s."
+    )
+    groups = "".join(
+        f"<p><strong>{label}:</strong> {escape(', '.join(sources))}</p>"
+        for label, sources in (
+            ("Added", report.added),
+            ("Updated", report.updated),
+            ("Removed", report.removed),
+        )
+        if sources
+    )
+    failed = ""
+    if report.failed:
+        items = "".join(
+            f"<li><strong>{escape(f.source)}</strong>: {escape(f.error)}</li>"
+            for f in report.failed
+        )
+        failed = (
+            '<p class="ta-error">Not indexed (a previous version, if any, stays):</p>'
+            f"<ul>{items}</ul>"
+        )
+    return (
+        f'<div class="ta-report" role="status"><h3>Refresh report</h3><p>{escape(summary)}</p>'
+        f"{groups}{failed}</div>"
+    )
+
+
+ADMIN_SIGN_IN_NOTE = (
+    "Staff only: sign in with a staff account to see the corpus status, add or remove "
+    "documents and refresh the index."
+)
+LOGIN_NOTE = "Toolkit Assistant: sign in with the account your administrator gave you."
+
+
+def admin_message_html(text: str, ok: bool = True) -> str:
+    """One line for the staff member: what was done, or why it was refused."""
+    if not text:
+        return ""
+    css, role = ("ta-admin-ok", "status") if ok else ("ta-error", "alert")
+    return f'<p class="ta-admin-message {css}" role="{role}">{escape(text)}</p>'
+
+
+def signed_in_html(name: str, role: str) -> str:
+    return f'<p class="ta-meta">Signed in as <strong>{escape(name)}</strong> ({escape(role)}).</p>'

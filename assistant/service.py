@@ -22,8 +22,9 @@ from ingest.settings import Settings
 from ingest.store import Store
 
 MAX_QUESTION_CHARS = 2000
-# C0 and C1 controls and DEL (U+009B alone starts a terminal escape sequence).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 and C1 controls and DEL (U+009B alone starts a terminal escape sequence), and lone
+# surrogates: JSON can carry "\ud800", which the tokenizer cannot encode (it raised TypeError).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _POINTERS = 3
 
 

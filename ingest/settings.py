@@ -81,6 +81,33 @@ class AppSettings(BaseModel):
     )
 
 
+class AuthSettings(BaseModel):
+    """Who may use the app: users and roles live in a file managed by `toolkit-assistant user`."""
+
+    users_file: Path = Field(
+        Path(".toolkit-assistant/users.json"),
+        description="Users, roles and bcrypt password hashes; written with mode 0600.",
+    )
+    require_login: bool = Field(
+        False, description="Ask for a login before the chat; the admin tab always needs staff."
+    )
+
+
+class AuditSettings(BaseModel):
+    """The audit trail: one JSON object a line, appended, rotated by size."""
+
+    file: Path = Field(
+        Path(".toolkit-assistant/audit.jsonl"), description="Questions and corpus changes."
+    )
+    max_bytes: int = Field(
+        5_000_000, ge=1, description="Rotate when the file would grow past this many bytes."
+    )
+    keep: int = Field(5, ge=1, le=100, description="Rotated files kept: audit.jsonl.1 .. .N.")
+    store_questions: bool = Field(
+        True, description="False keeps only the SHA-256 of each question, not its text."
+    )
+
+
 class Settings(BaseSettings):
     """All settings. Field docs are the reference; the README lists the common ones."""
 
@@ -102,6 +129,8 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
     app: AppSettings = AppSettings()
+    auth: AuthSettings = AuthSettings()
+    audit: AuditSettings = AuditSettings()
 
     @classmethod
     def settings_customise_sources(

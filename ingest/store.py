@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import chromadb
+import httpx  # chromadb's HTTP transport: its errors mean "the server cannot be reached"
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
@@ -27,6 +28,12 @@ REGISTRY = "toolkit-registry"
 _CHUNKS = "chunks-"
 _DOCS = "docs-"
 _PLACEHOLDER_VECTOR = [1.0]  # document records need a vector; they are never searched
+# Client/server mode: how long one request may wait on the server. chromadb 1.5 builds its
+# httpx session with timeout=None and has no setting for it, so a server that accepts the
+# connection and then never answers (stopped, wedged, a dropped route) would hang a
+# question forever. The read bound is generous: a refresh writes batches of 2,000 chunks.
+SERVER_CONNECT_SECONDS = 5.0
+SERVER_READ_SECONDS = 60.0
 
 
 class StoreError(RuntimeError):
@@ -59,6 +66,21 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _unreachable(chroma_url: str, err: BaseException) -> StoreError:
+    return StoreError(
+        f"cannot reach the Chroma server at {chroma_url} ({err.__class__.__name__}); "
+        "start it (`chroma run --path DIR --port N`) or unset TOOLKIT_ASSISTANT_CHROMA_URL"
+    )
+
+
+def _bound_requests(client: chromadb.api.ClientAPI) -> None:
+    """Put timeouts on the client's HTTP session (see SERVER_READ_SECONDS)."""
+    # Private attributes: checked, so a chromadb that renames them only loses the bound.
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(SERVER_READ_SECONDS, connect=SERVER_CONNECT_SECONDS)
+
+
 def connect(path: Path, chroma_url: str | None = None) -> chromadb.api.ClientAPI:
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if not chroma_url:
@@ -76,12 +98,10 @@ def connect(path: Path, chroma_url: str | None = None) -> chromadb.api.ClientAPI
             ssl=url.scheme == "https",
             settings=settings,
         )
+        _bound_requests(client)
         client.heartbeat()
     except Exception as err:
-        raise StoreError(
-            f"cannot reach the Chroma server at {chroma_url} ({err.__class__.__name__}); "
-            "start it (`chroma run --path DIR --port N`) or unset TOOLKIT_ASSISTANT_CHROMA_URL"
-        ) from None
+        raise _unreachable(chroma_url, err) from None
     return client
 
 
@@ -94,6 +114,19 @@ class Store:
         self._client = connect(path, chroma_url)
         self._batch = max(1, min(self._client.get_max_batch_size(), 2000))
 
+    @contextlib.contextmanager
+    def _reaching_server(self) -> Iterator[None]:
+        """A server that went away after `connect` gives the same one-line StoreError.
+
+        Only the reads a question makes are wrapped: without this, a question asked while
+        the server is down surfaced as a raw httpx.ConnectError (a traceback in the app).
+        No state is kept, so the next call after the server returns simply works.
+        """
+        try:
+            yield
+        except httpx.TransportError as err:  # refused, reset, timed out, cut mid-response
+            raise _unreachable(self.chroma_url or "", err) from None
+
     # -- the pointer --------------------------------------------------------------
     def _registry(self):
         return self._client.get_or_create_collection(
@@ -103,6 +136,8 @@ class Store:
     def current(self) -> Publication | None:
         try:
             meta = self._registry().metadata or {}
+        except httpx.TransportError as err:  # the server, not the store, is the problem
+            raise _unreachable(self.chroma_url or "", err) from None
         except Exception as err:
             raise StoreError(
                 f"cannot read the index registry ({err}); is the store intact?"
@@ -158,7 +193,8 @@ class Store:
 
     # -- documents ----------------------------------------------------------------------
     def documents(self, generation: str) -> list[DocumentRecord]:
-        got = self._docs(generation).get(include=["metadatas"])
+        with self._reaching_server():
+            got = self._docs(generation).get(include=["metadatas"])
         records = [
             DocumentRecord(
                 doc_id=doc_id,
@@ -234,10 +270,14 @@ class Store:
         return self._chunks(generation).count()
 
     def iter_chunks(self, generation: str, page_size: int = 5000) -> Iterator[StoredChunk]:
-        collection = self._chunks(generation)
+        with self._reaching_server():
+            collection = self._chunks(generation)
         offset = 0
         while True:
-            got = collection.get(include=["documents", "metadatas"], limit=page_size, offset=offset)
+            with self._reaching_server():
+                got = collection.get(
+                    include=["documents", "metadatas"], limit=page_size, offset=offset
+                )
             if not got["ids"]:
                 return
             for chunk_id, text, meta in zip(
@@ -248,12 +288,14 @@ class Store:
 
     def query(self, generation: str, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
         """Nearest chunks as (id, cosine similarity), best first."""
-        collection = self._chunks(generation)
-        result = collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+        with self._reaching_server():
+            collection = self._chunks(generation)
+            result = collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def embeddings(self, generation: str, ids: list[str]) -> dict[str, np.ndarray]:
-        got = self._chunks(generation).get(ids=ids, include=["embeddings"])
+        with self._reaching_server():
+            got = self._chunks(generation).get(ids=ids, include=["embeddings"])
         return {
             i: np.asarray(v, dtype=np.float32)
             for i, v in zip(got["ids"], got["embeddings"], strict=True)

@@ -1,5 +1,6 @@
 """Shared fixtures. No test touches a real store: the autouse fixture points the default
-store, feedback file and config at a temporary folder (see simonw/llm's tests/conftest.py)."""
+store, feedback file, users file, audit trail and config at a temporary folder (see
+simonw/llm's tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     state = tmp_path / "state"
     monkeypatch.setenv("TOOLKIT_ASSISTANT_STORE", str(state / "store"))
     monkeypatch.setenv("TOOLKIT_ASSISTANT_APP__FEEDBACK_FILE", str(state / "feedback.jsonl"))
+    monkeypatch.setenv("TOOLKIT_ASSISTANT_AUTH__USERS_FILE", str(state / "users.json"))
+    monkeypatch.setenv("TOOLKIT_ASSISTANT_AUDIT__FILE", str(state / "audit.jsonl"))
     monkeypatch.setenv("TOOLKIT_ASSISTANT_CONFIG", str(state / "no-config.toml"))
     monkeypatch.delenv("TOOLKIT_ASSISTANT_CHROMA_URL", raising=False)
     return state

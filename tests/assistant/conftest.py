@@ -24,6 +24,7 @@ class AppServer:
     url: str
     feedback_file: Path
     log: Path
+    audit_file: Path
 
 
 def _free_port() -> int:
@@ -55,6 +56,10 @@ def app_server(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         "TOOLKIT_ASSISTANT_STORE": str(sample_store),
         "TOOLKIT_ASSISTANT_CORPUS": str(CORPUS),
         "TOOLKIT_ASSISTANT_APP__FEEDBACK_FILE": str(folder / "feedback.jsonl"),
+        # The app's own users and audit trail: never those of the test that started it.
+        "TOOLKIT_ASSISTANT_AUTH__USERS_FILE": str(folder / "users.json"),
+        "TOOLKIT_ASSISTANT_AUTH__REQUIRE_LOGIN": "false",
+        "TOOLKIT_ASSISTANT_AUDIT__FILE": str(folder / "audit.jsonl"),
         "TOOLKIT_ASSISTANT_CONFIG": str(folder / "no-config.toml"),
     }
     log = folder / "serve.log"
@@ -69,7 +74,7 @@ def app_server(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_until_up(url, process, log)
-        yield AppServer(url, folder / "feedback.jsonl", log)
+        yield AppServer(url, folder / "feedback.jsonl", log, folder / "audit.jsonl")
     finally:
         process.terminate()
         try:
