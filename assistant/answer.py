@@ -8,6 +8,7 @@ generative backend can take its place behind the same `Answerer` protocol.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -92,6 +93,19 @@ class ExtractiveAnswerer:
             return Answer(question=question, answer="", refused=True)
         selected = self._select(candidates)
         return _compose(question, passages, selected)
+
+    def sentence_texts(self, chunks: Iterable[tuple[str, str]]) -> list[str]:
+        """Every text `_semantic` may embed for these (section, text) chunks, once each.
+
+        Embedded ahead of questions, they turn a first-time question's ~12 sentence
+        encodings into cache hits; the texts are exactly what `_score` builds.
+        """
+        texts = (
+            _context(section, group)
+            for section, text in chunks
+            for group in _quotable_groups(split_units(text), self.boilerplate)
+        )
+        return list(dict.fromkeys(texts))
 
     # -- scoring ---------------------------------------------------------------------
     def _score(

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import threading
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -31,6 +33,7 @@ from assistant.auth import AuthError, User, UserStore
 from assistant.feedback import record_feedback
 from assistant.models import Answer
 from assistant.service import Assistant, QuestionError
+from ingest.embedding import set_encoder_threads
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.settings import Settings
 from ingest.store import StoreError
@@ -49,10 +52,10 @@ EXAMPLE_QUESTIONS = [
 CSS_FILE = Path(__file__).with_name("app.css")
 # Corpus HTML is shown as a document, never run: no scripts, an opaque origin, no sniffing.
 _INERT_HEADERS = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
-# Questions are answered side by side (two cores); the admin tab has a group of its own, so
-# a refresh that runs for minutes never holds a question up, and a second click on Refresh
-# reaches `Admin.refresh`, which refuses it, instead of waiting in the queue.
-_ANSWER_CONCURRENCY = {"concurrency_id": "answer", "concurrency_limit": 3}
+# Questions are answered side by side (`app.answer_concurrency`, one per core); the admin
+# tab has a group of its own, so a refresh that runs for minutes never holds a question up,
+# and a second click on Refresh reaches `Admin.refresh`, which refuses it, instead of
+# waiting in the queue.
 _ADMIN_CONCURRENCY = {"concurrency_id": "admin", "concurrency_limit": 4}
 # What an admin action may refuse with: each is a one-line message for the page.
 _ADMIN_REFUSALS = (PermissionError, AdminError, UploadError, AuthError, StoreError)
@@ -92,6 +95,10 @@ def build_app(
     """The chat UI, the `ask` endpoint and the admin tab; `serve` launches it."""
     audit = audit or AuditLog(settings.audit)
     admin = admin or Admin(settings, audit)
+    answer_concurrency = {
+        "concurrency_id": "answer",
+        "concurrency_limit": settings.app.answer_concurrency,
+    }
 
     def banner() -> str:
         status = assistant.corpus_status()
@@ -311,7 +318,7 @@ def build_app(
             inputs=[question, chat, session],
             outputs=[question, chat, sources, session],
             api_visibility="private",
-            **_ANSWER_CONCURRENCY,
+            **answer_concurrency,
         )
         question.submit(**answer_io)
         ask_button.click(**answer_io)
@@ -324,7 +331,7 @@ def build_app(
         chat.clear(**reset_io)  # the chat's own bin icon must forget the follow-up history too
         # A re-ingest can change the corpus while the app runs: refresh the banner per visit.
         app.load(banner, None, banner_box, api_visibility="private")
-        gr.api(ask, api_name="ask", **_ANSWER_CONCURRENCY)
+        gr.api(ask, api_name="ask", **answer_concurrency)
 
         hidden = {"api_visibility": "private", **_ADMIN_CONCURRENCY}
         if settings.auth.require_login:  # without a login, the sign-in form decides
@@ -436,6 +443,7 @@ def serve(settings: Settings) -> None:
     Loading the model takes most of the start-up time. The page (banner, examples) is up
     first; a question asked in those seconds waits for the model instead of failing.
     """
+    set_encoder_threads(settings.app.encoder_threads)
     assistant = Assistant(settings)
     audit = AuditLog(settings.audit)
     app = build_app(assistant, settings, Admin(settings, audit), audit)
@@ -443,4 +451,41 @@ def serve(settings: Settings) -> None:
     print(f"toolkit-assistant: page up at {url}; loading the model", flush=True)
     assistant.warm_up()
     print(f"toolkit-assistant: ready at {url}", flush=True)
+    threading.Thread(
+        target=_keep_sentences_embedded,
+        args=(assistant, settings.app.pre_embed_sentences),
+        name="pre-embed",
+        daemon=True,
+    ).start()
     app.block_thread()
+
+
+def _keep_sentences_embedded(
+    assistant: Assistant, limit: int, stop: threading.Event | None = None, every: float = 10.0
+) -> None:
+    """Beside the server: embed the corpus's sentences after start-up and after each refresh.
+
+    A first-time question then costs one query encoding instead of about a dozen; under
+    16 concurrent clients that is what keeps the queue short (bench/load.py).
+    """
+    stop = stop or threading.Event()
+    done = ""
+    while limit and not stop.is_set():
+        try:
+            generation = assistant.generation()
+            if generation != done:
+                started = time.perf_counter()
+                count = assistant.pre_embed_sentences(limit)
+                done = generation
+                seconds = time.perf_counter() - started
+                print(
+                    f"toolkit-assistant: {count} sentences of {generation} embedded ahead of "
+                    f"questions in {seconds:.1f} s",
+                    flush=True,
+                )
+        except StoreError as err:  # the index is unreachable for now: try again later
+            log.warning("sentences not pre-embedded: %s", err)
+        except Exception:  # never let a helper thread take the app down
+            log.exception("pre-embedding sentences failed; questions still work, only slower")
+            return
+        stop.wait(every)

@@ -16,7 +16,7 @@ from assistant.models import REFUSAL_TEXT, Answer, Citation, Passage
 from assistant.refusal import Evidence, is_weak, measure_evidence, states_quantity
 from assistant.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
 from assistant.sentences import split_units
-from ingest.embedding import Embedder
+from ingest.embedding import Embedder, return_freed_memory
 from ingest.models import DocumentRecord
 from ingest.settings import Settings
 from ingest.store import Store
@@ -26,6 +26,7 @@ MAX_QUESTION_CHARS = 2000
 # surrogates: JSON can carry "\ud800", which the tokenizer cannot encode (it raised TypeError).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _POINTERS = 3
+_PRE_EMBED_BATCH = 32
 
 
 class QuestionError(ValueError):
@@ -78,6 +79,30 @@ class Assistant:
         """Load the index and the model now rather than on the first officer's question."""
         self.retriever.snapshot()
         self.ask("What is responsible AI innovation?")
+
+    def pre_embed_sentences(self, limit: int) -> int:
+        """Embed the current corpus's quotable sentences ahead of questions; how many.
+
+        A first-time question otherwise spends most of its answer time encoding about a
+        dozen sentences; with them cached it costs one query encoding. Skipped (0) when
+        the corpus has more than `limit` of them: the cache then fills as officers ask.
+        """
+        snapshot = self.retriever.snapshot()
+        answerer = self._answerer_for(snapshot)
+        if not isinstance(answerer, ExtractiveAnswerer):
+            return 0
+        texts = answerer.sentence_texts((c.section, c.text) for c in snapshot.chunks.values())
+        if len(texts) > limit:
+            return 0
+        # Small batches: questions asked meanwhile get the encoder between two of them.
+        for start in range(0, len(texts), _PRE_EMBED_BATCH):
+            self.embedder.embed_short(texts[start : start + _PRE_EMBED_BATCH])
+        return_freed_memory()
+        return len(texts)
+
+    def generation(self) -> str:
+        """The index generation questions are answered from now."""
+        return self.retriever.snapshot().generation
 
     def corpus_status(self) -> CorpusStatus:
         snapshot = self.retriever.snapshot()

@@ -5,6 +5,8 @@ The model is loaded once per process, on first use: an unchanged refresh never l
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import threading
 from collections import OrderedDict
 from functools import lru_cache
@@ -64,6 +66,30 @@ def _load_model():
 def _model():
     with _model_lock:  # two threads asking at once must not load it twice
         return _load_model()
+
+
+def set_encoder_threads(threads: int) -> None:
+    """Intra-op threads for every later encode call in this process.
+
+    Ingest keeps torch's default (all cores, one large batch at a time). The app sets 1:
+    it answers several questions at once, and on a 2-core machine under load two-thread
+    encoders spin-wait against each other; measured under load, one thread each cut the
+    CPU per question by 4x (185 against 794 ms) and the wall time by 5x.
+    """
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def return_freed_memory() -> None:
+    """Hand memory the encoder has freed back to the system (glibc only; else nothing).
+
+    After a long run of small batches glibc keeps the freed buffers mapped: embedding the
+    sample corpus's 1,261 sentences left the app ~200 MB larger, 170 MB of which this
+    returns (measured with VmRSS).
+    """
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, macOS): nothing
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def model_is_loaded() -> bool:

@@ -79,6 +79,22 @@ class AppSettings(BaseModel):
     feedback_file: Path = Field(
         Path(".toolkit-assistant/feedback.jsonl"), description="Thumbs up/down, JSONL."
     )
+    encoder_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="CPU threads per question for the encoder while serving: questions run "
+        "side by side, and two-thread encoders on two busy cores spin against each other.",
+    )
+    answer_concurrency: int = Field(
+        2, ge=1, le=64, description="Questions answered at once; more wait in Gradio's queue."
+    )
+    pre_embed_sentences: int = Field(
+        20_000,
+        ge=0,
+        description="Embed every quotable sentence of the corpus once the app is up, when "
+        "there are at most this many (0: never); larger corpora fill the cache as asked.",
+    )
 
 
 class AuthSettings(BaseModel):
