@@ -129,7 +129,7 @@ class Refresher:
         from ingest.store import Store  # chromadb is imported only once a refresh may start
 
         files, failed = discover(paths)
-        store = Store(self.settings.store, self.settings.chroma_url)
+        store = Store.open(self.settings)
         current = store.current()
         old = {r.source: r for r in store.documents(current.generation)} if current else {}
         pipeline = self._pipeline_fingerprint()

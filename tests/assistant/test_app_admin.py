@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from app_calls import Outcome, call, free_port, log_in
 
 from assistant import admin as admin_module
 from assistant import render
@@ -75,19 +75,13 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _start(ingested: Path, folder: Path, require_login: bool) -> Iterator[RunningApp]:
     shutil.copytree(ingested / "corpus", folder / "corpus")
     shutil.copytree(ingested / "store", folder / "store")
     settings = Settings(
         store=folder / "store",
         corpus=folder / "corpus",
-        app={"port": _free_port(), "feedback_file": folder / "feedback.jsonl"},
+        app={"port": free_port(), "feedback_file": folder / "feedback.jsonl"},
         auth={"users_file": folder / "users.json", "require_login": require_login},
         audit={"file": folder / "audit.jsonl"},
     )
@@ -100,7 +94,7 @@ def _start(ingested: Path, folder: Path, require_login: bool) -> Iterator[Runnin
     running = RunningApp(url, settings, app)
     with httpx.Client(timeout=30) as client:
         if require_login:
-            _log_in(client, url, "sam")
+            log_in(client, url, "sam", PASSWORD)
         config = client.get(url + "config").json()
     running.fn_index = {d["api_name"]: d["id"] for d in config["dependencies"]}
     try:
@@ -119,37 +113,6 @@ def open_app(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def login_app(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     """`auth.require_login`: every page and API call needs an account."""
     yield from _start(ingested, tmp_path_factory.mktemp("login-app"), require_login=True)
-
-
-def _log_in(client: httpx.Client, url: str, name: str) -> None:
-    response = client.post(url + "login", data={"username": name, "password": PASSWORD})
-    assert response.status_code == 200 and response.json()["success"], response.text
-
-
-@dataclass
-class Outcome:
-    status: int
-    data: list | None = None  # the handler's outputs when it ran
-    error: str = ""
-    progress: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return json.dumps(self.data)
-
-
-def call(client: httpx.Client, url: str, api_name: str, data: list) -> Outcome:
-    """Run a handler by name through `/gradio_api/call`, as any HTTP client can."""
-    response = client.post(url + f"gradio_api/call/{api_name}", json={"data": data})
-    if response.status_code != 200:
-        return Outcome(response.status_code, error=response.text)
-    event = response.json()["event_id"]
-    body = client.get(url + f"gradio_api/call/{api_name}/{event}", timeout=TIMEOUT).text
-    kind = next(line for line in body.splitlines() if line.startswith("event:"))
-    payload = next(line for line in body.splitlines() if line.startswith("data:"))[5:]
-    if kind.strip() == "event: complete":
-        return Outcome(200, data=json.loads(payload))
-    return Outcome(200, error=payload)
 
 
 class Session:
@@ -281,7 +244,7 @@ def test_with_login_required_nothing_answers_without_an_account(login_app: Runni
 def test_a_logged_in_officer_can_ask_but_not_administer(login_app: RunningApp) -> None:
     before, events = login_app.corpus(), login_app.corpus_events()
     with httpx.Client(timeout=30) as client:
-        _log_in(client, login_app.url, "olive")
+        log_in(client, login_app.url, "olive", PASSWORD)
         opened = Session(login_app, client).run("admin_open", [None])
         assert opened.data[0]["visible"] is False, "an officer never sees the admin tab"
         inputs = _handler_inputs(client, login_app.url)
@@ -299,7 +262,7 @@ def test_a_logged_in_officer_can_ask_but_not_administer(login_app: RunningApp) -
 
 def test_a_logged_in_staff_member_gets_the_admin_tab(login_app: RunningApp) -> None:
     with httpx.Client(timeout=30) as client:
-        _log_in(client, login_app.url, "sam")
+        log_in(client, login_app.url, "sam", PASSWORD)
         opened = Session(login_app, client).run("admin_open", [None])
         assert opened.data[0]["visible"] is True
         assert "Signed in as <strong>sam</strong> (staff)" in opened.text
