@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from pdf_factory import encrypted_pdf, handbook_pdf, image_only_pdf, long_pdf, truncated_pdf
 from store_helpers import policy_note
 
 from assistant import admin as admin_module
@@ -247,16 +248,24 @@ def test_while_a_refresh_runs_a_second_one_and_corpus_changes_are_refused(
 def test_a_failed_upload_leaves_folder_store_and_audit_unchanged(
     admin: Admin, audit: AuditLog, settings: Settings, tmp_path: Path
 ) -> None:
+    """Every bad file of issue 6, through the admin tab: one line each, and afterwards the
+    folder, the index (a refresh finds nothing to do) and the audit trail are as before."""
     folder, index = _folder(settings.corpus), _index(settings)
     bad = [
-        ("../evil.md", policy_note(5).encode(), "'..' is refused"),
+        ("locked.pdf", encrypted_pdf(), "encrypted PDF"),
+        ("half.pdf", truncated_pdf(), "corrupt or truncated PDF"),
+        ("junk.pdf", b"%PDF-1.7\n" + b"\x00" * 32, "corrupt or truncated PDF"),
         ("empty.md", b"", "empty file"),
-        ("locked.pdf", b"%PDF-1.7\n" + b"\x00" * 32, "corrupt or truncated PDF"),
+        ("scan.pdf", image_only_pdf(), "no extractable text; OCR is not supported"),
+        ("register.pdf", long_pdf(2000), "the PDF has 2,000 pages; uploads are limited to"),
+        ("report.txt", handbook_pdf(pages=1), "the content is a PDF but the name ends in .txt"),
         ("copy.md", (settings.corpus / "note-1.md").read_bytes(), "as note-1.md"),
+        ("../evil.md", policy_note(5).encode(), "'..' is refused"),
     ]
     for name, data, reason in bad:
-        with pytest.raises(UploadError, match=reason):
+        with pytest.raises(UploadError, match=reason) as refused:
             admin.upload(STAFF, _incoming(tmp_path, "upload.bin", data), name)
+        assert "\n" not in str(refused.value)
     assert not (tmp_path / "evil.md").exists()
     assert _folder(settings.corpus) == folder
     report = admin.refresh(STAFF)
