@@ -83,7 +83,7 @@ class Admin:
     # -- status ----------------------------------------------------------------------------------
     def documents(self) -> list[dict]:
         """One row per indexed document, keyed by `STATUS_COLUMNS`, sorted by document."""
-        store = Store(self.settings.store, self.settings.chroma_url)
+        store = Store.open(self.settings)
         current = store.current()
         if current is None:
             return []
@@ -106,7 +106,7 @@ class Admin:
 
     def pending(self) -> list[tuple[str, str]]:
         """(source, "new" | "changed" | "deleted" | "unsupported"): the folder against the index."""
-        indexed = stored_hashes(self.settings.store, self.settings.chroma_url)
+        indexed = stored_hashes(self.settings)
         changes = []
         on_disk = set()
         for source in self.corpus_files():
@@ -144,7 +144,7 @@ class Admin:
         path = self._corpus_path(source)
         sha256 = self._while_not_refreshing(lambda: _delete(path))
         if sha256 is None:
-            if source in stored_hashes(self.settings.store, self.settings.chroma_url):
+            if source in stored_hashes(self.settings):
                 return (
                     f"{source} is no longer in the corpus folder; "
                     "Refresh the index to drop it from the answers."
@@ -163,7 +163,7 @@ class Admin:
             raise AdminError("a refresh is already running; its report appears when it finishes")
         try:
             with self._writing:  # an upload in progress finishes first
-                before = stored_hashes(self.settings.store, self.settings.chroma_url)
+                before = stored_hashes(self.settings)
             try:
                 report = refresh([self.settings.corpus], self.settings, progress=progress)
             except RefreshInProgressError:
@@ -173,7 +173,7 @@ class Admin:
                 ) from None
             except (UsageError, ManifestError) as err:
                 raise AdminError(str(err)) from None
-            after = stored_hashes(self.settings.store, self.settings.chroma_url)
+            after = stored_hashes(self.settings)
             self.audit.refresh_changes(user.name, report, before, after)
             return report
         finally:

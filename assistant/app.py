@@ -36,7 +36,7 @@ from assistant.service import Assistant, QuestionError
 from ingest.embedding import set_encoder_threads
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.settings import Settings
-from ingest.store import StoreError
+from ingest.store import StoreError, StoreUnreachableError
 from ingest.upload import UploadError
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,24 @@ def _new_session() -> dict:
     return {"history": [], "last": None}
 
 
+def unreachable_message(chroma_url: str) -> str:
+    """What an officer reads when the Chroma server is down: nothing they did, and who acts."""
+    return (
+        "The document index cannot be reached just now, so this question cannot be answered. "
+        f"The administrator should check that the Chroma server at {chroma_url} is running; "
+        "questions will work again as soon as it is, without restarting the assistant."
+    )
+
+
 def _answer_or_message(assistant: Assistant, question: str, history: list[str]) -> Answer | str:
     """The answer, or a message for the officer when the question cannot be answered."""
     try:
         return assistant.ask(question, history)
     except QuestionError as err:
         return f"Please rephrase: {err}."
+    except StoreUnreachableError as err:
+        log.error("store error: %s", err)
+        return unreachable_message(err.url)
     except StoreError as err:
         log.error("store error: %s", err)
         return f"The document index cannot be read ({err}). Ask the administrator to re-ingest."

@@ -25,7 +25,7 @@ from filelock import FileLock, Timeout
 
 from assistant.models import Answer
 from ingest.models import RefreshReport
-from ingest.settings import AuditSettings
+from ingest.settings import AuditSettings, Settings
 
 CORPUS_ACTIONS = ("add", "replace", "remove", "refresh", "upload")
 ANONYMOUS = "anonymous"
@@ -211,11 +211,11 @@ def _parse_time(value: object) -> datetime | None:
     return time if time.tzinfo else time.replace(tzinfo=UTC)
 
 
-def stored_hashes(store_path: Path, chroma_url: str | None = None) -> dict[str, str]:
+def stored_hashes(settings: Settings) -> dict[str, str]:
     """Source -> SHA-256 of each document in the store's current generation ({} if none)."""
     from ingest.store import Store  # chromadb, only for the commands that change the corpus
 
-    store = Store(store_path, chroma_url)
+    store = Store.open(settings)
     current = store.current()
     if current is None:
         return {}

@@ -21,6 +21,8 @@ from pathlib import Path
 import bcrypt
 from filelock import FileLock
 
+from ingest.durable import fsync_folder
+
 ROLES = ("officer", "staff")
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further; longer passwords are refused, not cut
@@ -174,22 +176,12 @@ class UserStore:
                 f"cannot write the users file {self.path} ({err.strerror}); "
                 "check the folder's permissions"
             ) from None
-        _fsync_folder(self.path.parent)
+        fsync_folder(self.path.parent)
 
     def _dummy_hash(self) -> bytes:
         if self.rounds not in _dummy_hashes:
             _dummy_hashes[self.rounds] = bcrypt.hashpw(b"no such user", bcrypt.gensalt(self.rounds))
         return _dummy_hashes[self.rounds]
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable; not every platform can open a folder."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # -- exposure -----------------------------------------------------------------------------------

@@ -88,10 +88,10 @@ def _audited_refresh(paths: list[Path], settings: Settings) -> RefreshReport:
     from assistant.audit import AuditLog, stored_hashes
     from ingest.refresh import refresh
 
-    before = stored_hashes(settings.store, settings.chroma_url)
+    before = stored_hashes(settings)
     report = refresh(paths, settings, progress=_progress_bar())
     if report.added or report.updated or report.removed:
-        after = stored_hashes(settings.store, settings.chroma_url)
+        after = stored_hashes(settings)
         AuditLog(settings.audit).refresh_changes(_shell_user(), report, before, after)
     return report
 
@@ -122,7 +122,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from ingest.store import Store
 
     settings = _settings(args)
-    store = Store(settings.store, settings.chroma_url)
+    store = Store.open(settings)
     current = store.current()
     documents = store.documents(current.generation) if current else []
     data = {

@@ -108,21 +108,45 @@ class HybridRetriever:
         self.embedder = embedder
         self._snapshot: IndexSnapshot | None = None
         self._checked_at = 0.0
-        self._lock = threading.Lock()
+        self._checking = threading.Lock()  # the registry read: milliseconds
+        self._loading = threading.Lock()  # one generation load at a time: seconds
 
     def snapshot(self) -> IndexSnapshot:
-        """The current generation; re-read at most once a second, loaded once per generation."""
-        now = time.monotonic()
-        if self._snapshot and now - self._checked_at < self._RECHECK_SECONDS:
-            return self._snapshot
-        with self._lock:
+        """The current generation; re-read at most once a second, loaded once per generation.
+
+        Loading a generation (every chunk, the BM25 index) takes seconds at 100k chunks, so
+        it holds no lock that readers wait on: the caller that finds a new generation loads
+        it while every other caller keeps answering from the snapshot it has, and the new
+        snapshot replaces the old one in a single assignment when it is complete. Only the
+        very first load, when there is nothing to answer from, is waited for.
+        """
+        held = self._snapshot
+        if held is not None and time.monotonic() - self._checked_at < self._RECHECK_SECONDS:
+            return held
+        with self._checking:
+            held = self._snapshot
+            now = time.monotonic()
+            if held is not None and now - self._checked_at < self._RECHECK_SECONDS:
+                return held
             current = self.store.current()
             if current is None:
                 raise StoreError("the index is empty; run `toolkit-assistant ingest` first")
-            if self._snapshot is None or self._snapshot.generation != current.generation:
-                self._snapshot = self._load(current.generation, current.corpus_kind)
             self._checked_at = now
-            return self._snapshot
+        if held is not None and held.generation == current.generation:
+            return held
+        if held is not None and not self._loading.acquire(blocking=False):
+            return held  # another caller is loading the new generation
+        if held is None:
+            self._loading.acquire()  # the first load: nothing to answer from until it ends
+        try:
+            latest = self._snapshot
+            if latest is not None and latest.generation == current.generation:
+                return latest  # loaded by the caller this one waited for
+            loaded = self._load(current.generation, current.corpus_kind)
+            self._snapshot = loaded
+            return loaded
+        finally:
+            self._loading.release()
 
     def _load(self, generation: str, corpus_kind: str) -> IndexSnapshot:
         chunks = {c.id: c for c in self.store.iter_chunks(generation)}
@@ -146,8 +170,11 @@ class HybridRetriever:
         history: list[str] | None = None,
         k: int | None = None,
         mode: str = "hybrid",
+        snapshot: IndexSnapshot | None = None,
     ) -> list[Passage]:
-        snapshot = self.snapshot()
+        """The best `k` passages; from `snapshot` when given, so that a caller reading the
+        snapshot again (for the answer) uses the same generation throughout."""
+        snapshot = snapshot or self.snapshot()
         k = k or self.settings.k
         query = retrieval_query(question, history)
         vector = self.embedder.embed_query(query)

@@ -58,7 +58,7 @@ class Assistant:
 
     def __init__(self, settings: Settings, answerer: Answerer | None = None) -> None:
         self.settings = settings
-        self.store = Store(settings.store, settings.chroma_url)
+        self.store = Store.open(settings)
         self.embedder = Embedder(settings.ingest.embed_batch_size)
         self.retriever = HybridRetriever(self.store, settings.retrieval, self.embedder)
         self._answerer = answerer
@@ -118,8 +118,8 @@ class Assistant:
     def evidence(self, question: str, history: list[str] | None = None) -> Evidence:
         """The refusal signals for a question, for calibration."""
         question = clean_question(question)
-        passages = self.retriever.retrieve(question, history)
         snapshot = self.retriever.snapshot()
+        passages = self.retriever.retrieve(question, history, snapshot=snapshot)
         return measure_evidence(
             retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
         )
@@ -128,9 +128,9 @@ class Assistant:
         started = time.perf_counter()
         question = clean_question(question)
         history = [clean_question(h) for h in (history or []) if h and h.strip()][-3:]
-        passages = self.retriever.retrieve(question, history, k)
+        snapshot = self.retriever.snapshot()  # one generation for the whole answer
+        passages = self.retriever.retrieve(question, history, k, snapshot=snapshot)
         retrieved = time.perf_counter()
-        snapshot = self.retriever.snapshot()
         evidence = measure_evidence(
             retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
         )

@@ -13,31 +13,17 @@ process start until the page answers.
 
 from __future__ import annotations
 
-import argparse
-import json
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import numpy as np
+from common import bench_parser, free_port, read_questions, start_app
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import ingest  # noqa: E402,F401
-from assistant.service import Assistant  # noqa: E402
-from ingest.embedding import set_encoder_threads  # noqa: E402
-from ingest.refresh import refresh  # noqa: E402
-from ingest.settings import Settings  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from assistant.service import Assistant
+from ingest.embedding import set_encoder_threads
+from ingest.refresh import refresh
+from ingest.settings import Settings
 
 
 def app_ready_seconds(store: Path, corpus: Path, timeout: float = 120) -> tuple[float, float]:
@@ -46,23 +32,7 @@ def app_ready_seconds(store: Path, corpus: Path, timeout: float = 120) -> tuple[
 
     port = free_port()
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "assistant.cli",
-            "serve",
-            "--ensure-index",
-            "--store",
-            str(store),
-            "--port",
-            str(port),
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**__import__("os").environ, "TOOLKIT_ASSISTANT_CORPUS": str(corpus)},
-    )
+    process = start_app(store, corpus, port)
     try:
         page = float("nan")
         while time.perf_counter() - started < timeout:
@@ -82,12 +52,7 @@ def app_ready_seconds(store: Path, corpus: Path, timeout: float = 120) -> tuple[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--set", type=Path, default=REPO / "evals" / "sets" / "sample.jsonl")
-    parser.add_argument("--corpus", type=Path, default=REPO / "corpus")
-    parser.add_argument("--store", type=Path, default=REPO / ".toolkit-assistant" / "bench-store")
+    parser = bench_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument(
         "--threads", type=int, help="encoder threads (default: app.encoder_threads, as served)"
@@ -105,7 +70,7 @@ def main() -> None:
     set_encoder_threads(threads)
     print(f"encoder threads: {threads}")
     refresh([args.corpus], settings)
-    questions = [json.loads(line) for line in args.set.read_text().splitlines() if line.strip()]
+    questions = read_questions(args.set)
     assistant = Assistant(settings)
     assistant.warm_up()  # model and index loaded; no eval question seen yet
     if not args.no_pre_embed:  # as `serve` does behind the page, once it is ready

@@ -26,12 +26,9 @@ up; the run starts after that, and the app's log line says how long it took.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,22 +36,13 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+from common import bench_parser, free_port, read_questions, start_app
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import ingest  # noqa: E402,F401
-from ingest.refresh import refresh  # noqa: E402
-from ingest.settings import Settings  # noqa: E402
+from ingest.refresh import refresh
+from ingest.settings import Settings
 
 READY_SECONDS = 240  # the model loads and the assistant warms up behind the page
 REQUEST_SECONDS = 120  # one question, queueing included; past this it counts as an error
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -74,33 +62,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used, from /proc/<pid>/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def start_app(store: Path, corpus: Path, port: int, log: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-        "TOOLKIT_ASSISTANT_CORPUS": str(corpus),
-        "TOOLKIT_ASSISTANT_APP__FEEDBACK_FILE": str(log.with_name("feedback.jsonl")),
-    }
-    with log.open("wb") as output:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "assistant.cli",
-                "serve",
-                "--ensure-index",
-                "--store",
-                str(store),
-                "--port",
-                str(port),
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def wait_until_sentences_embedded(log: Path) -> float:
@@ -212,9 +173,7 @@ def run_load(url: str, questions: list[dict], clients: int, per_client: int, kin
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--questions", type=int, default=20, help="questions per client")
     parser.add_argument(
@@ -223,13 +182,10 @@ def main() -> None:
         default="gradio",
         help="gradio_client (default), or the REST API by hand: a far lighter client",
     )
-    parser.add_argument("--set", type=Path, default=REPO / "evals" / "sets" / "sample.jsonl")
-    parser.add_argument("--corpus", type=Path, default=REPO / "corpus")
-    parser.add_argument("--store", type=Path, default=REPO / ".toolkit-assistant" / "bench-store")
     args = parser.parse_args()
 
     refresh([args.corpus], Settings(store=args.store, corpus=args.corpus))
-    questions = [json.loads(line) for line in args.set.read_text().splitlines() if line.strip()]
+    questions = read_questions(args.set)
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     load_before = os.getloadavg()[0]

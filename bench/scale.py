@@ -32,17 +32,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from common import REPO, bench_parser, read_questions
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import ingest  # noqa: E402,F401
-from ingest.build import keyword_text  # noqa: E402
-from ingest.keyword_index import KeywordIndex  # noqa: E402
-from ingest.models import Chunk, DocumentRecord  # noqa: E402
-from ingest.refresh import keyword_dir, refresh  # noqa: E402
-from ingest.settings import Settings  # noqa: E402
-from ingest.store import Store  # noqa: E402
+from ingest.build import keyword_text
+from ingest.keyword_index import KeywordIndex
+from ingest.models import Chunk, DocumentRecord
+from ingest.refresh import keyword_dir, refresh
+from ingest.settings import Settings
+from ingest.store import Store
 
 WRITE_BATCH = 5000  # chunks per `add_chunks` call; Store splits it to Chroma's batch size
 NOISE = 0.01  # per-component sigma: a replica's vector keeps cosine ~0.98 with the original
@@ -160,7 +157,7 @@ def measure(store_path: Path, question_set: Path) -> dict:
     started = time.perf_counter()
     snapshot = retriever.snapshot()
     load_seconds = time.perf_counter() - started
-    rows = [json.loads(line) for line in question_set.read_text().splitlines() if line.strip()]
+    rows = read_questions(question_set)
     timings: dict[str, list[float]] = {"encode": [], "search": [], "total": []}
     for row in rows:
         question, history = row["question"], row.get("history")
@@ -192,12 +189,8 @@ def measure(store_path: Path, question_set: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__, store=False)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
-    parser.add_argument("--set", type=Path, default=REPO / "evals" / "sets" / "sample.jsonl")
-    parser.add_argument("--corpus", type=Path, default=REPO / "corpus")
     parser.add_argument("--work", type=Path, default=REPO / ".toolkit-assistant" / "bench-scale")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()

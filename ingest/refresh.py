@@ -129,7 +129,7 @@ class Refresher:
         from ingest.store import Store  # chromadb is imported only once a refresh may start
 
         files, failed = discover(paths)
-        store = Store(self.settings.store, self.settings.chroma_url)
+        store = Store.open(self.settings)
         current = store.current()
         old = {r.source: r for r in store.documents(current.generation)} if current else {}
         pipeline = self._pipeline_fingerprint()
@@ -178,10 +178,7 @@ class Refresher:
         from ingest.build import GenerationBuilder, keyword_text
         from ingest.keyword_index import KeywordIndex
 
-        # Anything but the current generation is a predecessor or a crashed refresh.
-        for stale in set(store.generations()) - {current.generation if current else ""}:
-            store.drop_generation(stale)
-            shutil.rmtree(keyword_dir(self.settings.store, stale), ignore_errors=True)
+        self._drop_stale_generations(store, current.generation if current else "")
 
         builder = GenerationBuilder(store, self.settings, self.progress)
         result, keyword = builder.build(
@@ -218,6 +215,21 @@ class Refresher:
         # The previous generation stays one more refresh, for readers still mid-question.
         store.publish(result.generation, kind, pipeline)
         return self._finish(report, store, result.generation)
+
+    def _drop_stale_generations(self, store, current: str) -> None:
+        """Anything but the current generation is a predecessor or a crashed refresh.
+
+        The keyword folder goes before the collections: a refresh killed between the two
+        then leaves collections, which the next run lists and drops, never a keyword folder
+        that nothing lists. Folders left that way by an earlier version go too.
+        """
+        in_store = set(store.generations())
+        keyword_root = self.settings.store / KEYWORD_DIR
+        on_disk = {p.name for p in keyword_root.iterdir()} if keyword_root.is_dir() else set()
+        for stale in (in_store | on_disk) - {current}:
+            shutil.rmtree(keyword_dir(self.settings.store, stale), ignore_errors=True)
+            if stale in in_store:
+                store.drop_generation(stale)
 
     def _pipeline_fingerprint(self) -> str:
         from ingest.embedding import MODEL_NAME

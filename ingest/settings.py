@@ -24,6 +24,8 @@ from pydantic_settings import (
 
 CONFIG_ENV = "TOOLKIT_ASSISTANT_CONFIG"
 DEFAULT_CONFIG_FILE = "toolkit-assistant.toml"
+# Generous: a refresh writes batches of 2,000 chunks to the server in one request.
+DEFAULT_CHROMA_TIMEOUT_SECONDS = 60.0
 
 
 class IngestSettings(BaseModel):
@@ -139,6 +141,13 @@ class Settings(BaseSettings):
     )
     chroma_url: str | None = Field(
         None, description="http://host:port of a `chroma run` server; unset means embedded."
+    )
+    chroma_timeout_seconds: float = Field(
+        DEFAULT_CHROMA_TIMEOUT_SECONDS,
+        gt=0,
+        le=3600,
+        description="Client/server mode: how long one request may wait for the server's "
+        "answer before the command or question fails with a clear error.",
     )
     corpus: Path = Field(Path("corpus"), description="Default folder to ingest and serve from.")
     ingest: IngestSettings = IngestSettings()

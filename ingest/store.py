@@ -23,21 +23,27 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from ingest.models import Chunk, DocumentRecord
+from ingest.settings import DEFAULT_CHROMA_TIMEOUT_SECONDS, Settings
 
 REGISTRY = "toolkit-registry"
 _CHUNKS = "chunks-"
 _DOCS = "docs-"
 _PLACEHOLDER_VECTOR = [1.0]  # document records need a vector; they are never searched
-# Client/server mode: how long one request may wait on the server. chromadb 1.5 builds its
-# httpx session with timeout=None and has no setting for it, so a server that accepts the
-# connection and then never answers (stopped, wedged, a dropped route) would hang a
-# question forever. The read bound is generous: a refresh writes batches of 2,000 chunks.
+# Client/server mode: opening a connection to a live server takes milliseconds; waiting for
+# its answer is bounded by the `chroma_timeout_seconds` setting.
 SERVER_CONNECT_SECONDS = 5.0
-SERVER_READ_SECONDS = 60.0
 
 
 class StoreError(RuntimeError):
     """The store cannot be used; the message says why and what to do."""
+
+
+class StoreUnreachableError(StoreError):
+    """The Chroma server at `url` did not answer; nothing is wrong with the index itself."""
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url
 
 
 @dataclass(frozen=True)
@@ -66,22 +72,33 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _unreachable(chroma_url: str, err: BaseException) -> StoreError:
-    return StoreError(
+def _unreachable(chroma_url: str, err: BaseException) -> StoreUnreachableError:
+    return StoreUnreachableError(
         f"cannot reach the Chroma server at {chroma_url} ({err.__class__.__name__}); "
-        "start it (`chroma run --path DIR --port N`) or unset TOOLKIT_ASSISTANT_CHROMA_URL"
+        "start it (`chroma run --path DIR --port N`) or unset TOOLKIT_ASSISTANT_CHROMA_URL",
+        chroma_url,
     )
 
 
-def _bound_requests(client: chromadb.api.ClientAPI) -> None:
-    """Put timeouts on the client's HTTP session (see SERVER_READ_SECONDS)."""
+def _bound_requests(client: chromadb.api.ClientAPI, timeout_seconds: float) -> None:
+    """Put timeouts on the client's HTTP session.
+
+    chromadb 1.5 builds its httpx session with timeout=None and has no setting for it, so a
+    server that accepts the connection and then never answers (stopped with SIGSTOP, wedged,
+    a dropped route) would hang a question forever.
+    """
     # Private attributes: checked, so a chromadb that renames them only loses the bound.
     session = getattr(getattr(client, "_server", None), "_session", None)
     if isinstance(session, httpx.Client):
-        session.timeout = httpx.Timeout(SERVER_READ_SECONDS, connect=SERVER_CONNECT_SECONDS)
+        connect = min(SERVER_CONNECT_SECONDS, timeout_seconds)
+        session.timeout = httpx.Timeout(timeout_seconds, connect=connect)
 
 
-def connect(path: Path, chroma_url: str | None = None) -> chromadb.api.ClientAPI:
+def connect(
+    path: Path,
+    chroma_url: str | None = None,
+    timeout_seconds: float = DEFAULT_CHROMA_TIMEOUT_SECONDS,
+) -> chromadb.api.ClientAPI:
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if not chroma_url:
         path.mkdir(parents=True, exist_ok=True)
@@ -98,7 +115,7 @@ def connect(path: Path, chroma_url: str | None = None) -> chromadb.api.ClientAPI
             ssl=url.scheme == "https",
             settings=settings,
         )
-        _bound_requests(client)
+        _bound_requests(client, timeout_seconds)
         client.heartbeat()
     except Exception as err:
         raise _unreachable(chroma_url, err) from None
@@ -108,11 +125,21 @@ def connect(path: Path, chroma_url: str | None = None) -> chromadb.api.ClientAPI
 class Store:
     """Generations of chunks and documents in Chroma, and the pointer to the current one."""
 
-    def __init__(self, path: Path, chroma_url: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        chroma_url: str | None = None,
+        timeout_seconds: float = DEFAULT_CHROMA_TIMEOUT_SECONDS,
+    ) -> None:
         self.path = path
         self.chroma_url = chroma_url
-        self._client = connect(path, chroma_url)
+        self._client = connect(path, chroma_url, timeout_seconds)
         self._batch = max(1, min(self._client.get_max_batch_size(), 2000))
+
+    @classmethod
+    def open(cls, settings: Settings) -> Store:
+        """The store the settings name: embedded, or the server with its request timeout."""
+        return cls(settings.store, settings.chroma_url, settings.chroma_timeout_seconds)
 
     @contextlib.contextmanager
     def _reaching_server(self) -> Iterator[None]:

@@ -31,6 +31,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.durable import fsync_folder
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_document
 from ingest.manifest import MANIFEST_NAME
 from ingest.models import file_sha256
@@ -311,7 +312,7 @@ def _write_into(copy: Path, target: Path, root: Path, replace: bool) -> None:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-    _fsync_folder(root)
+    fsync_folder(root)
 
 
 def _link_new(temporary: Path, target: Path) -> None:
@@ -328,12 +329,3 @@ def _link_new(temporary: Path, target: Path) -> None:
                 f"a file named {target.name} appeared in the corpus meanwhile; try again"
             ) from None
         os.replace(temporary, target)
-
-
-def _fsync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from pdf_factory import encrypted_pdf, handbook_pdf, image_only_pdf, long_pdf, truncated_pdf
+from store_helpers import policy_note
 
 from assistant import admin as admin_module
 from assistant.admin import STATUS_COLUMNS, Admin, AdminError
@@ -25,21 +27,13 @@ OFFICER = User("olive", "officer")
 PASSWORD = "correct horse battery"
 
 
-def note(number: int, edition: str = "") -> str:
-    return (
-        f"# Policy note {number}\n\n## Purpose\n\nNote {number} sets out how unit {number} "
-        f"uses analytics software.{edition}\n\n## Safeguards\n\n- Unit {number} keeps an "
-        "access log.\n- A supervisor reviews the log monthly.\n"
-    )
-
-
 @pytest.fixture(scope="module")
 def first_ingest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two notes ingested once; each test works on its own copy of folder and store."""
     root = tmp_path_factory.mktemp("admin-first-ingest")
     (root / "corpus").mkdir()
     for number in (1, 2):
-        (root / "corpus" / f"note-{number}.md").write_text(note(number), encoding="utf-8")
+        (root / "corpus" / f"note-{number}.md").write_text(policy_note(number), encoding="utf-8")
     report = refresh([root / "corpus"], Settings(store=root / "store", corpus=root / "corpus"))
     assert report.added == ["note-1.md", "note-2.md"]
     return root
@@ -109,7 +103,7 @@ def test_status_rows_describe_the_indexed_documents(admin: Admin) -> None:
 def test_upload_then_refresh_indexes_the_document_and_audits_both_steps(
     admin: Admin, audit: AuditLog, settings: Settings, tmp_path: Path
 ) -> None:
-    message = admin.upload(STAFF, _incoming(tmp_path, "x", note(3)), "Note 3.md")
+    message = admin.upload(STAFF, _incoming(tmp_path, "x", policy_note(3)), "Note 3.md")
     assert message.startswith("Saved Note-3.md (renamed from 'Note 3.md'): Markdown")
     assert "Refresh the index" in message
     assert admin.pending() == [("Note-3.md", "new")]
@@ -134,7 +128,7 @@ def test_a_new_version_and_a_removal_are_audited_with_hashes_before_and_after(
     admin: Admin, audit: AuditLog, settings: Settings, tmp_path: Path
 ) -> None:
     old = file_sha256(settings.corpus / "note-1.md")
-    newer = _incoming(tmp_path, "note-1.md", note(1, " Second edition."))
+    newer = _incoming(tmp_path, "note-1.md", policy_note(1, " Second edition."))
     with pytest.raises(UploadError, match="a different file named note-1.md"):
         admin.upload(STAFF, newer, "note-1.md")
     assert admin.upload(STAFF, newer, "note-1.md", replace=True).startswith("Replaced note-1.md")
@@ -174,7 +168,7 @@ def test_a_refresh_with_nothing_to_do_records_nothing(admin: Admin, audit: Audit
 def test_only_staff_reach_the_admin_functions(
     admin: Admin, audit: AuditLog, settings: Settings, tmp_path: Path, user: User | None
 ) -> None:
-    incoming = _incoming(tmp_path, "note-9.md", note(9))
+    incoming = _incoming(tmp_path, "note-9.md", policy_note(9))
     folder, index = _folder(settings.corpus), _index(settings)
     actions = [
         lambda: admin.upload(user, incoming, "note-9.md"),
@@ -221,7 +215,7 @@ def test_sign_in_without_any_account_says_how_to_create_one(
 def test_while_a_refresh_runs_a_second_one_and_corpus_changes_are_refused(
     admin: Admin, settings: Settings, audit: AuditLog, users: UserStore, tmp_path: Path
 ) -> None:
-    admin.upload(STAFF, _incoming(tmp_path, "note-3.md", note(3)), "note-3.md")
+    admin.upload(STAFF, _incoming(tmp_path, "note-3.md", policy_note(3)), "note-3.md")
     started, release = threading.Event(), threading.Event()
 
     def hold(stage: str, done: int, total: int) -> None:
@@ -236,7 +230,7 @@ def test_while_a_refresh_runs_a_second_one_and_corpus_changes_are_refused(
         with pytest.raises(AdminError, match="a refresh is already running"):
             admin.refresh(STAFF)
         with pytest.raises(AdminError, match="a refresh is running; upload or remove"):
-            admin.upload(STAFF, _incoming(tmp_path, "note-4.md", note(4)), "note-4.md")
+            admin.upload(STAFF, _incoming(tmp_path, "note-4.md", policy_note(4)), "note-4.md")
         with pytest.raises(AdminError, match="a refresh is running; upload or remove"):
             admin.remove(STAFF, "note-1.md")
         # Another app or the shell on the same store: the store's lock refuses it.
@@ -254,16 +248,24 @@ def test_while_a_refresh_runs_a_second_one_and_corpus_changes_are_refused(
 def test_a_failed_upload_leaves_folder_store_and_audit_unchanged(
     admin: Admin, audit: AuditLog, settings: Settings, tmp_path: Path
 ) -> None:
+    """Every bad file of issue 6, through the admin tab: one line each, and afterwards the
+    folder, the index (a refresh finds nothing to do) and the audit trail are as before."""
     folder, index = _folder(settings.corpus), _index(settings)
     bad = [
-        ("../evil.md", note(5).encode(), "'..' is refused"),
+        ("locked.pdf", encrypted_pdf(), "encrypted PDF"),
+        ("half.pdf", truncated_pdf(), "corrupt or truncated PDF"),
+        ("junk.pdf", b"%PDF-1.7\n" + b"\x00" * 32, "corrupt or truncated PDF"),
         ("empty.md", b"", "empty file"),
-        ("locked.pdf", b"%PDF-1.7\n" + b"\x00" * 32, "corrupt or truncated PDF"),
+        ("scan.pdf", image_only_pdf(), "no extractable text; OCR is not supported"),
+        ("register.pdf", long_pdf(2000), "the PDF has 2,000 pages; uploads are limited to"),
+        ("report.txt", handbook_pdf(pages=1), "the content is a PDF but the name ends in .txt"),
         ("copy.md", (settings.corpus / "note-1.md").read_bytes(), "as note-1.md"),
+        ("../evil.md", policy_note(5).encode(), "'..' is refused"),
     ]
     for name, data, reason in bad:
-        with pytest.raises(UploadError, match=reason):
+        with pytest.raises(UploadError, match=reason) as refused:
             admin.upload(STAFF, _incoming(tmp_path, "upload.bin", data), name)
+        assert "\n" not in str(refused.value)
     assert not (tmp_path / "evil.md").exists()
     assert _folder(settings.corpus) == folder
     report = admin.refresh(STAFF)

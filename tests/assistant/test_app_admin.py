@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from app_calls import Outcome, call, free_port, log_in
+from store_helpers import policy_note
 
 from assistant import admin as admin_module
 from assistant import render
@@ -37,14 +38,6 @@ PASSWORD = "correct horse battery"
 ADMIN_HANDLERS = ["admin_status", "admin_upload", "admin_remove", "admin_refresh"]
 QUESTION = "How does unit 1 use analytics software?"
 TIMEOUT = 120
-
-
-def note(number: int) -> str:
-    return (
-        f"# Policy note {number}\n\n## Purpose\n\nNote {number} sets out how unit {number} "
-        f"uses analytics software.\n\n## Safeguards\n\n- Unit {number} keeps an access log.\n"
-        "- A supervisor reviews the log monthly.\n"
-    )
 
 
 @dataclass
@@ -70,15 +63,9 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("admin-app")
     (root / "corpus").mkdir()
     for number in (1, 2):
-        (root / "corpus" / f"note-{number}.md").write_text(note(number), encoding="utf-8")
+        (root / "corpus" / f"note-{number}.md").write_text(policy_note(number), encoding="utf-8")
     assert refresh([root / "corpus"], Settings(store=root / "store", corpus=root / "corpus")).added
     return root
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _start(ingested: Path, folder: Path, require_login: bool) -> Iterator[RunningApp]:
@@ -87,7 +74,7 @@ def _start(ingested: Path, folder: Path, require_login: bool) -> Iterator[Runnin
     settings = Settings(
         store=folder / "store",
         corpus=folder / "corpus",
-        app={"port": _free_port(), "feedback_file": folder / "feedback.jsonl"},
+        app={"port": free_port(), "feedback_file": folder / "feedback.jsonl"},
         auth={"users_file": folder / "users.json", "require_login": require_login},
         audit={"file": folder / "audit.jsonl"},
     )
@@ -100,7 +87,7 @@ def _start(ingested: Path, folder: Path, require_login: bool) -> Iterator[Runnin
     running = RunningApp(url, settings, app)
     with httpx.Client(timeout=30) as client:
         if require_login:
-            _log_in(client, url, "sam")
+            log_in(client, url, "sam", PASSWORD)
         config = client.get(url + "config").json()
     running.fn_index = {d["api_name"]: d["id"] for d in config["dependencies"]}
     try:
@@ -119,37 +106,6 @@ def open_app(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def login_app(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     """`auth.require_login`: every page and API call needs an account."""
     yield from _start(ingested, tmp_path_factory.mktemp("login-app"), require_login=True)
-
-
-def _log_in(client: httpx.Client, url: str, name: str) -> None:
-    response = client.post(url + "login", data={"username": name, "password": PASSWORD})
-    assert response.status_code == 200 and response.json()["success"], response.text
-
-
-@dataclass
-class Outcome:
-    status: int
-    data: list | None = None  # the handler's outputs when it ran
-    error: str = ""
-    progress: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return json.dumps(self.data)
-
-
-def call(client: httpx.Client, url: str, api_name: str, data: list) -> Outcome:
-    """Run a handler by name through `/gradio_api/call`, as any HTTP client can."""
-    response = client.post(url + f"gradio_api/call/{api_name}", json={"data": data})
-    if response.status_code != 200:
-        return Outcome(response.status_code, error=response.text)
-    event = response.json()["event_id"]
-    body = client.get(url + f"gradio_api/call/{api_name}/{event}", timeout=TIMEOUT).text
-    kind = next(line for line in body.splitlines() if line.startswith("event:"))
-    payload = next(line for line in body.splitlines() if line.startswith("data:"))[5:]
-    if kind.strip() == "event: complete":
-        return Outcome(200, data=json.loads(payload))
-    return Outcome(200, error=payload)
 
 
 class Session:
@@ -203,7 +159,7 @@ def _uploaded(client: httpx.Client, url: str, name: str, text: str) -> dict:
 
 
 def _handler_inputs(client: httpx.Client, url: str) -> dict[str, list]:
-    upload = _uploaded(client, url, "note-9.md", note(9))
+    upload = _uploaded(client, url, "note-9.md", policy_note(9))
     return {
         "admin_status": [None],
         "admin_upload": [None, upload, True],
@@ -212,6 +168,17 @@ def _handler_inputs(client: httpx.Client, url: str) -> dict[str, list]:
         "admin_remove": [None, None],
         "admin_refresh": [None],
     }
+
+
+def _every_handler_by_name_and_by_index(
+    running: RunningApp, client: httpx.Client
+) -> Iterator[tuple[str, Outcome]]:
+    """Each admin handler run as this client can: by name (`/gradio_api/call/<name>`) and
+    by its index in the queue, as the page itself calls it."""
+    inputs = _handler_inputs(client, running.url)
+    for name in ADMIN_HANDLERS:
+        yield name, call(client, running.url, name, inputs[name])
+        yield name, Session(running, client).run(name, inputs[name])
 
 
 # -- the API listing ------------------------------------------------------------------------------
@@ -233,13 +200,9 @@ def test_the_api_lists_only_ask(open_app: RunningApp, login_app: RunningApp) -> 
 def test_without_an_account_every_admin_handler_refuses(open_app: RunningApp) -> None:
     before, events = open_app.corpus(), open_app.corpus_events()
     with httpx.Client(timeout=30) as client:
-        inputs = _handler_inputs(client, open_app.url)
-        for name in ADMIN_HANDLERS:
-            by_name = call(client, open_app.url, name, inputs[name])
-            by_index = Session(open_app, client).run(name, inputs[name])
-            for outcome in (by_name, by_index):
-                assert "sign in with a staff account to use the admin tab" in outcome.text, name
-                assert "ta-table" not in outcome.text and "Refresh report" not in outcome.text
+        for name, outcome in _every_handler_by_name_and_by_index(open_app, client):
+            assert "sign in with a staff account to use the admin tab" in outcome.text, name
+            assert "ta-table" not in outcome.text and "Refresh report" not in outcome.text
         named = Session(open_app, client).run("admin_remove", [None, "note-1.md"])
         assert named.data is None and "not in the list of choices" in named.error
     assert open_app.corpus() == before and open_app.corpus_events() == events
@@ -281,15 +244,11 @@ def test_with_login_required_nothing_answers_without_an_account(login_app: Runni
 def test_a_logged_in_officer_can_ask_but_not_administer(login_app: RunningApp) -> None:
     before, events = login_app.corpus(), login_app.corpus_events()
     with httpx.Client(timeout=30) as client:
-        _log_in(client, login_app.url, "olive")
+        log_in(client, login_app.url, "olive", PASSWORD)
         opened = Session(login_app, client).run("admin_open", [None])
         assert opened.data[0]["visible"] is False, "an officer never sees the admin tab"
-        inputs = _handler_inputs(client, login_app.url)
-        for name in ADMIN_HANDLERS:
-            by_name = call(client, login_app.url, name, inputs[name])
-            by_index = Session(login_app, client).run(name, inputs[name])
-            for outcome in (by_name, by_index):
-                assert "olive is an officer account" in outcome.text, name
+        for name, outcome in _every_handler_by_name_and_by_index(login_app, client):
+            assert "olive is an officer account" in outcome.text, name
         answer = call(client, login_app.url, "ask", [QUESTION, None]).data[0]
         assert answer["citations"][0]["source"] == "note-1.md"
     assert login_app.corpus() == before and login_app.corpus_events() == events
@@ -299,7 +258,7 @@ def test_a_logged_in_officer_can_ask_but_not_administer(login_app: RunningApp) -
 
 def test_a_logged_in_staff_member_gets_the_admin_tab(login_app: RunningApp) -> None:
     with httpx.Client(timeout=30) as client:
-        _log_in(client, login_app.url, "sam")
+        log_in(client, login_app.url, "sam", PASSWORD)
         opened = Session(login_app, client).run("admin_open", [None])
         assert opened.data[0]["visible"] is True
         assert "Signed in as <strong>sam</strong> (staff)" in opened.text
@@ -332,7 +291,7 @@ def test_the_chat_answers_while_a_refresh_runs(
             "Signed in as <strong>sam</strong>"
             in staff.run("admin_sign_in", ["sam", PASSWORD]).text
         )
-        upload = _uploaded(client, open_app.url, "Note 3.md", note(3))
+        upload = _uploaded(client, open_app.url, "Note 3.md", policy_note(3))
         saved = staff.run("admin_upload", [None, upload, False])
         assert "Saved Note-3.md (renamed from" in saved.text
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from audit_contract import CORPUS_KEYS, QUESTION_KEYS
 
 from assistant import audit
 from assistant.audit import AuditLog
@@ -19,17 +20,6 @@ from ingest.models import RefreshReport
 from ingest.settings import AuditSettings
 
 QUESTION = "What does proportionality mean for facial recognition?"
-QUESTION_KEYS = [
-    "time",
-    "event",
-    "user",
-    "question",
-    "question_sha256",
-    "sources",
-    "refused",
-    "latency_ms",
-]
-CORPUS_KEYS = ["time", "event", "user", "action", "source", "sha256_before", "sha256_after"]
 SHA_A, SHA_B = "a" * 64, "b" * 64
 
 

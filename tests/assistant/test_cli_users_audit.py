@@ -15,6 +15,7 @@ import types
 from pathlib import Path
 
 import pytest
+from audit_contract import CORPUS_KEYS, QUESTION_KEYS
 from paths import REPO
 
 from assistant import auth
@@ -24,18 +25,6 @@ from assistant.cli import main
 from assistant.models import Answer, Citation
 from ingest.models import RefreshReport, file_sha256
 from ingest.settings import load_settings
-
-QUESTION_KEYS = [
-    "time",
-    "event",
-    "user",
-    "question",
-    "question_sha256",
-    "sources",
-    "refused",
-    "latency_ms",
-]
-CORPUS_KEYS = ["time", "event", "user", "action", "source", "sha256_before", "sha256_after"]
 
 
 @pytest.fixture(autouse=True)

@@ -3,15 +3,14 @@ two refreshes start at once.
 
 The server test runs a real `chroma run` on loopback (as tests/ingest/test_store_server.py
 does) and needs to SIGKILL, freeze and restart it on the same port and folder, so it
-manages the process itself. (`kill -9` during a refresh from the admin tab is tested with
-the admin tab; `kill -9` of a CLI refresh is tests/ingest/test_crash_safety.py.)
+manages the process itself. (`kill -9` during a refresh from the admin tab is
+tests/assistant/test_admin_crash.py; of a CLI refresh, tests/ingest/test_crash_safety.py.)
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,25 +18,20 @@ import time
 from pathlib import Path
 
 import pytest
+from app_calls import free_port
 
-import ingest.store
+from assistant.app import _answer_or_message
 from assistant.service import Assistant
 from ingest.refresh import RefreshInProgressError, refresh
-from ingest.settings import Settings
-from ingest.store import Store, StoreError
+from ingest.settings import Settings, SettingsError, load_settings
+from ingest.store import Store, StoreError, StoreUnreachableError
 
 CHROMA = Path(sys.executable).with_name("chroma")
 STARTUP_SECONDS = 30
 # Hang guards, not performance figures: an error must come back, not the test hang.
 ERROR_WITHIN_SECONDS = 20
-READ_TIMEOUT_SECONDS = 2.0  # the store's server read bound, shortened for the frozen case
+READ_TIMEOUT_SECONDS = 2.0  # `chroma_timeout_seconds`, shortened for the frozen case
 QUESTION = "How often is the note of unit 2 reviewed?"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _write_notes(folder: Path) -> Path:
@@ -124,26 +118,50 @@ def _ask_within(assistant: Assistant, seconds: float):
 
 
 def _assert_clear_store_error(result: object, url: str) -> None:
-    assert isinstance(result, StoreError), f"expected StoreError, got {result!r}"
+    assert isinstance(result, StoreUnreachableError), f"expected StoreError, got {result!r}"
     message = str(result)
     assert message.startswith(f"cannot reach the Chroma server at {url} ("), message
     assert "\n" not in message and "Traceback" not in message
     assert "chroma run --path" in message  # says what to do
+    assert result.url == url
+
+
+def _assert_officer_told_what_to_do(assistant: Assistant, url: str) -> None:
+    """The chat's message: not the officer's fault, who must act, and that it recovers."""
+    message = _answer_or_message(assistant, QUESTION, [])
+    assert isinstance(message, str), message
+    assert message.startswith("The document index cannot be reached just now"), message
+    assert f"the Chroma server at {url} is running" in message
+    assert "questions will work again as soon as it is" in message
+    assert "re-ingest" not in message and "Traceback" not in message
+
+
+def test_the_server_request_timeout_is_a_typed_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().chroma_timeout_seconds == 60.0
+    monkeypatch.setenv("TOOLKIT_ASSISTANT_CHROMA_TIMEOUT_SECONDS", "2.5")
+    assert load_settings().chroma_timeout_seconds == 2.5
+    monkeypatch.setenv("TOOLKIT_ASSISTANT_CHROMA_TIMEOUT_SECONDS", "0")
+    with pytest.raises(SettingsError, match="chroma_timeout_seconds"):
+        load_settings()
 
 
 @pytest.mark.integration
 @pytest.mark.server
 @pytest.mark.skipif(not CHROMA.is_file(), reason=f"no chroma executable next to {sys.executable}")
 def test_unreachable_chroma_server_is_a_clear_error_and_the_assistant_recovers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    # Shortened so the frozen-server case below takes seconds; read when the store connects.
-    monkeypatch.setattr(ingest.store, "SERVER_READ_SECONDS", READ_TIMEOUT_SECONDS)
-    server = ChromaServer(tmp_path / "chroma-data", _free_port(), tmp_path / "chroma.log")
+    server = ChromaServer(tmp_path / "chroma-data", free_port(), tmp_path / "chroma.log")
     try:
         server.start()
         corpus = _write_notes(tmp_path / "docs")
-        settings = Settings(chroma_url=server.url, store=tmp_path / "store", corpus=corpus)
+        settings = Settings(
+            chroma_url=server.url,
+            # Shortened so that the frozen-server case below takes seconds.
+            chroma_timeout_seconds=READ_TIMEOUT_SECONDS,
+            store=tmp_path / "store",
+            corpus=corpus,
+        )
         assert not refresh([corpus], settings).failed
         assistant = Assistant(settings)
         answered = assistant.ask(QUESTION)
@@ -157,6 +175,7 @@ def test_unreachable_chroma_server_is_a_clear_error_and_the_assistant_recovers(
             time.sleep(pause)
             result, _ = _ask_within(assistant, ERROR_WITHIN_SECONDS)
             _assert_clear_store_error(result, server.url)
+        _assert_officer_told_what_to_do(assistant, server.url)
 
         # Back on the same port and folder: the same Assistant answers again, no restart.
         server.start()

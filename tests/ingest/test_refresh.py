@@ -12,8 +12,15 @@ from store_helpers import policy_note, snapshot, write_policy_notes
 
 from assistant.cli import main
 from ingest.models import document_id
-from ingest.refresh import RefreshInProgressError, refresh, refresh_lock
+from ingest.refresh import (
+    KEYWORD_DIR,
+    RefreshInProgressError,
+    keyword_dir,
+    refresh,
+    refresh_lock,
+)
 from ingest.settings import Settings
+from ingest.store import Store
 
 pytestmark = pytest.mark.integration
 
@@ -160,3 +167,23 @@ def test_a_second_refresh_while_one_holds_the_lock_is_refused(
     assert snapshot(settings.store).same_content(ingested)  # the refused run changed nothing
     # Once the lock is free, the same refresh goes ahead.
     assert refresh([corpus], settings).updated == ["note-001.md"]
+
+
+def test_what_a_refresh_killed_while_dropping_generations_leaves_is_cleaned_up(
+    ingested, corpus: Path, settings: Settings
+) -> None:
+    """Dropping a stale generation is two steps, its collections and its keyword folder: a
+    kill between them leaves one without the other. The next refresh removes either."""
+    store = Store(settings.store)
+    orphan_folder = keyword_dir(settings.store, "g20000101000000000000")
+    orphan_folder.mkdir(parents=True)
+    (orphan_folder / "params.index.json").write_text("{}", encoding="utf-8")
+    orphan_collections = store.create_generation()  # no keyword folder
+    assert orphan_collections in store.generations()
+
+    (corpus / "note-001.md").write_text(policy_note(1, " Second edition."), encoding="utf-8")
+    assert refresh([corpus], settings).updated == ["note-001.md"]
+
+    generations = store.generations()
+    assert orphan_collections not in generations and len(generations) <= 2
+    assert {p.name for p in (settings.store / KEYWORD_DIR).iterdir()} <= set(generations)

@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fpdf import FPDF
 from paths import CORPUS
-from pdf_factory import encrypted_pdf, handbook_pdf, image_only_pdf, truncated_pdf, write
+from pdf_factory import (
+    encrypted_pdf,
+    handbook_pdf,
+    image_only_pdf,
+    long_pdf,
+    truncated_pdf,
+    write,
+)
 from store_helpers import policy_note
 
 from ingest.models import file_sha256
@@ -254,20 +260,8 @@ def test_a_link_in_the_corpus_is_never_written_through(tmp_path: Path, corpus: P
     assert outside.read_text(encoding="utf-8") == "outside"
 
 
-def _long_pdf(pages: int) -> bytes:
-    """Tiny pages of a few lines: 2,000 pages take a fraction of a second to make."""
-    pdf = FPDF(format=(100, 60))
-    pdf.set_auto_page_break(False)
-    pdf.set_font("Helvetica", size=6)
-    for number in range(1, pages + 1):
-        pdf.add_page()
-        for row in range(7):  # the loader drops repeated lines at the top and bottom edges
-            pdf.text(5, 6 + 7 * row, f"Entry {number}, line {row}: a review of unit {number}.")
-    return bytes(pdf.output())
-
-
 def test_a_2000_page_pdf_is_refused_by_the_page_limit(tmp_path: Path, corpus: Path) -> None:
-    data = _long_pdf(2000)
+    data = long_pdf(2000)
     assert len(data) < MAX_MB * 1048576  # under the size limit: the page limit decides
     message = _refused(tmp_path, "register.pdf", data, corpus)
     assert f"the PDF has 2,000 pages; uploads are limited to {MAX_UPLOAD_PAGES:,} pages" in message
@@ -275,5 +269,5 @@ def test_a_2000_page_pdf_is_refused_by_the_page_limit(tmp_path: Path, corpus: Pa
 
 
 def test_the_page_limit_is_a_policy_not_a_crash(tmp_path: Path, corpus: Path) -> None:
-    result = _upload(tmp_path, "register.pdf", _long_pdf(2000), corpus, max_pages=2000)
+    result = _upload(tmp_path, "register.pdf", long_pdf(2000), corpus, max_pages=2000)
     assert (result.format, result.pages) == ("pdf", 2000)

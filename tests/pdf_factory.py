@@ -102,6 +102,18 @@ def image_only_pdf() -> bytes:
     return bytes(pdf.output())
 
 
+def long_pdf(pages: int) -> bytes:
+    """Tiny pages of a few lines: 2,000 pages take a fraction of a second to make."""
+    pdf = FPDF(format=(100, 60))
+    pdf.set_auto_page_break(False)
+    pdf.set_font("Helvetica", size=6)
+    for number in range(1, pages + 1):
+        pdf.add_page()
+        for row in range(7):  # the loader drops repeated lines at the top and bottom edges
+            pdf.text(5, 6 + 7 * row, f"Entry {number}, line {row}: a review of unit {number}.")
+    return bytes(pdf.output())
+
+
 def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
