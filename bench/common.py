@@ -18,8 +18,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+# First, even when PYTHONPATH already lists it: the script's own folder comes before it, and
+# there bench/ingest.py would shadow the `ingest` package.
+sys.path.insert(0, str(REPO))
 
 BENCH_STORE = REPO / ".toolkit-assistant" / "bench-store"  # never the app's own index
 SAMPLE_SET = REPO / "evals" / "sets" / "sample.jsonl"

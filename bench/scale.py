@@ -147,9 +147,10 @@ def build_replica_store(path: Path, size: int, chunks, matrix, records) -> float
 def measure(store_path: Path, question_set: Path) -> dict:
     """Runs in its own process: load one store, time `retrieve`, read the memory."""
     from assistant.retrieve import HybridRetriever, retrieval_query
-    from ingest.embedding import Embedder
+    from ingest.embedding import Embedder, set_encoder_threads
 
     settings = Settings(store=store_path)
+    set_encoder_threads(settings.app.encoder_threads)  # as `serve` answers questions
     embedder = Embedder(settings.ingest.embed_batch_size)
     embedder.embed_query("warm the model up")  # model load is not retrieval
     baseline, _ = rss_mb()  # interpreter, libraries and model, before any index
