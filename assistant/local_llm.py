@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +54,12 @@ _generate_lock = threading.Lock()
 @lru_cache(maxsize=1)
 def _load() -> tuple[Any, Any]:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    from tqdm.auto import tqdm
+    from transformers import AutoModelForCausalLM, AutoTokenizer, modeling_gguf_pytorch_utils
 
-    hf_logging.disable_progress_bar()  # the dequantization bar is noise in a CLI or a log
+    # Its dequantization bar is plain tqdm, deaf to transformers' own progress-bar switch; on
+    # stderr it is noise in a CLI answer and in the server log.
+    modeling_gguf_pytorch_utils.tqdm = partial(tqdm, disable=True)
     path = model_file()
     tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
     model = AutoModelForCausalLM.from_pretrained(
