@@ -163,7 +163,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 # -- ask ------------------------------------------------------------------------------------
 def _format_answer(answer) -> str:
-    lines = [answer.answer, ""]
+    lines = [f"Note: {answer.notice}", ""] if answer.notice else []
+    lines += [answer.answer, ""]
     if answer.refused:
         if answer.pointers:
             lines.append("Nearest documents:")

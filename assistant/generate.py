@@ -19,6 +19,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from assistant.answer import ExtractiveAnswerer
 from assistant.models import Answer, Citation, Passage
 from assistant.prompt import Source, build_messages
+from assistant.refusal import states_quantity
 from assistant.render import QUOTE_SEPARATOR
 from assistant.verify import CheckedClaim, Verifier, split_claims
 from ingest.settings import GenerationSettings
@@ -31,6 +32,10 @@ UNREACHABLE_NOTICE = (
 UNVERIFIED_NOTICE = (
     "The model's answer could not be checked against the documents, so this answer quotes "
     "them directly."
+)
+UNANSWERED_NOTICE = (
+    "The model's answer did not give the figure asked for, so this answer quotes the "
+    "documents directly."
 )
 MARKED_NOTICE = "Sentences marked \u201cunverified\u201d are not supported by the sources cited."
 UNVERIFIED_MARK = "(unverified)"
@@ -119,6 +124,9 @@ class GenerativeAnswerer:
         verified = [c for c in checked if c.verified]
         if not verified or len(verified) / len(checked) < self.settings.min_supported:
             return replace(quoted, notice=UNVERIFIED_NOTICE)
+        # "How many ...?" answered without the number: the quotes, which state it, are better.
+        if not states_quantity(question, [c.claim.text for c in verified]):
+            return replace(quoted, notice=UNANSWERED_NOTICE)
         shown = checked if self.settings.unsupported == "mark" else verified
         return _compose(question, shown, by_number)
 

@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessage
 
 from assistant.generate import (
     MARKED_NOTICE,
+    UNANSWERED_NOTICE,
     UNREACHABLE_NOTICE,
     UNVERIFIED_MARK,
     UNVERIFIED_NOTICE,
@@ -120,3 +121,12 @@ def test_a_model_that_repeats_itself_is_cut_off(verifier) -> None:
     answer, streamed = _answer(verifier, " ".join([SUPPORTED_1] * 6))
     assert streamed.count(SUPPORTED_1) == 2  # stopped at the first repeat
     assert answer.answer.count("necessary") == 1
+
+
+def test_a_figure_asked_for_but_not_given_shows_the_quotes(verifier) -> None:
+    model = GenericFakeChatModel(messages=iter([AIMessage(content=SUPPORTED_1)]))
+    answerer = GenerativeAnswerer(
+        GenerationSettings(context="passages"), _Quoted(), verifier, lambda: model
+    )
+    answer = answerer.answer("How many months do contracts run?", PASSAGES, [])
+    assert answer.answerer == "extractive" and answer.notice == UNANSWERED_NOTICE
