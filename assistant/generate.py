@@ -22,6 +22,7 @@ from assistant.prompt import Source, build_messages
 from assistant.refusal import states_quantity
 from assistant.render import QUOTE_SEPARATOR
 from assistant.verify import CheckedClaim, Verifier, split_claims
+from ingest.keyword_index import terms
 from ingest.settings import GenerationSettings
 
 log = logging.getLogger(__name__)
@@ -118,9 +119,8 @@ class GenerativeAnswerer:
         self, question: str, text: str, grounding: list[_Grounding], quoted: Answer
     ) -> Answer:
         by_number = {g.source.n: g.passage for g in grounding}
-        checked = _distinct(
-            self.verifier.check(split_claims(text), {n: p.text for n, p in by_number.items()})
-        )
+        claims = [c for c in split_claims(text) if not _restates(c.text, question)]
+        checked = _distinct(self.verifier.check(claims, {n: p.text for n, p in by_number.items()}))
         verified = [c for c in checked if c.verified]
         if not verified or len(verified) / len(checked) < self.settings.min_supported:
             return replace(quoted, notice=UNVERIFIED_NOTICE)
@@ -137,6 +137,12 @@ def _runs_off(text: str) -> bool:
         return True
     done = [s.strip().lower() for s in _PIECES.split(text)[:-1] if len(s.split()) >= 3]
     return len(done) != len(set(done))
+
+
+def _restates(sentence: str, question: str) -> bool:
+    """The question said back ("The V of big data most directly affects ..."): no answer."""
+    words, asked = set(terms(sentence)), set(terms(question))
+    return bool(words) and len(words - asked) <= 1
 
 
 def _distinct(checked: list[CheckedClaim]) -> list[CheckedClaim]:

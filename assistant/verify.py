@@ -2,7 +2,10 @@
 
 A sentence is scored against a source by three measures, averaged:
 - word overlap: the share of the sentence's content words (stemmed, stop words out) that
-  occur in the source;
+  occur in two neighbouring sentences of the source, the best such pair, which must also
+  hold every number of the sentence: a claim stitched from words spread over a passage
+  ("the single miss ... is about 2.74 calls", the figure taken from another sentence) is
+  not what the passage says;
 - pair overlap: the same for pairs of neighbouring content words, which catches a sentence
   that recombines the source's words into a claim it does not make ("the supporting
   documents are the practical tools");
@@ -33,6 +36,7 @@ MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _MIN_CONTENT_WORDS = 2  # "Yes [1]." states nothing that can be checked
 _MAX_NEW_WORDS = 1  # content words of the sentence that are not in the source
+_PROMPT_ECHO = "[n]"  # the prompt's own example marker, copied into a sentence
 
 
 @dataclass(frozen=True)
@@ -105,10 +109,18 @@ class Verifier:
         words = set(claim_terms)
         if len(words) < _MIN_CONTENT_WORDS or not _numbers(claim) <= _numbers(source_text):
             return Support(source_number, 0.0, 0.0, 0.0, 0.0, units[0])
+        if _PROMPT_ECHO in claim:
+            return Support(source_number, 0.0, 0.0, 0.0, 0.0, units[0])
         in_source = words & set(terms(source_text))
-        overlap = len(in_source) / len(words)
         if len(words) - len(in_source) > _MAX_NEW_WORDS:
-            return Support(source_number, 0.0, overlap, 0.0, 0.0, units[0])
+            return Support(source_number, 0.0, len(in_source) / len(words), 0.0, 0.0, units[0])
+        # The best pair of neighbouring sentences must hold the claim's words and its numbers.
+        windows = [" ".join(units[i : i + 2]) for i in range(max(1, len(units) - 1))]
+        coverage = [len(words & set(terms(w))) for w in windows]
+        best_window = windows[int(np.argmax(coverage))]
+        if not _numbers(claim) <= _numbers(best_window):
+            return Support(source_number, 0.0, 0.0, 0.0, 0.0, units[0])
+        overlap = max(coverage) / len(words)
         # Pairs within one sentence of the source: "... Documents. Primary ..." is no pair.
         source_pairs = set().union(*(_pairs(terms(u)) for u in units))
         pairs = _pairs(claim_terms)

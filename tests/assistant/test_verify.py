@@ -6,6 +6,7 @@ import pytest
 
 from assistant.verify import Claim, Verifier, split_claims
 from ingest.embedding import Embedder
+from ingest.settings import GenerationSettings
 
 PRINCIPLES = (
     "Proportionality means that the use of an AI system must be necessary and balanced "
@@ -20,7 +21,7 @@ PROCUREMENT = (
 
 @pytest.fixture(scope="module")
 def verifier() -> Verifier:
-    return Verifier(Embedder(), min_support=0.75)
+    return Verifier(Embedder(), min_support=GenerationSettings().min_support)
 
 
 def test_markers_are_parsed_and_taken_out_of_the_sentence() -> None:
@@ -63,3 +64,22 @@ def test_a_wrong_citation_is_never_moved_to_the_right_source(verifier: Verifier)
     wrong, attributed = verifier.check([cited_wrong, uncited], sources)
     assert not wrong.verified
     assert [s.source for s in attributed.supported_by] == [2]
+
+
+def test_a_claim_stitched_from_distant_sentences_is_not_supported(verifier: Verifier) -> None:
+    passage = (
+        "The single largest miss was four calls. The model was trained on two years of data. "
+        "Analysts reviewed the output every week. The root mean squared error is 2.74 calls."
+    )
+    assert (
+        verifier.support("The root mean squared error is 2.74 calls.", 1, passage).score
+        >= verifier.min_support
+    )
+    stitched = "The single largest miss was about 2.74 calls."
+    assert verifier.support(stitched, 1, passage).score < verifier.min_support
+
+
+def test_the_prompts_example_marker_copied_into_a_sentence_is_not_supported(verifier) -> None:
+    claim = "The [n] score is the average of the answers in the domain."
+    source = "The domain score is the average of the answers in the domain."
+    assert verifier.support(claim, 1, source).score == 0
