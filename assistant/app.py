@@ -31,7 +31,7 @@ from assistant.admin import Admin, AdminError
 from assistant.audit import AuditLog
 from assistant.auth import AuthError, User, UserStore
 from assistant.feedback import record_feedback
-from assistant.models import Answer
+from assistant.models import Answer, Draft, Final, Retrieved
 from assistant.service import Assistant, QuestionError
 from ingest.embedding import set_encoder_threads
 from ingest.loaders import SUPPORTED_SUFFIXES
@@ -81,17 +81,22 @@ def _answer_or_message(assistant: Assistant, question: str, history: list[str]) 
     """The answer, or a message for the officer when the question cannot be answered."""
     try:
         return assistant.ask(question, history)
-    except QuestionError as err:
+    except Exception as err:
+        return _message_for(err)
+
+
+def _message_for(err: Exception) -> str:
+    """Call only in an `except` block: a sentence for the officer, the traceback to the log."""
+    if isinstance(err, QuestionError):
         return f"Please rephrase: {err}."
-    except StoreUnreachableError as err:
+    if isinstance(err, StoreUnreachableError):
         log.error("store error: %s", err)
         return unreachable_message(err.url)
-    except StoreError as err:
+    if isinstance(err, StoreError):
         log.error("store error: %s", err)
         return f"The document index cannot be read ({err}). Ask the administrator to re-ingest."
-    except Exception:  # the officer gets a sentence; the traceback goes to the server log
-        log.exception("answering a question failed")  # the question itself stays out of logs
-        return "Something went wrong while answering; the details are in the server log."
+    log.exception("answering a question failed")  # the question itself stays out of logs
+    return "Something went wrong while answering; the details are in the server log."
 
 
 def _user_name(request: gr.Request | None) -> str | None:
@@ -130,6 +135,40 @@ def build_app(
         session["last"] = result
         chat.append({"role": "assistant", "content": render.answer_html(result)})
         return "", chat, render.sources_html(result), session
+
+    def on_question_streaming(question: str, chat: list, session: dict, request: gr.Request):
+        """The generative answerer's handler: sources at once, the draft as it is written,
+        then the verified answer in its place."""
+        session, chat = dict(session or _new_session()), list(chat or [])
+        if question.strip():
+            chat = [*chat, {"role": "user", "content": render.message_html(question)}]
+        draft, result = "", None
+        try:
+            for event in assistant.ask_stream(question, session["history"]):
+                if isinstance(event, Retrieved):
+                    sources_panel = render.retrieved_html(event.question, event.passages)
+                    bubble = render.draft_html("")
+                    yield "", [*chat, _bot(bubble)], sources_panel, session
+                elif isinstance(event, Draft):
+                    draft += event.text
+                    yield "", [*chat, _bot(render.draft_html(draft))], gr.skip(), session
+                elif isinstance(event, Final):
+                    result = event.answer
+        except Exception as err:
+            message = render.message_html(_message_for(err), "ta-error")
+            yield question, [*chat, _bot(message)], gr.skip(), session
+            return
+        audit.question(_user_name(request), result, result.timings_ms.get("total", 0.0))
+        session["history"] = [*session["history"], result.question][-3:]
+        session["last"] = result
+        yield "", [*chat, _bot(render.answer_html(result))], render.sources_html(result), session
+
+    def on_stop(chat: list) -> list:
+        """The Stop button: an unfinished draft was never verified, so it goes."""
+        chat = list(chat or [])
+        if chat and "ta-draft" in str(chat[-1].get("content", "")):
+            chat[-1] = _bot(render.message_html(render.STOPPED_NOTE, "ta-note"))
+        return chat
 
     def on_vote(vote: str, session: dict) -> None:
         answer = (session or {}).get("last")
@@ -253,6 +292,7 @@ def build_app(
             return refused(err), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return "", render.refresh_report_html(report), table, files, banner()
 
+    streaming = settings.generation.answerer == "generative"
     with gr.Blocks(title="Toolkit Assistant", analytics_enabled=False) as app:
         session = gr.State(_new_session())
         signed_in = gr.State(None)  # server-side: only `admin_sign_in` sets it
@@ -281,6 +321,7 @@ def build_app(
                     )
                     with gr.Row():
                         ask_button = gr.Button("Ask", variant="primary")
+                        stop_button = gr.Button("Stop", variant="stop", visible=streaming)
                         up = gr.Button("\U0001f44d Helpful")
                         down = gr.Button("\U0001f44e Not helpful")
                         new_chat = gr.Button("New chat")
@@ -326,14 +367,16 @@ def build_app(
                     report = gr.HTML("", elem_id="admin-report")
 
         answer_io = dict(
-            fn=on_question,
+            fn=on_question_streaming if streaming else on_question,
             inputs=[question, chat, session],
             outputs=[question, chat, sources, session],
             api_visibility="private",
             **answer_concurrency,
         )
-        question.submit(**answer_io)
-        ask_button.click(**answer_io)
+        asked = [question.submit(**answer_io), ask_button.click(**answer_io)]
+        # Cancelling closes the handler's generator, which closes the model's stream: the
+        # local model stops at its next token, an HTTP backend's connection is dropped.
+        stop_button.click(on_stop, chat, chat, cancels=asked, api_visibility="private")
         up.click(lambda s: on_vote("up", s), session, None, api_visibility="private")
         down.click(lambda s: on_vote("down", s), session, None, api_visibility="private")
         reset_io = dict(
@@ -394,6 +437,10 @@ def build_app(
             **hidden,
         )
     return app
+
+
+def _bot(content: str) -> dict:
+    return {"role": "assistant", "content": content}
 
 
 def _document_route(assistant: Assistant) -> Route:

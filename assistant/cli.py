@@ -43,7 +43,20 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides = {"store": getattr(args, "store", None)}
     if getattr(args, "k", None) is not None:
         overrides["retrieval"] = {"k": args.k}
+    if getattr(args, "answerer", None) is not None:
+        overrides["generation"] = {"answerer": args.answerer}
     return load_settings(**overrides)
+
+
+ANSWERER_HELP = (
+    "extractive quotes the documents (the default); generative lets the model set in "
+    "generation.backend write the answer, and shows only the sentences verified against "
+    "their sources (default: setting generation.answerer)"
+)
+
+
+def add_answerer_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--answerer", choices=["extractive", "generative"], help=ANSWERER_HELP)
 
 
 def _print_json(data: object) -> None:
@@ -150,7 +163,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 # -- ask ------------------------------------------------------------------------------------
 def _format_answer(answer) -> str:
-    lines = [answer.answer, ""]
+    lines = [f"Note: {answer.notice}", ""] if answer.notice else []
+    lines += [answer.answer, ""]
     if answer.refused:
         if answer.pointers:
             lines.append("Nearest documents:")
@@ -411,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="QUESTION",
         help="an earlier question of the conversation (repeatable), for follow-ups",
     )
+    add_answerer_argument(ask)
 
     serve = command("serve", cmd_serve, "Serve the chat in the browser (Gradio).")
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")
@@ -420,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="first bring the index in line with the corpus folder (what `make run` does)",
     )
+    add_answerer_argument(serve)
 
     if importlib.util.find_spec("evals.cli") is not None:
         _add_eval(command)

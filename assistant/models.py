@@ -51,14 +51,46 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Nearest documents when refused: pointers, not evidence. Not part of the JSON contract.
     pointers: list[Citation] = field(default_factory=list)
+    # Who wrote the text shown: "extractive" (quotes) or "generative" (a verified model text).
+    answerer: str = "extractive"
+    # Said to the officer above the answer, e.g. why the quoted answer stands in for a model's.
+    notice: str = ""
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
         data.pop("pointers")
+        if not self.notice:
+            data.pop("notice")
         if self.refused:
             data["nearest"] = [
                 {"source": p.source, "title": p.title, "page": p.page, "section": p.section}
                 for p in self.pointers
             ]
         return data
+
+
+# -- what `Assistant.ask_stream` yields, in this order -------------------------------------
+@dataclass(frozen=True)
+class Retrieved:
+    """Retrieval is done: the passages the answer will be drawn from, best first."""
+
+    question: str
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A piece of the text a model is writing; unverified until `Final` arrives."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The answer as shown: verified, renumbered, or the extractive one with a notice."""
+
+    answer: Answer
+
+
+StreamEvent = Retrieved | Draft | Final

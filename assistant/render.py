@@ -11,7 +11,7 @@ import re
 from html import escape
 from urllib.parse import quote
 
-from assistant.models import Answer, Citation
+from assistant.models import Answer, Citation, Passage
 from ingest.models import RefreshReport
 
 DOCUMENT_ROUTE = "corpus"  # relative, so the links survive a proxy's root path
@@ -98,6 +98,8 @@ def answer_html(answer: Answer) -> str:
     # bubble would switch the Chatbot back to Markdown (a typed ![x](url) fetches an image).
     lines = [line for line in answer.answer.splitlines() if line.strip()]
     body = "".join(f"<p>{_MARKER.sub(_CITE_BADGE, escape(_bullet(line)))}</p>" for line in lines)
+    if answer.notice:
+        body = f'<p class="ta-note ta-notice" role="status">{escape(answer.notice)}</p>{body}'
     if answer.refused:
         return (
             f'<div class="ta-answer ta-refused">{body}<p class="ta-note">'
@@ -143,6 +145,33 @@ def sources_html(answer: Answer | None) -> str:
         for c in answer.citations
     )
     return f'<div class="ta-sources"><h2>Sources</h2>{question}{cards}</div>'
+
+
+def retrieved_html(question: str, passages: list[Passage]) -> str:
+    """The sources panel while the model writes: the passages it was given, unmarked."""
+    cards = "".join(
+        _card(
+            Citation(n, p.source, p.title, p.page, p.section, p.text, "", p.dense_score),
+            f"<blockquote>{escape(p.text)}</blockquote>",
+            f"{n}",
+        )
+        for n, p in enumerate(passages, start=1)
+    )
+    return (
+        f'<div class="ta-sources"><h2>Retrieved passages</h2><p class="ta-meta">For: '
+        f'\u201c{escape(question)}\u201d</p><p class="ta-note">The answer is being written '
+        f"from these passages; its citations appear here when it is checked.</p>{cards}</div>"
+    )
+
+
+DRAFT_NOTE = "Writing\u2026 not yet checked against the sources."
+STOPPED_NOTE = "Stopped. The unfinished answer was not checked, so it is not shown; ask again."
+
+
+def draft_html(text: str) -> str:
+    """The model's text as it arrives: plain, escaped, flagged as unchecked."""
+    lines = "".join(f"<p>{escape(line)}</p>" for line in text.splitlines() if line.strip())
+    return f'<div class="ta-answer ta-draft">{lines}<p class="ta-note">{DRAFT_NOTE}</p></div>'
 
 
 def message_html(text: str, css_class: str = "ta-question") -> str:

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.answer import Answerer, ExtractiveAnswerer
-from assistant.models import REFUSAL_TEXT, Answer, Citation, Passage
+from assistant.models import (
+    REFUSAL_TEXT,
+    Answer,
+    Citation,
+    Draft,
+    Final,
+    Passage,
+    Retrieved,
+    StreamEvent,
+)
 from assistant.refusal import Evidence, is_weak, measure_evidence, states_quantity
 from assistant.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
 from assistant.sentences import split_units
@@ -62,18 +72,34 @@ class Assistant:
         self.embedder = Embedder(settings.ingest.embed_batch_size)
         self.retriever = HybridRetriever(self.store, settings.retrieval, self.embedder)
         self._answerer = answerer
+        self._answerer_given = answerer is not None
         self._answerer_generation = ""
+        self._chat_model = None
 
     def _answerer_for(self, snapshot: IndexSnapshot) -> Answerer:
-        if self._answerer is None or (
-            isinstance(self._answerer, ExtractiveAnswerer)
-            and self._answerer_generation != snapshot.generation
-        ):
-            self._answerer = ExtractiveAnswerer(
+        if not self._answerer_given and self._answerer_generation != snapshot.generation:
+            extractive = ExtractiveAnswerer(
                 self.settings.answer, self.embedder, snapshot.keyword, _boilerplate(snapshot)
             )
+            self._answerer = extractive
+            if self.settings.generation.answerer == "generative":
+                from assistant.generate import GenerativeAnswerer
+                from assistant.verify import Verifier
+
+                verifier = Verifier(self.embedder, self.settings.generation.min_support)
+                self._answerer = GenerativeAnswerer(
+                    self.settings.generation, extractive, verifier, self.chat_model
+                )
             self._answerer_generation = snapshot.generation
         return self._answerer
+
+    def chat_model(self):
+        """The generation backend's LangChain chat model, built on first use and kept."""
+        if self._chat_model is None:
+            from assistant.backends import build_chat_model
+
+            self._chat_model = build_chat_model(self.settings.generation)
+        return self._chat_model
 
     def warm_up(self) -> None:
         """Load the index and the model now rather than on the first officer's question."""
@@ -89,6 +115,8 @@ class Assistant:
         """
         snapshot = self.retriever.snapshot()
         answerer = self._answerer_for(snapshot)
+        # The generative answerer verifies with, and falls back to, an extractive one.
+        answerer = getattr(answerer, "extractive", answerer)
         if not isinstance(answerer, ExtractiveAnswerer):
             return 0
         texts = answerer.sentence_texts((c.section, c.text) for c in snapshot.chunks.values())
@@ -125,18 +153,38 @@ class Assistant:
         )
 
     def ask(self, question: str, history: list[str] | None = None, k: int | None = None) -> Answer:
+        for event in self.ask_stream(question, history, k):
+            if isinstance(event, Final):
+                return event.answer
+        raise AssertionError("ask_stream ends with Final")
+
+    def ask_stream(
+        self, question: str, history: list[str] | None = None, k: int | None = None
+    ) -> Iterator[StreamEvent]:
+        """`Retrieved` as soon as the passages are in, `Draft` pieces while a model writes,
+        then `Final` with the answer as shown (the extractive answerer yields no drafts)."""
         started = time.perf_counter()
         question = clean_question(question)
         history = [clean_question(h) for h in (history or []) if h and h.strip()][-3:]
         snapshot = self.retriever.snapshot()  # one generation for the whole answer
         passages = self.retriever.retrieve(question, history, k, snapshot=snapshot)
         retrieved = time.perf_counter()
+        yield Retrieved(question, passages)
         evidence = measure_evidence(
             retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
         )
         answer = None
+        first_token = None
         if not is_weak(evidence, self.settings.answer):
-            answer = self._answerer_for(snapshot).answer(question, passages, history)
+            answerer = self._answerer_for(snapshot)
+            stream = getattr(answerer, "stream", None)
+            items = stream(question, passages, history) if stream else None
+            for item in items or [answerer.answer(question, passages, history)]:
+                if isinstance(item, Answer):
+                    answer = item
+                else:
+                    first_token = first_token or time.perf_counter()
+                    yield Draft(item)
         if (
             answer is None
             or answer.refused
@@ -149,7 +197,9 @@ class Assistant:
             "answer": (finished - retrieved) * 1000,
             "total": (finished - started) * 1000,
         }
-        return answer
+        if first_token is not None:
+            answer.timings_ms["first_token"] = (first_token - started) * 1000
+        yield Final(answer)
 
     def document_path(self, source: str) -> Path | None:
         """The corpus file behind a citation, only if it lies inside the corpus folder."""

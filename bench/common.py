@@ -49,15 +49,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(store: Path, corpus: Path, port: int, output: Path | None = None) -> subprocess.Popen:
+def start_app(
+    store: Path,
+    corpus: Path,
+    port: int,
+    output: Path | None = None,
+    settings_env: dict[str, str] | None = None,
+) -> subprocess.Popen:
     """`serve --ensure-index` on a loopback port, as `make run` starts it; its output goes
-    to `output` (or nowhere). Feedback goes beside the output, never to the officers' file."""
+    to `output` (or nowhere). Feedback goes beside the output, never to the officers' file.
+    `settings_env`: more TOOLKIT_ASSISTANT_... variables (e.g. the answerer)."""
     feedback = (output.parent if output else Path(tempfile.gettempdir())) / "bench-feedback.jsonl"
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         "TOOLKIT_ASSISTANT_CORPUS": str(corpus),
         "TOOLKIT_ASSISTANT_APP__FEEDBACK_FILE": str(feedback),
+        **(settings_env or {}),
     }
     command = [sys.executable, "-m", "assistant.cli", "serve", "--ensure-index"]
     command += ["--store", str(store), "--port", str(port)]

@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 from evals.sets_io import EvalSetError
@@ -23,6 +24,7 @@ eval examples:
   toolkit-assistant eval --set evals/sets/nist.jsonl --corpus path/to/NIST.AI.100-1.pdf --json
   toolkit-assistant eval --set evals/sets/sample.jsonl --gate sample     # CI: exit 1 on a miss
   toolkit-assistant eval --set evals/sets/sample.jsonl --calibrate       # refusal thresholds
+  toolkit-assistant eval --set evals/sets/sample.jsonl --answerer generative --limit 20
 """
 
 
@@ -71,6 +73,18 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         help="print the refusal thresholds that refuse most out-of-scope questions while "
         "refusing at most 5%% of the in-scope ones, instead of running the eval",
     )
+    parser.add_argument(
+        "--answerer",
+        choices=["extractive", "generative"],
+        help="the answerer to evaluate (default: setting generation.answerer); generative "
+        "also reports supported_sentence_rate and generated_rate",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="ask only the first N questions of the set (a quick, bounded run)",
+    )
     parser.epilog = (parser.epilog or "") + EVAL_EXAMPLES
 
 
@@ -108,9 +122,12 @@ def _run(args: argparse.Namespace) -> int:
     from ingest.settings import load_settings
 
     eval_set = read_eval_set(args.set_file)
+    if getattr(args, "limit", None):
+        eval_set = replace(eval_set, questions=eval_set.questions[: args.limit])
     # Checked before the run: a typo in --gate should not cost a full eval to find out.
     thresholds = load_thresholds(args.gate) if args.gate else None
-    base = load_settings()
+    answerer = getattr(args, "answerer", None)
+    base = load_settings(generation={"answerer": answerer} if answerer else None)
     corpus = args.corpus or base.corpus
     settings = eval_settings(base, corpus, getattr(args, "store", None))
     _say(f"indexing {corpus} in {settings.chroma_url or settings.store}")
@@ -122,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
     assistant = Assistant(settings)
     if args.calibrate:
         return _calibrate(eval_set, assistant, settings, args.json)
-    result = _evaluate(eval_set, assistant, corpus, args.baseline)
+    result = _evaluate(eval_set, assistant, corpus, args.baseline, settings)
     data = result.to_dict()
 
     failures = failed_metrics(data["metrics"], thresholds) if thresholds is not None else []
@@ -148,8 +165,14 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _evaluate(eval_set, assistant, corpus: Path, with_baselines: bool):
+def _evaluate(eval_set, assistant, corpus: Path, with_baselines: bool, settings):
     from evals.runner import evaluate
+
+    verifier = None
+    if settings.generation.answerer == "generative":
+        from assistant.verify import Verifier
+
+        verifier = Verifier(assistant.embedder, settings.generation.min_support)
 
     with ExitStack() as stack:
         baselines = {}
@@ -162,7 +185,7 @@ def _evaluate(eval_set, assistant, corpus: Path, with_baselines: bool):
             tutorial = stack.enter_context(LangChainTutorialBaseline(files))
             baselines = {"bm25": bm25_retriever(assistant), "langchain_tutorial": tutorial.retrieve}
         _say(f"asking {len(eval_set.questions)} questions")
-        return evaluate(eval_set, assistant, baselines, _progress)
+        return evaluate(eval_set, assistant, baselines, _progress, verifier)
 
 
 def _calibrate(eval_set, assistant, settings, as_json: bool) -> int:

@@ -32,6 +32,9 @@ ANSWER_METRICS = (
     "latency_p50_ms",
     "latency_p95_ms",
 )
+# Reported with `--answerer generative` only: the share of shown sentences that verification
+# accepts, and the share of answers the model wrote (the rest fell back to quotes).
+GENERATION_METRICS = ("supported_sentence_rate", "generated_rate")
 # Metrics where less is better.
 LOWER_IS_BETTER = frozenset({"false_refusal_rate", "latency_p50_ms", "latency_p95_ms"})
 

@@ -98,6 +98,10 @@ class QuestionResult:
     missing_facts: list[str] = field(default_factory=list)
     citation_precision: float | None = None  # None when refused or out of scope
     cited_units: list[str] = field(default_factory=list)
+    answerer: str = "extractive"  # who wrote the text shown (a fallback shows extractive)
+    # Sentences shown and those verification accepts; None when not checked or refused.
+    shown_sentences: int | None = None
+    supported_sentences: int | None = None
 
     @property
     def in_scope(self) -> bool:
@@ -151,19 +155,30 @@ class EvalResult:
         return data
 
 
+class SentenceChecker(Protocol):
+    """What the evals need of `assistant.verify.Verifier`."""
+
+    def check_answer(self, answer: Answer) -> list: ...
+
+
 def evaluate(
     eval_set: EvalSet,
     assistant: EvaluatedAssistant,
     baselines: dict[str, Retriever] | None = None,
     progress: ProgressCallback | None = None,
+    verifier: SentenceChecker | None = None,
 ) -> EvalResult:
-    """Ask every question, score the answers and the retrieval, then score the baselines."""
+    """Ask every question, score the answers and the retrieval, then score the baselines.
+
+    With a `verifier`, every sentence an answer shows is checked against its citations
+    (`supported_sentence_rate`).
+    """
     progress = progress or (lambda done, total: None)
     questions = eval_set.questions
     assistant.ask(WARM_UP_QUESTION)
     results = []
     for done, question in enumerate(questions, start=1):
-        results.append(_ask_one(question, assistant))
+        results.append(_ask_one(question, assistant, verifier))
         progress(done, len(questions))
     scores = retrieval_scores(
         {r.id: r.ranked_units for r in results},
@@ -177,7 +192,9 @@ def evaluate(
     return EvalResult(eval_set.name, results, baseline_scores)
 
 
-def _ask_one(question: EvalQuestion, assistant: EvaluatedAssistant) -> QuestionResult:
+def _ask_one(
+    question: EvalQuestion, assistant: EvaluatedAssistant, verifier: SentenceChecker | None
+) -> QuestionResult:
     history = list(question.history)
     # Ask before retrieving: retrieval would warm the query-embedding cache for `ask`.
     started = time.perf_counter()
@@ -186,6 +203,7 @@ def _ask_one(question: EvalQuestion, assistant: EvaluatedAssistant) -> QuestionR
     passages = assistant.retrieve(question.question, history or None, k=RANKING_DEPTH)
     facts = key_fact_recall(answer.answer, question.key_facts)
     answered_in_scope = question.in_scope and not answer.refused
+    checked = verifier.check_answer(answer) if verifier and not answer.refused else None
     return QuestionResult(
         id=question.id,
         kind=question.kind,
@@ -201,6 +219,9 @@ def _ask_one(question: EvalQuestion, assistant: EvaluatedAssistant) -> QuestionR
         if answered_in_scope
         else None,
         cited_units=[unit_of(c, question.gold) for c in answer.citations],
+        answerer=getattr(answer, "answerer", "extractive"),
+        shown_sentences=None if checked is None else len(checked),
+        supported_sentences=None if checked is None else sum(c.verified for c in checked),
     )
 
 
@@ -239,6 +260,14 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, float | None]:
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
     )
+    checked = [r for r in results if r.shown_sentences is not None]
+    if checked:
+        shown = sum(r.shown_sentences or 0 for r in checked)
+        metrics["supported_sentence_rate"] = (
+            sum(r.supported_sentences or 0 for r in checked) / shown if shown else None
+        )
+        # Answers whose shown text the model wrote, not the extractive fallback.
+        metrics["generated_rate"] = mean(float(r.answerer == "generative") for r in checked)
     return {name: _rounded(value) for name, value in metrics.items()}
 
 

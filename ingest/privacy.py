@@ -14,6 +14,9 @@ _OFFLINE_ENV = {
     "GRADIO_ANALYTICS_ENABLED": "False",
     "LANGCHAIN_TRACING_V2": "false",  # LangSmith tracing
     "LANGSMITH_TRACING": "false",
+    # langchain-core routes chat models through LangSmith's hosted gateway when this is set.
+    "LANGSMITH_GATEWAY": "false",
+    "OLLAMA_NOHISTORY": "1",
     "TOKENIZERS_PARALLELISM": "false",  # quiet fork warnings from the Rust tokenizer
     # Quiet, not private: a "Loading weights" bar on stderr is noise in a CLI and in logs.
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",

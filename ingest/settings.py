@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -70,6 +71,69 @@ class AnswerSettings(BaseModel):
     )
     min_term_coverage: float = Field(
         0.12, ge=0, le=1, description="Refuse when the evidence covers less of the question."
+    )
+
+
+class GenerationSettings(BaseModel):
+    """Generative answers (opt-in): a chat model writes, verification decides what is shown."""
+
+    answerer: Literal["extractive", "generative"] = Field(
+        "extractive", description="extractive quotes the documents; generative writes prose."
+    )
+    backend: Literal["local", "openai", "ollama"] = Field(
+        "local",
+        description="local: the bundled SmolLM2-135M on the CPU; openai: any OpenAI-compatible "
+        "endpoint (vLLM, llama.cpp server, LM Studio, Ollama's /v1); ollama: Ollama's own API.",
+    )
+    base_url: str | None = Field(
+        None,
+        description="Endpoint of the openai or ollama backend, e.g. http://127.0.0.1:8000/v1 "
+        "or http://127.0.0.1:11434; unset: OPENAI_BASE_URL, or Ollama's default.",
+    )
+    model: str | None = Field(
+        None, description="Model name at the endpoint; required for openai and ollama."
+    )
+    api_key: SecretStr | None = Field(
+        None,
+        description="Key for the openai backend; unset: OPENAI_API_KEY, else a placeholder "
+        "(local servers take any key). Set it through the environment, not the TOML file.",
+    )
+    timeout_s: float = Field(
+        30.0, gt=0, description="Seconds to wait for the endpoint before the extractive answer."
+    )
+    max_tokens: int = Field(
+        140, ge=16, le=1024, description="Tokens the model may write for one answer."
+    )
+    context: Literal["excerpts", "passages"] = Field(
+        "excerpts",
+        description="What the prompt gives the model: excerpts, the sentences the extractive "
+        "answerer picked, with their passages' numbers (short: suits a small CPU model); "
+        "passages, the best retrieved passages whole (suits a large model on a server).",
+    )
+    passages: int = Field(
+        4, ge=1, le=10, description="Passages in the prompt when context is passages."
+    )
+    unsupported: Literal["remove", "mark"] = Field(
+        "remove",
+        description="A sentence no cited passage supports: removed, or shown marked unverified.",
+    )
+    min_supported: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the written sentences that must pass verification; below it the "
+        "extractive answer is shown instead.",
+    )
+    # Calibrated by `python -m evals.calibrate_support` on evals/sets/sample.jsonl: the lowest
+    # score that accepts at most 2% of sentences paired with a wrong passage of the same
+    # question; it printed 0.548, accepting 99.4% of the supported pairs (README, "Generative
+    # answers").
+    min_support: float = Field(
+        0.55,
+        ge=0,
+        le=1,
+        description="Support score (word overlap and embedding similarity) a cited passage "
+        "must reach for a sentence to count as verified.",
     )
 
 
@@ -153,6 +217,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
+    generation: GenerationSettings = GenerationSettings()
     app: AppSettings = AppSettings()
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()

@@ -47,13 +47,12 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"the app did not answer within {STARTUP_SECONDS} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def app_server(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    folder = tmp_path_factory.mktemp("app")
+def serve_app(store: Path, folder: Path, **extra_env: str) -> Iterator[AppServer]:
+    """`toolkit-assistant serve` on a free loopback port, with state under `folder`."""
     port = _free_port()
     env = {
         **os.environ,
-        "TOOLKIT_ASSISTANT_STORE": str(sample_store),
+        "TOOLKIT_ASSISTANT_STORE": str(store),
         "TOOLKIT_ASSISTANT_CORPUS": str(CORPUS),
         "TOOLKIT_ASSISTANT_APP__FEEDBACK_FILE": str(folder / "feedback.jsonl"),
         # The app's own users and audit trail: never those of the test that started it.
@@ -61,6 +60,7 @@ def app_server(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         "TOOLKIT_ASSISTANT_AUTH__REQUIRE_LOGIN": "false",
         "TOOLKIT_ASSISTANT_AUDIT__FILE": str(folder / "audit.jsonl"),
         "TOOLKIT_ASSISTANT_CONFIG": str(folder / "no-config.toml"),
+        **extra_env,
     }
     log = folder / "serve.log"
     with log.open("w") as out:
@@ -81,3 +81,8 @@ def app_server(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    yield from serve_app(sample_store, tmp_path_factory.mktemp("app"))

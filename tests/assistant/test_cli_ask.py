@@ -17,7 +17,7 @@ from paths import CORPUS, REPO
 
 pytestmark = pytest.mark.integration
 
-ANSWER_KEYS = {"question", "answer", "refused", "citations", "timings_ms"}
+ANSWER_KEYS = {"question", "answer", "refused", "citations", "timings_ms", "answerer"}
 CITATION_TYPES = {
     "n": int,
     "source": str,
@@ -31,11 +31,12 @@ CITATION_TYPES = {
 POINTER_KEYS = {"source", "title", "page", "section"}
 
 
-def run_ask(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_ask(store: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,  # already pointed at a temporary state folder by the autouse fixture
         "TOOLKIT_ASSISTANT_STORE": str(store),
         "TOOLKIT_ASSISTANT_CORPUS": str(CORPUS),
+        **extra_env,
     }
     return subprocess.run(
         [sys.executable, "-m", "assistant.cli", "ask", *args, "--store", str(store)],
@@ -47,8 +48,8 @@ def run_ask(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def ask_json(store: Path, *args: str) -> dict:
-    result = run_ask(store, *args, "--json")
+def ask_json(store: Path, *args: str, **extra_env: str) -> dict:
+    result = run_ask(store, *args, "--json", **extra_env)
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout)
 
@@ -67,7 +68,7 @@ def test_json_answer_follows_the_contract(sample_store: Path) -> None:
     data = ask_json(sample_store, question)
     assert set(data) == ANSWER_KEYS
     assert data["question"] == question
-    assert data["refused"] is False
+    assert data["refused"] is False and data["answerer"] == "extractive"
     assert isinstance(data["answer"], str) and data["answer"]
     assert set(data["timings_ms"]) == {"retrieve", "answer", "total"}
     assert all(isinstance(v, float) and v >= 0 for v in data["timings_ms"].values())
@@ -131,3 +132,22 @@ def test_an_invalid_k_is_a_usage_error(sample_store: Path) -> None:
 def test_an_empty_store_is_one_line_and_status_1(tmp_path: Path) -> None:
     line = assert_one_line_error(run_ask(tmp_path / "empty-store", "What is AI?"), status=1)
     assert "ingest" in line
+
+
+def test_answerer_generative_with_its_endpoint_down_prints_the_notice_and_quotes(
+    sample_store: Path,
+) -> None:
+    from openai_server import free_port
+
+    down = {
+        "TOOLKIT_ASSISTANT_GENERATION__BACKEND": "openai",
+        "TOOLKIT_ASSISTANT_GENERATION__BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
+        "TOOLKIT_ASSISTANT_GENERATION__MODEL": "any",
+    }
+    question = "What does proportionality mean?"
+    result = run_ask(sample_store, question, "--answerer", "generative", **down)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.stdout.startswith("Note: The language model could not be reached")
+    data = ask_json(sample_store, question, "--answerer", "generative", **down)
+    assert set(data) == ANSWER_KEYS | {"notice"} and data["answerer"] == "extractive"
+    assert data["answer"] == ask_json(sample_store, question)["answer"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from assistant.models import REFUSAL_TEXT, Answer, Citation
+from assistant.models import REFUSAL_TEXT, Answer, Citation, Passage
 from assistant.render import (
+    DRAFT_NOTE,
     answer_html,
     banner_html,
     document_url,
+    draft_html,
     highlight,
     message_html,
+    retrieved_html,
     sources_html,
 )
 
@@ -113,3 +116,28 @@ def test_banner_names_the_corpus_and_says_not_legal_advice() -> None:
     assert "Mixed corpus" in banner_html("mixed", 3)
     assert "&lt;x&gt;" in banner_html("<x>", 0)
     assert "not legal advice" in banner_html("sample", 1)
+
+
+def test_a_notice_stands_above_the_answer_escaped() -> None:
+    answer = Answer("q", "Quoted. [1]", False, [_citation()], notice="Model <down> & out.")
+    html = answer_html(answer)
+    assert html.index("Model &lt;down&gt; &amp; out.") < html.index("Quoted.")
+    assert 'role="status"' in html
+
+
+def test_the_draft_is_plain_escaped_text_flagged_as_unchecked() -> None:
+    html = draft_html("The model wrote <img src=x onerror=alert(1)> [1]\n\n![x](http://a/b)")
+    assert "<img" not in html and "&lt;img" in html
+    assert "ta-cite" not in html  # a draft's numbers are not yet the shown citations
+    assert "\n" not in html  # no blank line: the Chatbot never falls back to Markdown
+    assert DRAFT_NOTE in html
+
+
+def test_retrieved_passages_fill_the_sources_panel_before_the_answer() -> None:
+    passage = Passage(
+        "c", "d", "02-principles.pdf", "Principles <b>", 3, "2 A", "Text & <i>more</i>", 0.9, 0.8
+    )
+    html = retrieved_html("Why <now>?", [passage])
+    assert "Retrieved passages" in html and "Why &lt;now&gt;?" in html
+    assert "Principles &lt;b&gt;" in html and "Text &amp; &lt;i&gt;more&lt;/i&gt;" in html
+    assert "corpus/02-principles.pdf#page=3" in html

@@ -124,3 +124,35 @@ def test_gold_sources_must_be_indexed() -> None:
     ):
         check_gold_sources(eval_set, RefreshReport(unchanged=["sub/a.pdf"]), Path("corpus"))
     check_gold_sources(eval_set, RefreshReport(added=["sub/c.pdf"]), Path("corpus"))
+
+
+class _CountingChecker:
+    """Accepts the sentences of an answer that do not mention a fine."""
+
+    def check_answer(self, answer: Answer) -> list:
+        from types import SimpleNamespace
+
+        lines = [line for line in answer.answer.split(". ") if line]
+        return [SimpleNamespace(verified="fine" not in line) for line in lines]
+
+
+def test_supported_sentence_rate_pools_the_shown_sentences_of_answered_questions() -> None:
+    assistant = fake()
+    assistant.answers["Who made it?"] = Answer(
+        "Who made it?",
+        "Made by UNICRI. In 2020.",
+        False,
+        [citation("a.pdf", 1)],
+        answerer="generative",
+    )
+    result = evaluate(
+        EvalSet("mini", Path("mini.jsonl"), QUESTIONS), assistant, verifier=_CountingChecker()
+    )
+    metrics = result.to_dict()["metrics"]
+    # "Who made it?": 2 of 2 sentences; "EU fine?": 0 of 1; refusals are not checked.
+    assert metrics["supported_sentence_rate"] == round(2 / 3, 4)
+    assert metrics["generated_rate"] == 0.5
+    assert (
+        "supported_sentence_rate"
+        not in evaluate(EvalSet("mini", Path("mini.jsonl"), QUESTIONS), fake()).metrics
+    )

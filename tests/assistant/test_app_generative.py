@@ -1,0 +1,89 @@
+"""The app with generative answers: streaming, Stop, and an LLM endpoint that is down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import serve_app
+from openai_server import free_port
+
+from assistant import render
+from assistant.app import build_app
+from assistant.audit import AuditLog
+from assistant.generate import UNREACHABLE_NOTICE
+from assistant.service import Assistant
+from ingest.settings import AuditSettings, GenerationSettings, Settings
+
+pytestmark = pytest.mark.integration
+QUESTION = "What are the five core principles?"
+
+
+def _streaming_handler(app):
+    return next(f.fn for f in app.fns.values() if f.name == "on_question_streaming")
+
+
+@pytest.fixture(scope="module")
+def down_app(sample_store: Path, tmp_path_factory: pytest.TempPathFactory):
+    yield from serve_app(
+        sample_store,
+        tmp_path_factory.mktemp("app-llm-down"),
+        TOOLKIT_ASSISTANT_GENERATION__ANSWERER="generative",
+        TOOLKIT_ASSISTANT_GENERATION__BACKEND="openai",
+        TOOLKIT_ASSISTANT_GENERATION__BASE_URL=f"http://127.0.0.1:{free_port()}/v1",
+        TOOLKIT_ASSISTANT_GENERATION__MODEL="any",
+    )
+
+
+def test_the_app_starts_and_answers_when_the_llm_endpoint_is_down(down_app) -> None:
+    from gradio_client import Client
+
+    answer = Client(down_app.url, verbose=False).predict(QUESTION, api_name="/ask")
+    assert answer["notice"] == UNREACHABLE_NOTICE
+    assert answer["answerer"] == "extractive" and answer["refused"] is False
+    assert "[1]" in answer["answer"] and answer["citations"]
+    assert "Traceback" not in down_app.log.read_text()
+
+
+@pytest.mark.llm
+def test_the_chat_shows_sources_then_the_draft_then_the_checked_answer(
+    sample_settings: Settings, tmp_path: Path
+) -> None:
+    settings = sample_settings.model_copy(
+        update={"generation": GenerationSettings(answerer="generative")}
+    )
+    app = build_app(
+        Assistant(settings), settings, audit=AuditLog(AuditSettings(file=tmp_path / "a"))
+    )
+    updates = list(_streaming_handler(app)(QUESTION, [], None, None))
+    box, chat, sources, _ = updates[0]
+    assert box == "" and "Retrieved passages" in sources
+    assert "ta-draft" in chat[-1]["content"] and chat[0]["role"] == "user"
+    assert any(render.DRAFT_NOTE in u[1][-1]["content"] for u in updates[1:-1])
+    box, chat, sources, session = updates[-1]
+    final = session["last"]
+    assert chat[-1]["content"] == render.answer_html(final)
+    assert sources == render.sources_html(final)
+    assert session["history"] == [QUESTION]
+
+
+def test_stop_replaces_an_unchecked_draft(sample_settings: Settings, tmp_path: Path) -> None:
+    settings = sample_settings.model_copy(
+        update={"generation": GenerationSettings(answerer="generative")}
+    )
+    app = build_app(
+        Assistant(settings), settings, audit=AuditLog(AuditSettings(file=tmp_path / "a"))
+    )
+    on_stop = next(f.fn for f in app.fns.values() if f.name == "on_stop")
+    draft = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": render.draft_html("Hal")},
+    ]
+    stopped = on_stop(draft)
+    assert "Hal" not in stopped[-1]["content"] and render.STOPPED_NOTE in stopped[-1]["content"]
+    finished = [{"role": "assistant", "content": "<div class='ta-answer'>done</div>"}]
+    assert on_stop(finished) == finished
+    # The Stop button cancels both ways of asking (Enter and the Ask button).
+    asking = {i for i, f in app.fns.items() if f.name == "on_question_streaming"}
+    assert len(asking) == 2
+    assert any(f.is_cancel_function and asking <= set(f.cancels) for f in app.fns.values())
