@@ -31,9 +31,9 @@ def build_chat_model(settings: GenerationSettings) -> BaseChatModel:
         case "openai":
             try:
                 from langchain_openai import ChatOpenAI
-            except ImportError:
+            except ImportError as err:
                 raise BackendError(
-                    "the openai backend needs langchain-openai: pip install -e '.[openai]'"
+                    f"the openai backend needs langchain-openai ({err}): pip install -e '.[openai]'"
                 ) from None
             # Never the public OpenAI API by default: questions stay where the officer's
             # administrator pointed them.
@@ -56,9 +56,9 @@ def build_chat_model(settings: GenerationSettings) -> BaseChatModel:
         case "ollama":
             try:
                 from langchain_ollama import ChatOllama
-            except ImportError:
+            except ImportError as err:
                 raise BackendError(
-                    "the ollama backend needs langchain-ollama: pip install -e '.[ollama]'"
+                    f"the ollama backend needs langchain-ollama ({err}): pip install -e '.[ollama]'"
                 ) from None
             if not settings.model:
                 raise BackendError("the ollama backend needs generation.model (e.g. llama3.2)")

@@ -144,10 +144,12 @@ def test_answerer_generative_with_its_endpoint_down_prints_the_notice_and_quotes
         "TOOLKIT_ASSISTANT_GENERATION__BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
         "TOOLKIT_ASSISTANT_GENERATION__MODEL": "any",
     }
-    question = "What does proportionality mean?"
-    result = run_ask(sample_store, question, "--answerer", "generative", **down)
+    # One process (each loads the encoder): the JSON side is covered in-process by
+    # test_generative_llm.py.
+    result = run_ask(
+        sample_store, "What does proportionality mean?", "--answerer", "generative", **down
+    )
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
-    assert result.stdout.startswith("Note: The language model could not be reached")
-    data = ask_json(sample_store, question, "--answerer", "generative", **down)
-    assert set(data) == ANSWER_KEYS | {"notice"} and data["answerer"] == "extractive"
-    assert data["answer"] == ask_json(sample_store, question)["answer"]
+    note, blank, quoted = result.stdout.splitlines()[:3]
+    assert note.startswith("Note: The language model could not be reached") and blank == ""
+    assert quoted.endswith("[1]")
