@@ -10,7 +10,7 @@ NIST := ../shared/fixtures/NIST.AI.100-1.pdf
 
 # torch first and pinned: an unpinned torch (asked for by sentence-transformers) pulls
 # several GB of CUDA packages; 2.13.0 is the CPU build this machine provides.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0

@@ -162,8 +162,8 @@ class Admin:
         if not self._refreshing.acquire(blocking=False):
             raise AdminError("a refresh is already running; its report appears when it finishes")
         try:
-            with self._writing:  # an upload in progress finishes first
-                before = stored_hashes(self.settings)
+            with self._writing:  # wait for an upload in progress: the refresh reads its file
+                pass
             try:
                 report = refresh([self.settings.corpus], self.settings, progress=progress)
             except RefreshInProgressError:
@@ -173,8 +173,7 @@ class Admin:
                 ) from None
             except (UsageError, ManifestError) as err:
                 raise AdminError(str(err)) from None
-            after = stored_hashes(self.settings)
-            self.audit.refresh_changes(user.name, report, before, after)
+            self.audit.refresh_changes(user.name, report)
             return report
         finally:
             self._refreshing.release()

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.models import Answer, Citation, Passage
+from assistant.models import QUOTE_SEPARATOR, Answer, Citation, Passage
 from assistant.sentences import Unit, split_units
 from ingest.embedding import Embedder
 from ingest.keyword_index import KeywordIndex, terms
@@ -303,15 +303,10 @@ def _compose(question: str, passages: list[Passage], selected: list[_Candidate])
                 lines.append(f"{prefix}{unit.text} [{number}]")
 
     citations = [
-        Citation(
-            n=number,
-            source=passages[i].source,
-            title=passages[i].title,
-            page=passages[i].page,
-            section=passages[i].section,
-            text=passages[i].text,
-            quote=" \u2026 ".join(u.text for u in sorted(quotes[i], key=lambda u: u.start)),
-            score=passages[i].dense_score,
+        Citation.from_passage(
+            number,
+            passages[i],
+            f" {QUOTE_SEPARATOR} ".join(u.text for u in sorted(quotes[i], key=lambda u: u.start)),
         )
         for i, number in sorted(numbers.items(), key=lambda item: item[1])
     ]

@@ -121,6 +121,12 @@ def build_app(
         status = assistant.corpus_status()
         return render.banner_html(status.kind, len(status.documents))
 
+    def record(result: Answer, session: dict, request: gr.Request) -> None:
+        """An answer shown in the chat: audited, and remembered for follow-ups and thumbs."""
+        audit.question(_user_name(request), result, result.timings_ms.get("total", 0.0))
+        session["history"] = [*session["history"], result.question][-3:]
+        session["last"] = result
+
     def on_question(question: str, chat: list, session: dict, request: gr.Request):
         session, chat = dict(session or _new_session()), list(chat or [])
         result = _answer_or_message(assistant, question, session["history"])
@@ -130,9 +136,7 @@ def build_app(
             chat.append({"role": "assistant", "content": render.message_html(result, "ta-error")})
             # Keep the typed text so the officer can fix it rather than retype it.
             return question, chat, gr.skip(), session
-        audit.question(_user_name(request), result, result.timings_ms.get("total", 0.0))
-        session["history"] = [*session["history"], result.question][-3:]
-        session["last"] = result
+        record(result, session, request)
         chat.append({"role": "assistant", "content": render.answer_html(result)})
         return "", chat, render.sources_html(result), session
 
@@ -158,9 +162,7 @@ def build_app(
             message = render.message_html(_message_for(err), "ta-error")
             yield question, [*chat, _bot(message)], gr.skip(), session
             return
-        audit.question(_user_name(request), result, result.timings_ms.get("total", 0.0))
-        session["history"] = [*session["history"], result.question][-3:]
-        session["last"] = result
+        record(result, session, request)
         yield "", [*chat, _bot(render.answer_html(result))], render.sources_html(result), session
 
     def on_stop(chat: list) -> list:

@@ -94,25 +94,17 @@ class AuditLog:
             }
         )
 
-    def refresh_changes(
-        self,
-        user: str,
-        report: RefreshReport,
-        before: dict[str, str],
-        after: dict[str, str],
-    ) -> int:
-        """One corpus event per document a refresh added, replaced or removed; the count.
-
-        `before` and `after` map each source to its SHA-256 in the generation that was
-        current before the refresh and the one published by it (see `stored_hashes`).
-        """
+    def refresh_changes(self, user: str, report: RefreshReport) -> int:
+        """One corpus event per document a refresh added, replaced or removed, with the
+        SHA-256 before and after that the refresh itself saw; the count."""
         changes = (
             [("add", s) for s in report.added]
             + [("replace", s) for s in report.updated]
             + [("remove", s) for s in report.removed]
         )
         for action, source in changes:
-            self.corpus_change(user, action, source, before.get(source), after.get(source))
+            before, after = report.sha256_changes.get(source, (None, None))
+            self.corpus_change(user, action, source, before, after)
         return len(changes)
 
     # -- reading ------------------------------------------------------------------------------

@@ -98,14 +98,12 @@ def _progress_bar() -> Callable[[str, int, int], None] | None:
 
 def _audited_refresh(paths: list[Path], settings: Settings) -> RefreshReport:
     """Refresh the store and record each document added, replaced or removed, with hashes."""
-    from assistant.audit import AuditLog, stored_hashes
+    from assistant.audit import AuditLog
     from ingest.refresh import refresh
 
-    before = stored_hashes(settings)
     report = refresh(paths, settings, progress=_progress_bar())
     if report.added or report.updated or report.removed:
-        after = stored_hashes(settings)
-        AuditLog(settings.audit).refresh_changes(_shell_user(), report, before, after)
+        AuditLog(settings.audit).refresh_changes(_shell_user(), report)
     return report
 
 

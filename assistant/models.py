@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 REFUSAL_TEXT = "The corpus does not cover this question."
+# Joins the non-adjacent sentences of one passage in a `Citation.quote`; the UI splits on it.
+QUOTE_SEPARATOR = "\u2026"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,19 @@ class Citation:
     text: str
     quote: str
     score: float
+
+    @classmethod
+    def from_passage(cls, n: int, passage: Passage, quote: str = "") -> Citation:
+        return cls(
+            n=n,
+            source=passage.source,
+            title=passage.title,
+            page=passage.page,
+            section=passage.section,
+            text=passage.text,
+            quote=quote,
+            score=passage.dense_score,
+        )
 
     @property
     def file_name(self) -> str:

@@ -11,11 +11,10 @@ import re
 from html import escape
 from urllib.parse import quote
 
-from assistant.models import Answer, Citation, Passage
+from assistant.models import QUOTE_SEPARATOR, Answer, Citation, Passage
 from ingest.models import RefreshReport
 
 DOCUMENT_ROUTE = "corpus"  # relative, so the links survive a proxy's root path
-QUOTE_SEPARATOR = "\u2026"  # the answerer joins non-adjacent sentences of one quote with it
 _MARKER = re.compile(r"\[(\d+)\]")
 _CITE_BADGE = r'<span class="ta-cite">[\1]</span>'  # markers survive escape() unchanged
 
@@ -151,7 +150,7 @@ def retrieved_html(question: str, passages: list[Passage]) -> str:
     """The sources panel while the model writes: the passages it was given, unmarked."""
     cards = "".join(
         _card(
-            Citation(n, p.source, p.title, p.page, p.section, p.text, "", p.dense_score),
+            Citation.from_passage(n, p),
             f"<blockquote>{escape(p.text)}</blockquote>",
             f"{n}",
         )

@@ -7,6 +7,7 @@ or answers on its own.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,24 +75,34 @@ class Assistant:
         self._answerer = answerer
         self._answerer_given = answerer is not None
         self._answerer_generation = ""
+        # The quoting answerer: the answer itself, or what the generative one verifies with
+        # and falls back to. Its sentences are what `pre_embed_sentences` embeds.
+        self._extractive = answerer if isinstance(answerer, ExtractiveAnswerer) else None
+        # The pre-embedding thread and a question may both meet a new generation first: one
+        # of them builds its answerer (a pass over every chunk), the other waits for it.
+        self._answerer_lock = threading.Lock()
         self._chat_model = None
 
     def _answerer_for(self, snapshot: IndexSnapshot) -> Answerer:
-        if not self._answerer_given and self._answerer_generation != snapshot.generation:
-            extractive = ExtractiveAnswerer(
-                self.settings.answer, self.embedder, snapshot.keyword, _boilerplate(snapshot)
-            )
-            self._answerer = extractive
-            if self.settings.generation.answerer == "generative":
-                from assistant.generate import GenerativeAnswerer
-                from assistant.verify import Verifier
+        with self._answerer_lock:
+            if not self._answerer_given and self._answerer_generation != snapshot.generation:
+                self._answerer = self._extractive = self._build_extractive(snapshot)
+                if self.settings.generation.answerer == "generative":
+                    self._answerer = self._build_generative(self._extractive)
+                self._answerer_generation = snapshot.generation
+            return self._answerer
 
-                verifier = Verifier(self.embedder, self.settings.generation.min_support)
-                self._answerer = GenerativeAnswerer(
-                    self.settings.generation, extractive, verifier, self.chat_model
-                )
-            self._answerer_generation = snapshot.generation
-        return self._answerer
+    def _build_extractive(self, snapshot: IndexSnapshot) -> ExtractiveAnswerer:
+        return ExtractiveAnswerer(
+            self.settings.answer, self.embedder, snapshot.keyword, _boilerplate(snapshot)
+        )
+
+    def _build_generative(self, extractive: ExtractiveAnswerer) -> Answerer:
+        from assistant.generate import GenerativeAnswerer
+        from assistant.verify import Verifier
+
+        verifier = Verifier(self.embedder, self.settings.generation.min_support)
+        return GenerativeAnswerer(self.settings.generation, extractive, verifier, self.chat_model)
 
     def chat_model(self):
         """The generation backend's LangChain chat model, built on first use and kept."""
@@ -114,12 +125,12 @@ class Assistant:
         the corpus has more than `limit` of them: the cache then fills as officers ask.
         """
         snapshot = self.retriever.snapshot()
-        answerer = self._answerer_for(snapshot)
-        # The generative answerer verifies with, and falls back to, an extractive one.
-        answerer = getattr(answerer, "extractive", answerer)
-        if not isinstance(answerer, ExtractiveAnswerer):
+        self._answerer_for(snapshot)
+        if self._extractive is None:  # an answerer given from outside, quoting nothing
             return 0
-        texts = answerer.sentence_texts((c.section, c.text) for c in snapshot.chunks.values())
+        texts = self._extractive.sentence_texts(
+            (c.section, c.text) for c in snapshot.chunks.values()
+        )
         if len(texts) > limit:
             return 0
         # Small batches: questions asked meanwhile get the encoder between two of them.
@@ -217,18 +228,7 @@ def _refusal(question: str, passages: list[Passage]) -> Answer:
         if passage.doc_id in seen:
             continue
         seen.add(passage.doc_id)
-        pointers.append(
-            Citation(
-                n=len(pointers) + 1,
-                source=passage.source,
-                title=passage.title,
-                page=passage.page,
-                section=passage.section,
-                text=passage.text,
-                quote="",
-                score=passage.dense_score,
-            )
-        )
+        pointers.append(Citation.from_passage(len(pointers) + 1, passage))
         if len(pointers) == _POINTERS:
             break
     return Answer(

@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-from common import bench_parser, free_port, read_questions, start_app
+from common import bench_parser, free_port, read_questions, start_app, stop_app
 
 from assistant.service import Assistant
 from ingest.embedding import set_encoder_threads
@@ -55,8 +55,7 @@ def app_ready_seconds(
         client.predict("What are the five core principles?", api_name="/ask")
         return page, time.perf_counter() - started
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop_app(process)
 
 
 def main() -> None:

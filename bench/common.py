@@ -57,7 +57,8 @@ def start_app(
     settings_env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
     """`serve --ensure-index` on a loopback port, as `make run` starts it; its output goes
-    to `output` (or nowhere). Feedback goes beside the output, never to the officers' file.
+    to `output` (or nowhere). Feedback and audit go beside the output, never to the
+    officers' files.
     `settings_env`: more TOOLKIT_ASSISTANT_... variables (e.g. the answerer)."""
     feedback = (output.parent if output else Path(tempfile.gettempdir())) / "bench-feedback.jsonl"
     env = {
@@ -65,6 +66,11 @@ def start_app(
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         "TOOLKIT_ASSISTANT_CORPUS": str(corpus),
         "TOOLKIT_ASSISTANT_APP__FEEDBACK_FILE": str(feedback),
+        # Bench questions are not officers' questions: an audit trail of their own, no
+        # login, and none of the deployment's toml settings.
+        "TOOLKIT_ASSISTANT_AUDIT__FILE": str(feedback.with_name("bench-audit.jsonl")),
+        "TOOLKIT_ASSISTANT_AUTH__REQUIRE_LOGIN": "false",
+        "TOOLKIT_ASSISTANT_CONFIG": str(feedback.with_name("bench-no-config.toml")),
         **(settings_env or {}),
     }
     command = [sys.executable, "-m", "assistant.cli", "serve", "--ensure-index"]
@@ -75,3 +81,26 @@ def start_app(
         )
     with output.open("wb") as log:
         return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop_app(process: subprocess.Popen) -> None:
+    """Stop an app `start_app` started: politely, then for good after 20 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def rss_mb(pid: int | str = "self") -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a process in MB, this one by default; NaN once it is gone."""
+    fields = {"VmRSS": float("nan"), "VmHWM": float("nan")}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in fields:
+                fields[name] = int(value.split()[0]) / 1024
+    except OSError:
+        pass
+    return fields["VmRSS"], fields["VmHWM"]

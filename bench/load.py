@@ -36,26 +36,13 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-from common import bench_parser, free_port, read_questions, start_app
+from common import bench_parser, free_port, read_questions, rss_mb, start_app, stop_app
 
 from ingest.refresh import refresh
 from ingest.settings import Settings
 
 READY_SECONDS = 240  # the model loads and the assistant warms up behind the page
 REQUEST_SECONDS = 120  # one question, queueing included; past this it counts as an error
-
-
-def rss_mb(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of a process in MB; NaN once it is gone."""
-    fields = {"VmRSS": float("nan"), "VmHWM": float("nan")}
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name in fields:
-                fields[name] = int(value.split()[0]) / 1024
-    except OSError:
-        pass
-    return fields["VmRSS"], fields["VmHWM"]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -218,11 +205,7 @@ def main() -> None:
             sampler.join()
             _, peak = rss_mb(process.pid)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_app(process)
 
     latencies = np.array(result["latencies"]) * 1000
     server = np.array(result["server_ms"])

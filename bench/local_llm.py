@@ -10,16 +10,13 @@ prints the best of `--repeat` runs. Prints figures, asserts nothing.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import common  # noqa: F401  (puts this checkout first on the path)
 
-import ingest  # noqa: E402,F401
-from assistant.local_llm import load_model  # noqa: E402
-from assistant.prompt import Source, build_messages  # noqa: E402
+import ingest  # noqa: F401  (privacy settings before any library loads)
+from assistant.local_llm import load_model
+from assistant.prompt import Source, build_messages
 
 PASSAGE = (
     "Proportionality means that the use of an AI system must be necessary to reach a "

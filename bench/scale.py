@@ -23,7 +23,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -32,28 +31,18 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from common import REPO, bench_parser, read_questions
+from common import REPO, bench_parser, read_questions, rss_mb
 
 from ingest.build import keyword_text
 from ingest.keyword_index import KeywordIndex
 from ingest.models import Chunk, DocumentRecord
-from ingest.refresh import keyword_dir, refresh
+from ingest.refresh import drop_stale_generations, keyword_dir, refresh
 from ingest.settings import Settings
 from ingest.store import Store
 
 WRITE_BATCH = 5000  # chunks per `add_chunks` call; Store splits it to Chroma's batch size
 NOISE = 0.01  # per-component sigma: a replica's vector keeps cosine ~0.98 with the original
 PIPELINE = "bench-scale-replica"
-
-
-def rss_mb() -> tuple[float, float]:
-    """(current, peak) resident memory of this process in MB, from /proc/self/status."""
-    fields = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in {"VmRSS", "VmHWM"}:
-            fields[name] = int(value.split()[0]) / 1024
-    return fields.get("VmRSS", float("nan")), fields.get("VmHWM", float("nan"))
 
 
 def source_generation(store_path: Path, corpus: Path):
@@ -84,9 +73,7 @@ def build_replica_store(path: Path, size: int, chunks, matrix, records) -> float
     started = time.perf_counter()
     rng = np.random.default_rng(size)
     store = Store(path)
-    for stale in store.generations():  # an earlier, interrupted build
-        store.drop_generation(stale)
-        shutil.rmtree(keyword_dir(path, stale), ignore_errors=True)
+    drop_stale_generations(store, path, keep="")  # an earlier, interrupted build
     generation = store.create_generation()
     replicas = math.ceil(size / len(chunks))
     keyword_rows: list[tuple[str, str]] = []

@@ -122,11 +122,11 @@ def _run(args: argparse.Namespace) -> int:
     from ingest.settings import load_settings
 
     eval_set = read_eval_set(args.set_file)
-    if getattr(args, "limit", None):
+    if args.limit:
         eval_set = replace(eval_set, questions=eval_set.questions[: args.limit])
     # Checked before the run: a typo in --gate should not cost a full eval to find out.
     thresholds = load_thresholds(args.gate) if args.gate else None
-    answerer = getattr(args, "answerer", None)
+    answerer = args.answerer
     base = load_settings(generation={"answerer": answerer} if answerer else None)
     corpus = args.corpus or base.corpus
     settings = eval_settings(base, corpus, getattr(args, "store", None))

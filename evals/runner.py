@@ -219,7 +219,7 @@ def _ask_one(
         if answered_in_scope
         else None,
         cited_units=[unit_of(c, question.gold) for c in answer.citations],
-        answerer=getattr(answer, "answerer", "extractive"),
+        answerer=answer.answerer,
         shown_sentences=None if checked is None else len(checked),
         supported_sentences=None if checked is None else sum(c.verified for c in checked),
     )

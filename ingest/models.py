@@ -83,9 +83,14 @@ class RefreshReport:
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
+    # Source -> (SHA-256 before, after) for each document added, replaced or removed: what the
+    # audit trail records. Taken under the refresh lock, so no other refresh can slip between
+    # the two. Not part of the `--json` contract.
+    sha256_changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        data.pop("sha256_changes")
         data["seconds"] = round(self.seconds, 3)
         return data
 

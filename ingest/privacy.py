@@ -16,7 +16,6 @@ _OFFLINE_ENV = {
     "LANGSMITH_TRACING": "false",
     # langchain-core routes chat models through LangSmith's hosted gateway when this is set.
     "LANGSMITH_GATEWAY": "false",
-    "OLLAMA_NOHISTORY": "1",
     "TOKENIZERS_PARALLELISM": "false",  # quiet fork warnings from the Rust tokenizer
     # Quiet, not private: a "Loading weights" bar on stderr is noise in a CLI and in logs.
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",

@@ -101,6 +101,22 @@ def _source_file(source: str, path: Path, manifest: Manifest) -> SourceFile:
     return SourceFile(source, path, origin=entry.origin, title=entry.title, version=entry.version)
 
 
+def drop_stale_generations(store, store_path: Path, keep: str) -> None:
+    """Drop every generation but `keep`: predecessors and crashed refreshes.
+
+    The keyword folder goes before the collections: a refresh killed between the two
+    then leaves collections, which the next run lists and drops, never a keyword folder
+    that nothing lists. Folders left that way by an earlier version go too.
+    """
+    in_store = set(store.generations())
+    keyword_root = store_path / KEYWORD_DIR
+    on_disk = {p.name for p in keyword_root.iterdir()} if keyword_root.is_dir() else set()
+    for stale in (in_store | on_disk) - {keep}:
+        shutil.rmtree(keyword_dir(store_path, stale), ignore_errors=True)
+        if stale in in_store:
+            store.drop_generation(stale)
+
+
 class Refresher:
     """One refresh of one store; `run` does the work and returns the report."""
 
@@ -188,6 +204,10 @@ class Refresher:
         report.chunks_embedded = result.chunks_embedded
         for record in result.records:
             (report.updated if record.source in old else report.added).append(record.source)
+            previous = old.get(record.source)
+            report.sha256_changes[record.source] = (previous and previous.sha256, record.sha256)
+        for source in report.removed:
+            report.sha256_changes[source] = (old[source].sha256, None)
         # A file that failed to load keeps its previous version: nothing stored is lost.
         failed_before = [old[f.source] for f in result.failed if f.source in old]
         if failed_before:
@@ -217,19 +237,7 @@ class Refresher:
         return self._finish(report, store, result.generation)
 
     def _drop_stale_generations(self, store, current: str) -> None:
-        """Anything but the current generation is a predecessor or a crashed refresh.
-
-        The keyword folder goes before the collections: a refresh killed between the two
-        then leaves collections, which the next run lists and drops, never a keyword folder
-        that nothing lists. Folders left that way by an earlier version go too.
-        """
-        in_store = set(store.generations())
-        keyword_root = self.settings.store / KEYWORD_DIR
-        on_disk = {p.name for p in keyword_root.iterdir()} if keyword_root.is_dir() else set()
-        for stale in (in_store | on_disk) - {current}:
-            shutil.rmtree(keyword_dir(self.settings.store, stale), ignore_errors=True)
-            if stale in in_store:
-                store.drop_generation(stale)
+        drop_stale_generations(store, self.settings.store, keep=current)
 
     def _pipeline_fingerprint(self) -> str:
         from ingest.embedding import MODEL_NAME

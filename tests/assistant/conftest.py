@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from app_calls import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpus"
@@ -25,12 +25,6 @@ class AppServer:
     feedback_file: Path
     log: Path
     audit_file: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
@@ -49,7 +43,7 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 
 def serve_app(store: Path, folder: Path, **extra_env: str) -> Iterator[AppServer]:
     """`toolkit-assistant serve` on a free loopback port, with state under `folder`."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TOOLKIT_ASSISTANT_STORE": str(store),

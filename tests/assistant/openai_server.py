@@ -10,7 +10,6 @@ installs here within the CI budget); it speaks the subset of the protocol they s
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import uuid
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import uvicorn
+from app_calls import free_port
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from langchain_core.messages import convert_to_messages
@@ -83,12 +83,6 @@ def build_server(log: ServerLog) -> FastAPI:
         return StreamingResponse(events(), media_type="text/event-stream")
 
     return app
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

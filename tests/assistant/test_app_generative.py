@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from app_calls import free_port
 from conftest import serve_app
-from openai_server import free_port
 
 from assistant import render
 from assistant.app import build_app

@@ -91,11 +91,17 @@ def test_a_corpus_change_is_recorded_with_the_documented_keys(tmp_path: Path) ->
 def test_refresh_changes_records_each_added_replaced_and_removed_document(tmp_path: Path) -> None:
     log = AuditLog(_settings(tmp_path))
     report = RefreshReport(
-        added=["new.md"], updated=["changed.md"], unchanged=["same.md"], removed=["gone.md"]
+        added=["new.md"],
+        updated=["changed.md"],
+        unchanged=["same.md"],
+        removed=["gone.md"],
+        sha256_changes={
+            "new.md": (None, SHA_A),
+            "changed.md": (SHA_A, SHA_B),
+            "gone.md": (SHA_B, None),
+        },
     )
-    before = {"changed.md": SHA_A, "same.md": SHA_A, "gone.md": SHA_B}
-    after = {"new.md": SHA_A, "changed.md": SHA_B, "same.md": SHA_A}
-    assert log.refresh_changes("carol", report, before, after) == 3
+    assert log.refresh_changes("carol", report) == 3
     events = [(r["action"], r["source"], r["sha256_before"], r["sha256_after"]) for r in log.read()]
     assert events == [
         ("add", "new.md", None, SHA_A),

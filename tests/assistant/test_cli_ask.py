@@ -1,4 +1,5 @@
-"""`toolkit-assistant ask` as a script calls it: a subprocess, the real store, `--json`.
+"""`toolkit-assistant ask` as a script calls it: the CLI's own `main`, the real store, `--json`;
+once as a real subprocess (the last test), for what only a process shows.
 
 `Answer.to_dict` is a contract other tools parse, so keys and types are checked exactly.
 User errors must be one line on stderr with a usage status, never a traceback.
@@ -6,13 +7,17 @@ User errors must be one line on stderr with a usage status, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from app_calls import free_port
 from paths import CORPUS, REPO
 
 pytestmark = pytest.mark.integration
@@ -31,7 +36,27 @@ CITATION_TYPES = {
 POINTER_KEYS = {"source", "title", "page", "section"}
 
 
-def run_ask(store: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+def run_ask(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`main(["ask", ...])` in this process: the encoder is loaded once for the session,
+    where a subprocess per test loaded it again (~12 s each). Same result shape."""
+    from assistant.cli import main
+
+    argv = ["ask", *args, "--store", str(store)]
+    out, err = io.StringIO(), io.StringIO()
+    environment = {"TOOLKIT_ASSISTANT_STORE": str(store), "TOOLKIT_ASSISTANT_CORPUS": str(CORPUS)}
+    with (
+        mock.patch.dict(os.environ, environment),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        try:
+            status = main(argv)
+        except SystemExit as exit_:  # argparse's own usage errors
+            status = exit_.code
+    return subprocess.CompletedProcess(argv, status, out.getvalue(), err.getvalue())
+
+
+def run_ask_process(store: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,  # already pointed at a temporary state folder by the autouse fixture
         "TOOLKIT_ASSISTANT_STORE": str(store),
@@ -48,8 +73,8 @@ def run_ask(store: Path, *args: str, **extra_env: str) -> subprocess.CompletedPr
     )
 
 
-def ask_json(store: Path, *args: str, **extra_env: str) -> dict:
-    result = run_ask(store, *args, "--json", **extra_env)
+def ask_json(store: Path, *args: str) -> dict:
+    result = run_ask(store, *args, "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout)
 
@@ -137,8 +162,6 @@ def test_an_empty_store_is_one_line_and_status_1(tmp_path: Path) -> None:
 def test_answerer_generative_with_its_endpoint_down_prints_the_notice_and_quotes(
     sample_store: Path,
 ) -> None:
-    from openai_server import free_port
-
     down = {
         "TOOLKIT_ASSISTANT_GENERATION__BACKEND": "openai",
         "TOOLKIT_ASSISTANT_GENERATION__BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
@@ -146,7 +169,7 @@ def test_answerer_generative_with_its_endpoint_down_prints_the_notice_and_quotes
     }
     # One process (each loads the encoder): the JSON side is covered in-process by
     # test_generative_llm.py.
-    result = run_ask(
+    result = run_ask_process(
         sample_store, "What does proportionality mean?", "--answerer", "generative", **down
     )
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]

@@ -113,7 +113,7 @@ def test_the_openai_backend_streams_from_a_real_server_on_loopback(
 def test_an_endpoint_that_is_down_gives_a_notice_and_the_extractive_answer(
     sample_settings: Settings, backend: str
 ) -> None:
-    from openai_server import free_port
+    from app_calls import free_port
 
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     extractive = Assistant(sample_settings).ask(SUBSET[0])

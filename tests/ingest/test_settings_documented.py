@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from paths import REPO
 from pydantic import BaseModel
 
 from ingest.settings import Settings
-from tests.paths import REPO
 
 _ROW = re.compile(r"^\| `(?P<name>[a-z_.]+)` \| `(?P<env>[A-Z_]+)` \| (?P<default>[^|]+) \|", re.M)
 

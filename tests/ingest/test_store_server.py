@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from app_calls import free_port
 from store_helpers import snapshot, write_policy_notes
 
 from assistant.cli import main
@@ -24,12 +24,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.server]
 
 CHROMA = Path(sys.executable).with_name("chroma")
 STARTUP_ATTEMPTS = 300  # x 0.1 s
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
@@ -71,7 +65,7 @@ def test_ingest_status_and_query_through_a_chroma_server(
 ) -> None:
     corpus = write_policy_notes(tmp_path / "docs", [1, 2, 3])
     data, store_path, log = tmp_path / "chroma-data", tmp_path / "store", tmp_path / "chroma.log"
-    port = _free_port()
+    port = free_port()
 
     with chroma_server(data, port, log) as url:
         settings = Settings(chroma_url=url, store=store_path)
