@@ -19,6 +19,7 @@ import contextvars
 import logging
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import gradio as gr
@@ -61,6 +62,10 @@ _ADMIN_CONCURRENCY = {"concurrency_id": "admin", "concurrency_limit": 4}
 _ADMIN_REFUSALS = (PermissionError, AdminError, UploadError, AuthError, StoreError)
 _PROGRESS = gr.Progress()  # Gradio finds the bar by this default; it holds no state of ours
 _STAGES = {"load": ("Reading documents", "documents"), "embed": ("Embedding passages", "chunks")}
+
+
+def _stopped() -> dict:
+    return _bot(render.message_html(render.STOPPED_NOTE, "ta-note"))
 
 
 def _new_session() -> dict:
@@ -140,36 +145,52 @@ def build_app(
         chat.append({"role": "assistant", "content": render.answer_html(result)})
         return "", chat, render.sources_html(result), session
 
+    # Sessions whose officer pressed Stop. Stop is not a Gradio cancel: a cancelled stream
+    # leaves its generator suspended (and the model writing into a socket nobody reads),
+    # and the page then refuses the next question. The handler sees the flag at its next
+    # step, closes the answer (which drops the model's stream) and ends normally.
+    stopping: set[str] = set()
+
     def on_question_streaming(question: str, chat: list, session: dict, request: gr.Request):
         """The generative answerer's handler: sources at once, the draft as it is written,
-        then the verified answer in its place."""
+        then the verified answer in its place. The question box is emptied once, when the
+        sources come: what the officer types meanwhile (the next question) is kept."""
         session, chat = dict(session or _new_session()), list(chat or [])
+        stopping.discard(request.session_hash)
         if question.strip():
             chat = [*chat, {"role": "user", "content": render.message_html(question)}]
         draft, result = "", None
         try:
-            for event in assistant.ask_stream(question, session["history"]):
-                if isinstance(event, Retrieved):
-                    sources_panel = render.retrieved_html(event.question, event.passages)
-                    bubble = render.draft_html("")
-                    yield "", [*chat, _bot(bubble)], sources_panel, session
-                elif isinstance(event, Draft):
-                    draft += event.text
-                    yield "", [*chat, _bot(render.draft_html(draft))], gr.skip(), session
-                elif isinstance(event, Final):
-                    result = event.answer
+            with closing(assistant.ask_stream(question, session["history"])) as events:
+                for event in events:
+                    if request.session_hash in stopping:
+                        stopping.discard(request.session_hash)
+                        yield gr.skip(), [*chat, _stopped()], gr.skip(), session
+                        return
+                    if isinstance(event, Retrieved):
+                        sources_panel = render.retrieved_html(event.question, event.passages)
+                        bubble = render.draft_html("")
+                        yield "", [*chat, _bot(bubble)], sources_panel, session
+                    elif isinstance(event, Draft):
+                        draft += event.text
+                        bubble = _bot(render.draft_html(draft))
+                        yield gr.skip(), [*chat, bubble], gr.skip(), session
+                    elif isinstance(event, Final):
+                        result = event.answer
         except Exception as err:
             message = render.message_html(_message_for(err), "ta-error")
             yield question, [*chat, _bot(message)], gr.skip(), session
             return
         record(result, session, request)
-        yield "", [*chat, _bot(render.answer_html(result))], render.sources_html(result), session
+        answer_bubble = _bot(render.answer_html(result))
+        yield gr.skip(), [*chat, answer_bubble], render.sources_html(result), session
 
-    def on_stop(chat: list) -> list:
+    def on_stop(chat: list, request: gr.Request) -> list:
         """The Stop button: an unfinished draft was never verified, so it goes."""
         chat = list(chat or [])
         if chat and "ta-draft" in str(chat[-1].get("content", "")):
-            chat[-1] = _bot(render.message_html(render.STOPPED_NOTE, "ta-note"))
+            stopping.add(request.session_hash)
+            chat[-1] = _stopped()
         return chat
 
     def on_vote(vote: str, session: dict) -> None:
@@ -373,12 +394,16 @@ def build_app(
             inputs=[question, chat, session],
             outputs=[question, chat, sources, session],
             api_visibility="private",
+            # A question asked while the last is still ending (just stopped) runs next,
+            # rather than being dropped as Gradio's default ("once") would.
+            trigger_mode="always_last",
             **answer_concurrency,
         )
-        asked = [question.submit(**answer_io), ask_button.click(**answer_io)]
-        # Cancelling closes the handler's generator, which closes the model's stream: the
-        # local model stops at its next token, an HTTP backend's connection is dropped.
-        stop_button.click(on_stop, chat, chat, cancels=asked, api_visibility="private")
+        question.submit(**answer_io)
+        ask_button.click(**answer_io)
+        # on_stop flags the session; its answer closes at its next step, which closes the
+        # model's stream (the HTTP connection to the model's server is dropped: it stops).
+        stop_button.click(on_stop, chat, chat, api_visibility="private")
         up.click(lambda s: on_vote("up", s), session, None, api_visibility="private")
         down.click(lambda s: on_vote("down", s), session, None, api_visibility="private")
         reset_io = dict(

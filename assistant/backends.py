@@ -1,8 +1,9 @@
 """The chat models behind the generative answerer, chosen by `generation.backend`.
 
-Each backend is a LangChain chat model, imported inside its branch: `local` needs only
-what the base install has, `openai` and `ollama` need an extra
-(`pip install -e ".[openai]"`, `".[ollama]"`).
+Each backend is a LangChain chat model, imported inside its branch. `local` and `openai`
+are both `ChatOpenAI`: `local` on the llama.cpp server this process starts
+(`assistant/local_llm.py`), `openai` on an endpoint the settings name. `ollama` needs an
+extra (`pip install -e ".[ollama]"`).
 """
 
 from __future__ import annotations
@@ -25,16 +26,12 @@ class BackendError(RuntimeError):
 def build_chat_model(settings: GenerationSettings) -> BaseChatModel:
     match settings.backend:
         case "local":
-            from assistant.local_llm import LocalChatModel
+            from assistant.local_llm import local_chat_model
 
-            return LocalChatModel(max_tokens=settings.max_tokens)
+            return local_chat_model(settings.max_tokens, settings.timeout_s)
         case "openai":
-            try:
-                from langchain_openai import ChatOpenAI
-            except ImportError as err:
-                raise BackendError(
-                    f"the openai backend needs langchain-openai ({err}): pip install -e '.[openai]'"
-                ) from None
+            from langchain_openai import ChatOpenAI
+
             # Never the public OpenAI API by default: questions stay where the officer's
             # administrator pointed them.
             base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL")

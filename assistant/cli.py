@@ -1,8 +1,9 @@
-"""`toolkit-assistant`: ingest, status, ask, serve, eval, user, audit.
+"""`toolkit-assistant`: ingest, status, ask, serve, eval, user, audit, llm-server.
 
-Every command but `serve` takes `--json`. User errors print one line and exit with status
-2 (usage) or 1 (the work failed); they never show a traceback. Heavy libraries are imported inside
-the command that needs them, so `status` and an unchanged `ingest` start fast.
+Every command but `serve` and `llm-server` takes `--json`. User errors print one line and
+exit with status 2 (usage) or 1 (the work failed); they never show a traceback. Heavy
+libraries are imported inside the command that needs them, so `status` and an unchanged
+`ingest` start fast.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import argparse
 import importlib.util
 import json
 import os
+import socket
 import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +31,10 @@ EXAMPLES = """examples:
   toolkit-assistant eval --set evals/sets/sample.jsonl --baseline --report out/
   toolkit-assistant user add alice --role staff # asks for the password twice
   toolkit-assistant audit --since 2025-06-01 --json
+  toolkit-assistant llm-server --port 8080      # the bundled model, OpenAI-compatible
 """
+# The key `llm-server` asks clients for, from the environment (not a flag: `ps` shows flags).
+LLM_SERVER_KEY = "TOOLKIT_ASSISTANT_LLM_SERVER_KEY"
 
 
 class CommandError(Exception):
@@ -211,6 +217,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from assistant.app import serve
 
     serve(settings)
+    return 0
+
+
+def cmd_llm_server(args: argparse.Namespace) -> int:
+    """The `local` backend's model as an OpenAI-compatible server, until interrupted."""
+    from assistant.local_llm import MODEL_NAME, LocalModelMissingError, start_server
+
+    # llama.cpp's own message for a port in use is "check the input params": say which.
+    with socket.socket() as probe:
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as err:
+            raise CommandError(
+                f"cannot listen on {args.host}:{args.port} ({err.strerror}); "
+                "choose another --port or --host",
+                2,
+            ) from None
+    try:
+        server, base_url = start_server(args.host, args.port, os.environ.get(LLM_SERVER_KEY, ""))
+    except LocalModelMissingError as err:
+        raise CommandError(str(err), 1) from None
+    except Exception as err:
+        raise CommandError(f"the model server did not start ({err})", 1) from None
+    print(f"serving {MODEL_NAME} at {base_url} (Ctrl-C stops)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        del server
     return 0
 
 
@@ -403,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
                 help="index folder (default: TOOLKIT_ASSISTANT_STORE or .toolkit-assistant/store)",
             )
         # serve prints nothing a tool would parse; user's actions take --json themselves
-        if name not in {"serve", "user"}:
+        if name not in {"serve", "user", "llm-server"}:
             sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
         return sub
 
@@ -434,6 +468,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="first bring the index in line with the corpus folder (what `make run` does)",
     )
     add_answerer_argument(serve)
+
+    llm = command(
+        "llm-server",
+        cmd_llm_server,
+        "Serve the bundled model (SmolLM2-135M, llama.cpp) as an OpenAI-compatible endpoint.",
+        store=False,
+    )
+    llm.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    llm.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free)")
 
     if importlib.util.find_spec("evals.cli") is not None:
         _add_eval(command)

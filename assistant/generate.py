@@ -171,8 +171,7 @@ def _compose(question: str, shown: list[CheckedClaim], by_number: dict[int, Pass
             number = renumber.setdefault(support.source, len(renumber) + 1)
             markers.append(f"[{number}]")
             quotes = evidence.setdefault(support.source, [])
-            if support.evidence not in quotes:
-                quotes.append(support.evidence)
+            quotes.extend(q for q in support.evidence if q not in quotes)
         lines.append(f"{prefix}{checked.claim.text} {''.join(markers)}")
     citations = []
     for source, number in sorted(renumber.items(), key=lambda item: item[1]):

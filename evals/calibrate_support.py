@@ -4,11 +4,15 @@
 
 Labelled pairs come from the eval set's own retrieval, no model needed:
 - supported: a sentence of a retrieved passage, shortened the way a model rewrites
-  (a contiguous window of 70% of its words), paired with that passage;
+  (its first 70% of words), paired with that passage;
 - unsupported: the same shortened sentence paired with another passage retrieved for the
-  same question from another document: on topic, so a hard negative, but not the source.
-The threshold printed is the lowest score that accepts at most `--max-false` of the
-unsupported pairs; the supported pairs it accepts are printed beside it.
+  same question from another document: on topic, so a hard negative, but not the source;
+  and, paired with the passage itself, the start of one of its sentences spliced onto the
+  end of the next: the source's own words, a claim it does not make (what a small model
+  writes most often).
+The threshold printed is the middle of the gap between the lowest score that accepts at
+most `--max-false` of the unsupported pairs and the score that accepts all but
+`--max-false` of the supported ones; the share of each it accepts is printed beside it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as np
 
 import ingest  # noqa: F401  (offline environment first)
 from assistant.sentences import split_units
-from assistant.verify import Verifier
+from assistant.verify import Verifier, claim_parts
 
 _KEEP = 0.7
 _MIN_WORDS = 8
@@ -43,11 +47,10 @@ class Calibration:
 
 
 def shortened(sentence: str) -> str:
-    """The middle 70% of the words: what a model keeps when it compresses a sentence."""
+    """The first 70% of the words: what a model keeps when it compresses a sentence."""
     words = sentence.split()
     keep = max(_MIN_WORDS // 2, round(len(words) * _KEEP))
-    start = (len(words) - keep) // 2
-    return " ".join(words[start : start + keep])
+    return " ".join(words[:keep])
 
 
 def labelled_pairs(questions: list[str], retrieve) -> list[tuple[str, str, bool]]:
@@ -64,14 +67,33 @@ def labelled_pairs(questions: list[str], retrieve) -> list[tuple[str, str, bool]
                 for other in others[:1]:
                     if claim not in other.text:
                         pairs.append((claim, other.text, False))
+            for first, second in list(zip(units, units[1:], strict=False))[:_PER_PASSAGE]:
+                claim = spliced(first, second)
+                if len(claim_parts(claim)) == 1:  # "X, and Y" of two true parts is true
+                    pairs.append((claim, passage.text, False))
     return pairs
 
 
+def spliced(first: str, second: str) -> str:
+    """The first half of one sentence ending with the second half of another."""
+    head, tail = first.split(), second.split()
+    return " ".join(head[: len(head) // 2] + tail[len(tail) // 2 :])
+
+
 def calibrate(scores: np.ndarray, labels: np.ndarray, max_false: float) -> Calibration:
-    negatives = np.sort(scores[~labels])
-    # The smallest threshold above all but `max_false` of the negatives.
+    """The middle of the gap between what the unsupported and the supported pairs score.
+
+    Low edge: the smallest score above all but `max_false` of the unsupported pairs. High
+    edge: the score that all but `max_false` of the supported pairs that pass the rules
+    reach (a pair a rule rejects scores 0 whatever the threshold). The middle keeps a margin
+    on both sides; if the edges cross, the low edge wins (wrong claims first).
+    """
+    negatives, positives = np.sort(scores[~labels]), np.sort(scores[labels])
+    positives = positives[positives > 0]
     allowed = int(np.floor(max_false * len(negatives)))
-    threshold = float(negatives[len(negatives) - allowed - 1]) + 1e-4 if len(negatives) else 0.5
+    low = float(negatives[len(negatives) - allowed - 1]) + 1e-4 if len(negatives) else 0.0
+    high = float(positives[int(np.floor(max_false * len(positives)))]) if len(positives) else 1.0
+    threshold = (low + high) / 2 if low < high else low
     return Calibration(
         threshold=threshold,
         false_accept_rate=float(np.mean(scores[~labels] >= threshold)),

@@ -48,6 +48,11 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN) | frozenset(_QUESTION_WORDS.split())
 
 
+def stem_words(words: list[str]) -> list[str]:
+    """The stems `terms` uses, for words already split and lower-cased."""
+    return _stemmer().stemWords(words)
+
+
 def terms(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed terms: the one tokenization used everywhere."""
     words = [w for w in _TOKEN.findall(text.lower()) if w not in _stopwords()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from app_calls import free_port
@@ -55,7 +56,7 @@ def test_the_chat_shows_sources_then_the_draft_then_the_checked_answer(
     app = build_app(
         Assistant(settings), settings, audit=AuditLog(AuditSettings(file=tmp_path / "a"))
     )
-    updates = list(_streaming_handler(app)(QUESTION, [], None, None))
+    updates = list(_streaming_handler(app)(QUESTION, [], None, SimpleNamespace(session_hash="s")))
     box, chat, sources, _ = updates[0]
     assert box == "" and "Retrieved passages" in sources
     assert "ta-draft" in chat[-1]["content"] and chat[0]["role"] == "user"
@@ -67,7 +68,10 @@ def test_the_chat_shows_sources_then_the_draft_then_the_checked_answer(
     assert session["history"] == [QUESTION]
 
 
-def test_stop_replaces_an_unchecked_draft(sample_settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.llm
+def test_stop_ends_the_answer_at_its_next_step_and_shows_no_draft(
+    sample_settings: Settings, tmp_path: Path
+) -> None:
     settings = sample_settings.model_copy(
         update={"generation": GenerationSettings(answerer="generative")}
     )
@@ -75,15 +79,14 @@ def test_stop_replaces_an_unchecked_draft(sample_settings: Settings, tmp_path: P
         Assistant(settings), settings, audit=AuditLog(AuditSettings(file=tmp_path / "a"))
     )
     on_stop = next(f.fn for f in app.fns.values() if f.name == "on_stop")
-    draft = [
-        {"role": "user", "content": "q"},
-        {"role": "assistant", "content": render.draft_html("Hal")},
-    ]
-    stopped = on_stop(draft)
-    assert "Hal" not in stopped[-1]["content"] and render.STOPPED_NOTE in stopped[-1]["content"]
+    officer = SimpleNamespace(session_hash="s1")
+    updates = _streaming_handler(app)(QUESTION, [], None, officer)
+    _, chat, _, _ = next(updates)  # the sources are in; the draft bubble is open
+    assert "ta-draft" in chat[-1]["content"]
+    stopped = on_stop(chat, officer)
+    assert render.STOPPED_NOTE in stopped[-1]["content"] and "ta-draft" not in str(stopped)
+    rest = list(updates)  # the handler ends at its next step, with the same message
+    assert len(rest) == 1 and render.STOPPED_NOTE in rest[0][1][-1]["content"]
+    # A finished answer is not touched by Stop.
     finished = [{"role": "assistant", "content": "<div class='ta-answer'>done</div>"}]
-    assert on_stop(finished) == finished
-    # The Stop button cancels both ways of asking (Enter and the Ask button).
-    asking = {i for i, f in app.fns.items() if f.name == "on_question_streaming"}
-    assert len(asking) == 2
-    assert any(f.is_cancel_function and asking <= set(f.cancels) for f in app.fns.values())
+    assert on_stop(finished, officer) == finished

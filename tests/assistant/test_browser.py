@@ -35,20 +35,24 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, app_server):
+def open_page(browser, url: str) -> Iterator[object]:
+    """A page of the app in a fresh context, noting requests beyond it and dialogs."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.outside_requests = []  # the page must fetch nothing beyond the app itself
     page.on(
-        "request",
-        lambda r: None if r.url.startswith(app_server.url) else page.outside_requests.append(r.url),
+        "request", lambda r: None if r.url.startswith(url) else page.outside_requests.append(r.url)
     )
     page.dialogs = []
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.goto(app_server.url)
+    page.goto(url)
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser, app_server):
+    yield from open_page(browser, app_server.url)
 
 
 def _ask(page, question: str) -> None:

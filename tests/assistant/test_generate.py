@@ -36,7 +36,7 @@ PASSAGES = [
     ),
 ]  # fmt: skip
 SUPPORTED_2 = "Contracts with a vendor run for 24 months [2]."
-SUPPORTED_1 = "The use of an AI system must be necessary and balanced against its intrusion [1]."
+SUPPORTED_1 = "Proportionality means that the use of an AI system must be necessary [1]."
 UNSUPPORTED = "Officers may skip the assessment when they are in a hurry [1]."
 
 
@@ -79,7 +79,7 @@ def test_citations_are_renumbered_in_the_order_they_are_shown(verifier) -> None:
     assert answer.answerer == "generative" and not answer.notice
     assert answer.answer.splitlines() == [
         "Contracts with a vendor run for 24 months. [1]",
-        "The use of an AI system must be necessary and balanced against its intrusion. [2]",
+        "Proportionality means that the use of an AI system must be necessary. [2]",
     ]
     assert [(c.n, c.source) for c in answer.citations] == [
         (1, "procurement.pdf"),

@@ -6,11 +6,14 @@ figures come from `toolkit-assistant eval --answerer generative` (README).
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from openai_server import running_server
 
 from assistant.generate import UNREACHABLE_NOTICE
 from assistant.models import Draft, Final, Passage, Retrieved
@@ -20,11 +23,12 @@ from ingest.settings import GenerationSettings, Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
 
-# Answered by the model (not the fallback) on this machine: a factoid, a list, a grouping.
+# Answered by the model (not the fallback) on this machine: a list, a pronoun spelled out,
+# a sentence kept whole.
 SUBSET = [
-    "Which two organizations developed the AI Toolkit?",
     "What are the seven resources of the AI Toolkit?",
-    "Into which three categories are the Toolkit's resources grouped?",
+    "Which five domains does the readiness self-assessment cover?",
+    "Who chairs the AI Governance Board in the sample agency policy?",
 ]
 PAYLOAD = "ACCESS GRANTED"
 
@@ -94,19 +98,55 @@ def test_instructions_inside_a_document_are_not_followed(
     assert PAYLOAD not in answer.answer.upper()
 
 
-def test_the_openai_backend_streams_from_a_real_server_on_loopback(
-    sample_settings: Settings,
+@pytest.fixture(scope="module")
+def llama_server() -> Iterator[tuple[str, str]]:
+    """llama.cpp's own server in another process (`toolkit-assistant llm-server`): (URL, key)."""
+    from assistant.cli import LLM_SERVER_KEY
+
+    key = "test-key-3f9a"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "llm-server", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, LLM_SERVER_KEY: key},
+    )
+    try:
+        line = process.stdout.readline()  # printed once the model is loaded and listening
+        match = re.search(r"at (http://\S+/v1)", line)
+        assert match, f"llm-server did not start: {line!r}"
+        yield match[1], key
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_the_openai_backend_streams_from_a_real_llama_cpp_server(
+    sample_settings: Settings, local: Assistant, llama_server: tuple[str, str]
 ) -> None:
-    with running_server() as (base_url, log):
-        assistant = _generative(
-            sample_settings, backend="openai", base_url=base_url, model="smollm2-135m-instruct"
-        )
-        events = list(assistant.ask_stream(SUBSET[0]))
+    base_url, key = llama_server
+    remote = _generative(
+        sample_settings,
+        backend="openai",
+        base_url=base_url,
+        model="smollm2-135m-instruct",
+        api_key=key,
+    )
+    events = list(remote.ask_stream(SUBSET[0]))
     answer = events[-1].answer
-    assert log.requests and log.requests[-1]["stream"] is True
-    assert log.requests[-1]["messages"][0]["role"] == "system"
-    assert any(isinstance(e, Draft) for e in events), "tokens arrived over HTTP"
+    assert any(isinstance(e, Draft) for e in events), "tokens arrived over HTTP, streamed"
     assert answer.notice != UNREACHABLE_NOTICE and not answer.refused
+    # The same model, greedy, in the same runtime: the same answer as the local backend.
+    assert answer.answer == local.ask(SUBSET[0]).answer
+
+
+def test_a_wrong_key_is_refused_by_the_server_and_the_officer_still_gets_an_answer(
+    sample_settings: Settings, llama_server: tuple[str, str]
+) -> None:
+    base_url, _ = llama_server
+    settings = dict(backend="openai", base_url=base_url, model="smollm2-135m-instruct")
+    answer = _generative(sample_settings, api_key="wrong", **settings).ask(SUBSET[0])
+    assert answer.notice == UNREACHABLE_NOTICE
+    assert answer.answerer == "extractive" and answer.citations
 
 
 @pytest.mark.parametrize("backend", ["openai", "ollama"])
