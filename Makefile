@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NIST := ../shared/fixtures/NIST.AI.100-1.pdf
 
-.PHONY: run test unit lint eval corpus bench browser-deps clean
+.PHONY: run test unit crash lint eval corpus bench browser-deps clean
 
 # torch first and pinned: an unpinned torch (asked for by sentence-transformers) pulls
 # several GB of CUDA packages; 2.13.0 is the CPU build this machine provides.
@@ -31,6 +31,10 @@ test: $(STAMP) browser-deps lint
 
 unit: $(STAMP)
 	$(PY) -m pytest -m "not integration and not browser and not server and not llm"
+
+# The kill -9 tests at ten moments each (`make test` runs five, at other random moments).
+crash: $(STAMP)
+	TOOLKIT_ASSISTANT_TEST_KILLS=10 $(PY) -m pytest tests/ingest/test_crash_safety.py tests/assistant/test_admin_crash.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check assistant ingest evals tests bench tools

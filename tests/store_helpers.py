@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass
@@ -104,3 +105,13 @@ def write_policy_notes(folder: Path, numbers: range | list[int], edition: str = 
             policy_note(number, edition), encoding="utf-8"
         )
     return folder
+
+
+def kill_moments(seed: int) -> list[float]:
+    """When to SIGKILL a run, as fractions of it: one moment at random in each of N equal
+    parts. N is `TOOLKIT_ASSISTANT_TEST_KILLS`: 5 in `make test`, 10 in `make crash`."""
+    import random
+
+    cases = int(os.environ.get("TOOLKIT_ASSISTANT_TEST_KILLS", "5"))
+    rng = random.Random(seed)
+    return [(i + rng.random()) / cases for i in range(cases)]

@@ -1,4 +1,4 @@
-"""`kill -9` of the app during a refresh started from the admin tab, at ten moments.
+"""`kill -9` of the app during a refresh started from the admin tab, at moments spread over it.
 
 The app runs `serve` in its own process with a login, and a staff member starts Refresh
 through the admin tab's handler over HTTP. The server is killed with SIGKILL part-way,
@@ -6,7 +6,7 @@ then the test checks that the store is exactly the old corpus or the new one (re
 duplicates, no mix), starts the app again, asks a question, and refreshes to the end from
 the admin tab: the store must then equal a clean ingest of the corpus folder.
 
-The ten cases form one chain, so each kill costs one server start: the app started after
+The cases form one chain, so each kill costs one server start: the app started after
 kill N answers, finishes kill N's refresh, and is the one killed in case N+1, whose corpus
 folder switches back to the other corpus. `forked_serve.py` starts each server by forking a
 process that has already imported the app (see its docstring); the CLI refresh has its own
@@ -16,7 +16,6 @@ kill test, tests/ingest/test_crash_safety.py.
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import httpx
 import pytest
 from app_calls import call, free_port, log_in, start_call
 from paths import REPO
-from store_helpers import Snapshot, snapshot, write_policy_notes
+from store_helpers import Snapshot, kill_moments, snapshot, write_policy_notes
 
 from assistant.audit import AuditLog
 from assistant.auth import UserStore
@@ -39,10 +38,7 @@ from ingest.store import Store
 
 pytestmark = pytest.mark.integration
 
-CASES = 10
-_rng = random.Random(20261124)
-# Stratified: one kill moment in each tenth of a refresh, placed at random within it.
-KILL_AT = [(i + _rng.random()) / CASES for i in range(CASES)]
+KILL_AT = kill_moments(20261124)  # 5 in `make test`, 10 in `make crash`
 PASSWORD = "correct horse battery"
 QUESTION = "How does unit 5 use analytics software?"
 # Hang guards only: a server that never comes up or never dies fails the test.

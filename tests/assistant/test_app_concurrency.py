@@ -66,17 +66,10 @@ class _EncodeSpy:
 def test_after_pre_embedding_a_new_question_encodes_only_itself(
     sample_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import torch
-
     from ingest import embedding
 
     assistant = Assistant(sample_settings)
-    threads = torch.get_num_threads()
-    set_encoder_threads(1)  # as `serve` runs it; two threads crawl when the cores are shared
-    try:
-        assert assistant.pre_embed_sentences(limit=100_000) > 500
-    finally:
-        set_encoder_threads(threads)
+    assert assistant.pre_embed_sentences(limit=100_000) > 500
     spy = _EncodeSpy(embedding._model())
     monkeypatch.setattr(embedding, "_model", lambda: spy)
     question = "What must a force weigh before flying drones over a peaceful protest march?"

@@ -6,14 +6,13 @@ once; each case copies the base store, starts the CLI in a subprocess, kills it 
 SIGKILL after a delay, checks the store, re-runs the refresh and compares.
 
 The new corpus is many small notes rather than large PDFs: re-running after a kill
-re-embeds every changed document, and small chunks keep ten cases inside a few minutes
+re-embeds every changed document, and small chunks keep the cases inside a few minutes
 while the run still spends seconds loading, encoding and writing to Chroma.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 from paths import REPO
 from pdf_factory import handbook_pdf, write
-from store_helpers import Snapshot, snapshot, write_policy_notes
+from store_helpers import Snapshot, kill_moments, snapshot, write_policy_notes
 
 from ingest.refresh import KEYWORD_DIR, RefreshReport, refresh
 from ingest.settings import Settings
@@ -32,10 +31,7 @@ from ingest.store import Store
 
 pytestmark = pytest.mark.integration
 
-CASES = 10
-# Stratified: one kill moment in each tenth of a full run, placed at random within it.
-_rng = random.Random(20261123)
-KILL_AT = [(i + _rng.random()) / CASES for i in range(CASES)]
+KILL_AT = kill_moments(20261123)  # 5 in `make test`, 10 in `make crash`
 
 
 @dataclass(frozen=True)
