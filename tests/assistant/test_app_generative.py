@@ -46,16 +46,19 @@ def test_the_app_starts_and_answers_when_the_llm_endpoint_is_down(down_app) -> N
     assert "Traceback" not in down_app.log.read_text()
 
 
-@pytest.mark.llm
-def test_the_chat_shows_sources_then_the_draft_then_the_checked_answer(
-    sample_settings: Settings, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def generative_app(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory):
+    """The app's Blocks with generative answers, its handlers called in-process."""
     settings = sample_settings.model_copy(
         update={"generation": GenerationSettings(answerer="generative")}
     )
-    app = build_app(
-        Assistant(settings), settings, audit=AuditLog(AuditSettings(file=tmp_path / "a"))
-    )
+    audit = AuditLog(AuditSettings(file=tmp_path_factory.mktemp("audit") / "audit.jsonl"))
+    return build_app(Assistant(settings), settings, audit=audit)
+
+
+@pytest.mark.llm
+def test_the_chat_shows_sources_then_the_draft_then_the_checked_answer(generative_app) -> None:
+    app = generative_app
     updates = list(_streaming_handler(app)(QUESTION, [], None, SimpleNamespace(session_hash="s")))
     box, chat, sources, _ = updates[0]
     assert box == "" and "Retrieved passages" in sources
@@ -69,15 +72,8 @@ def test_the_chat_shows_sources_then_the_draft_then_the_checked_answer(
 
 
 @pytest.mark.llm
-def test_stop_ends_the_answer_at_its_next_step_and_shows_no_draft(
-    sample_settings: Settings, tmp_path: Path
-) -> None:
-    settings = sample_settings.model_copy(
-        update={"generation": GenerationSettings(answerer="generative")}
-    )
-    app = build_app(
-        Assistant(settings), settings, audit=AuditLog(AuditSettings(file=tmp_path / "a"))
-    )
+def test_stop_ends_the_answer_at_its_next_step_and_shows_no_draft(generative_app) -> None:
+    app = generative_app
     on_stop = next(f.fn for f in app.fns.values() if f.name == "on_stop")
     officer = SimpleNamespace(session_hash="s1")
     updates = _streaming_handler(app)(QUESTION, [], None, officer)
