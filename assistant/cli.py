@@ -104,7 +104,7 @@ def _progress_bar() -> Callable[[str, int, int], None] | None:
 
 def _audited_refresh(paths: list[Path], settings: Settings) -> RefreshReport:
     """Refresh the store and record each document added, replaced or removed, with hashes."""
-    from assistant.audit import AuditLog
+    from assistant.access.audit import AuditLog
     from ingest.refresh import refresh
 
     report = refresh(paths, settings, progress=_progress_bar())
@@ -186,11 +186,12 @@ def _where(citation) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from assistant.service import Assistant, QuestionError
+    from assistant.compose import build_assistant
+    from assistant.qa.service import QuestionError
 
     settings = _settings(args)
     try:
-        answer = Assistant(settings).ask(args.question, history=args.history or None)
+        answer = build_assistant(settings).ask(args.question, history=args.history or None)
     except QuestionError as err:
         raise CommandError(str(err), status=2) from None
     if args.json:
@@ -202,7 +203,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 # -- serve ----------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
-    from assistant.auth import exposure_warning
+    from assistant.access.auth import exposure_warning
 
     settings = _settings(args)
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
@@ -214,7 +215,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         report = _audited_refresh([settings.corpus], settings)
         for failure in report.failed:
             print(f"  not ingested: {failure.source}: {failure.error}", file=sys.stderr)
-    from assistant.app import serve
+    from assistant.web.app import serve
 
     serve(settings)
     return 0
@@ -222,7 +223,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_llm_server(args: argparse.Namespace) -> int:
     """The `local` backend's model as an OpenAI-compatible server, until interrupted."""
-    from assistant.local_llm import MODEL_NAME, LocalModelMissingError, start_server
+    from assistant.llm.local_llm import MODEL_NAME, LocalModelMissingError, start_server
 
     # llama.cpp's own message for a port in use is "check the input params": say which.
     with socket.socket() as probe:
@@ -250,14 +251,14 @@ def cmd_llm_server(args: argparse.Namespace) -> int:
 
 # -- user -----------------------------------------------------------------------------------
 def _user_store(args: argparse.Namespace):
-    from assistant.auth import UserStore
+    from assistant.access.auth import UserStore
 
     return UserStore(_settings(args).auth.users_file)
 
 
 def _auth_failure(err: Exception) -> CommandError:
     """A broken users file is a failure (1); a bad name, role or password is a usage error (2)."""
-    from assistant.auth import UsersFileError
+    from assistant.access.auth import UsersFileError
 
     return CommandError(str(err), status=1 if isinstance(err, UsersFileError) else 2)
 
@@ -280,7 +281,7 @@ def _read_password(name: str, from_stdin: bool) -> str:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from assistant.auth import AuthError, check_name, check_role
+    from assistant.access.auth import AuthError, check_name, check_role
 
     store = _user_store(args)
     try:
@@ -300,7 +301,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_user_remove(args: argparse.Namespace) -> int:
-    from assistant.auth import AuthError
+    from assistant.access.auth import AuthError
 
     store = _user_store(args)
     try:
@@ -319,7 +320,7 @@ def cmd_user_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
-    from assistant.auth import AuthError
+    from assistant.access.auth import AuthError
 
     store = _user_store(args)
     try:
@@ -373,7 +374,7 @@ def _audit_summary(record: dict) -> str:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from assistant.audit import AuditLog
+    from assistant.access.audit import AuditLog
 
     settings = _settings(args)
     since = _parse_since(args.since) if args.since else None

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from common import bench_parser, free_port, read_questions, start_app, stop_app
 
-from assistant.service import Assistant
+from assistant.compose import build_assistant
 from ingest.embedding import set_encoder_threads
 from ingest.refresh import refresh
 from ingest.settings import Settings
@@ -84,7 +84,7 @@ def main() -> None:
     refresh([args.corpus], settings)
     questions = read_questions(args.set)
     questions = questions[: args.limit] if args.limit else questions
-    assistant = Assistant(settings)
+    assistant = build_assistant(settings)
     assistant.warm_up()  # model and index loaded; no eval question seen yet
     if not args.no_pre_embed:  # as `serve` does behind the page, once it is ready
         started = time.perf_counter()

@@ -19,8 +19,8 @@ import time
 import common  # noqa: F401  (puts this checkout first on the path)
 
 import ingest  # noqa: F401  (privacy settings before any library loads)
-from assistant.local_llm import start_server
-from assistant.prompt import Source, build_messages
+from assistant.llm.local_llm import start_server
+from assistant.llm.prompt import Source, build_messages
 
 PASSAGE = (
     "Proportionality means that the use of an AI system must be necessary to reach a "

@@ -133,7 +133,7 @@ def build_replica_store(path: Path, size: int, chunks, matrix, records) -> float
 
 def measure(store_path: Path, question_set: Path) -> dict:
     """Runs in its own process: load one store, time `retrieve`, read the memory."""
-    from assistant.retrieve import HybridRetriever, retrieval_query
+    from assistant.qa.retrieve import HybridRetriever, retrieval_query
     from ingest.embedding import Embedder, set_encoder_threads
 
     settings = Settings(store=store_path)

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 import ingest  # noqa: F401  (offline environment first)
-from assistant.sentences import split_units
-from assistant.verify import Verifier, claim_parts
+from assistant.llm.verify import Verifier, claim_parts
+from assistant.qa.sentences import split_units
 
 _KEEP = 0.7
 _MIN_WORDS = 8
@@ -104,7 +104,7 @@ def calibrate(scores: np.ndarray, labels: np.ndarray, max_false: float) -> Calib
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.service import Assistant
+    from assistant.compose import build_assistant
     from evals.runner import eval_settings
     from evals.sets_io import read_eval_set
     from ingest.refresh import refresh
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = args.corpus or base.corpus
     settings = eval_settings(base, corpus, None)
     refresh([corpus], settings)
-    assistant = Assistant(settings)
+    assistant = build_assistant(settings)
     questions = [q.question for q in eval_set.questions if q.in_scope]
     pairs = labelled_pairs(questions, lambda q: assistant.retrieve(q, k=5))
     verifier = Verifier(assistant.embedder, min_support=0.0)

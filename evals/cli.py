@@ -114,7 +114,7 @@ def _progress(done: int, total: int) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from assistant.service import Assistant
+    from assistant.compose import build_assistant
     from evals.gate import failed_metrics, load_thresholds
     from evals.runner import check_gold_sources, eval_settings
     from evals.sets_io import read_eval_set
@@ -136,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
         _say(f"  not ingested: {failure.source}: {failure.error}")
     check_gold_sources(eval_set, ingested, corpus)
 
-    assistant = Assistant(settings)
+    assistant = build_assistant(settings)
     if args.calibrate:
         return _calibrate(eval_set, assistant, settings, args.json)
     result = _evaluate(eval_set, assistant, corpus, args.baseline, settings)
@@ -170,7 +170,7 @@ def _evaluate(eval_set, assistant, corpus: Path, with_baselines: bool, settings)
 
     verifier = None
     if settings.generation.answerer == "generative":
-        from assistant.verify import Verifier
+        from assistant.llm.verify import Verifier
 
         verifier = Verifier(assistant.embedder, settings.generation.min_support)
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from assistant.models import Answer
+from assistant.qa.models import Answer
 from evals.baselines import Retriever
 from evals.metrics import (
     RANKING_DEPTH,
@@ -39,7 +39,7 @@ ProgressCallback = Callable[[int, int], None]
 
 
 class EvaluatedAssistant(Protocol):
-    """What the evals need of `assistant.service.Assistant` (fakes implement it in tests)."""
+    """What the evals need of `assistant.qa.service.Assistant` (fakes implement it in tests)."""
 
     def ask(
         self, question: str, history: list[str] | None = None, k: int | None = None
@@ -156,7 +156,7 @@ class EvalResult:
 
 
 class SentenceChecker(Protocol):
-    """What the evals need of `assistant.verify.Verifier`."""
+    """What the evals need of `assistant.llm.verify.Verifier`."""
 
     def check_answer(self, answer: Answer) -> list: ...
 

@@ -43,7 +43,7 @@ def sample_settings(sample_store: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def sample_assistant(sample_settings: Settings):
-    from assistant.service import Assistant
+    from assistant.qa.service import Assistant
 
     return Assistant(sample_settings)
 

@@ -4,7 +4,7 @@ two refreshes start at once.
 The server test runs a real `chroma run` on loopback (as tests/ingest/test_store_server.py
 does) and needs to SIGKILL, freeze and restart it on the same port and folder, so it
 manages the process itself. (`kill -9` during a refresh from the admin tab is
-tests/assistant/test_admin_crash.py; of a CLI refresh, tests/ingest/test_crash_safety.py.)
+tests/assistant/web/test_admin_crash.py; of a CLI refresh, tests/ingest/test_crash_safety.py.)
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from app_calls import free_port
 
-from assistant.app import _answer_or_message
-from assistant.service import Assistant
+from assistant.qa.service import Assistant
+from assistant.web.app import _answer_or_message
 from ingest.refresh import RefreshInProgressError, refresh
 from ingest.settings import Settings, SettingsError, load_settings
 from ingest.store import Store, StoreError, StoreUnreachableError

@@ -1,10 +1,10 @@
-"""A fake assistant with the `assistant.service.Assistant` interface, for fast unit tests."""
+"""A fake assistant with the `assistant.qa.service.Assistant` interface, for fast unit tests."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from assistant.models import REFUSAL_TEXT, Answer, Citation, Passage
+from assistant.qa.models import REFUSAL_TEXT, Answer, Citation, Passage
 
 
 def passage(source: str, page: int | None = None, section: str = "", score: float = 0.5) -> Passage:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from eval_fakes import FakeAssistant, citation, passage
 
-from assistant.models import Answer
+from assistant.qa.models import Answer
 from evals.runner import WARM_UP_QUESTION, eval_settings, evaluate
 from evals.sets_io import EvalQuestion, EvalSet, GoldRef
 from ingest.settings import Settings

@@ -1,0 +1,1 @@
+"""Who may ask and what is recorded: users, the audit record, feedback."""

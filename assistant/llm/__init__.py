@@ -1,0 +1,1 @@
+"""Generative answers: prompt, backends, the local model, verification of each sentence."""

@@ -1,0 +1,1 @@
+"""Question answering: retrieve -> refuse or answer -> cite. Never imports the LLM code."""

@@ -1,0 +1,313 @@
+"""Answerers: (question, passages, history) -> Answer.
+
+The default is extractive: it quotes the sentences of the retrieved passages that answer
+the question, so every sentence shown is a verbatim span of the passage it cites. A
+generative backend can take its place behind the same `Answerer` protocol.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
+from assistant.qa.sentences import Unit, split_units
+from ingest.embedding import Embedder
+from ingest.keyword_index import KeywordIndex, terms
+from ingest.settings import AnswerSettings
+
+_MIN_WORDS = 4
+_LIST_ITEMS_MAX = 10
+# Share of the best unit's score another unit needs to join the answer.
+_JOIN_RATIO = 0.72
+_JOIN_RATIO_SAME_PASSAGE = 0.6
+# Questions that ask for a list ("What are the levels of ...", "Which checks ...") prefer
+# a whole list over any one of its items.
+_LIST_QUESTION = re.compile(
+    r"^\s*(what|which)\s+(are|were)\b|^\s*(list|name)\b|\b(levels|stages|steps|types|kinds|"
+    r"bands|categories|domains|roles|checks|elements|parts|criteria|conditions|Vs)\b",
+    re.IGNORECASE,
+)
+_LIST_BONUS = 0.08
+_ANNOUNCES = re.compile(r"(as follows|the following)[.:]?$|:$", re.IGNORECASE)
+_REFERS_BACK = re.compile(
+    r"(They|These|This|Those|It|Its|Such|Both|Each of|In this|In that|In these)\b"
+)
+_REDUNDANT_JACCARD = 0.6
+_SHORT_OPENER_WORDS = 16
+# Weight of a question word found only in the section heading above a sentence.
+_HEADING_WEIGHT = 0.5
+_CONTEXT_WORDS = 60
+_FRAGMENT_WORDS = 12
+_SENTENCE_CLOSE = re.compile(r"[.!?:;][\"'\u201d)\]]*$")
+
+
+class Answerer(Protocol):
+    def answer(self, question: str, passages: list[Passage], history: list[str]) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """One sentence, one list item, or a whole list (its introduction and items)."""
+
+    passage_index: int
+    units: tuple[Unit, ...]
+    lexical: float
+    score: float
+
+    @property
+    def text(self) -> str:
+        return " ".join(u.text for u in self.units)
+
+    @property
+    def first(self) -> Unit:
+        return self.units[0]
+
+    @property
+    def is_list(self) -> bool:
+        return len(self.units) > 1
+
+
+class ExtractiveAnswerer:
+    """Selects, orders and cites sentences; never writes a word of its own."""
+
+    def __init__(
+        self,
+        settings: AnswerSettings,
+        embedder: Embedder,
+        keyword: KeywordIndex,
+        boilerplate: frozenset[str] = frozenset(),
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.keyword = keyword
+        self.boilerplate = boilerplate
+
+    def answer(self, question: str, passages: list[Passage], history: list[str]) -> Answer:
+        candidates = self._score(question, history, passages)
+        if not candidates:
+            return Answer(question=question, answer="", refused=True)
+        selected = self._select(candidates)
+        return _compose(question, passages, selected)
+
+    def sentence_texts(self, chunks: Iterable[tuple[str, str]]) -> list[str]:
+        """Every text `_semantic` may embed for these (section, text) chunks, once each.
+
+        Embedded ahead of questions, they turn a first-time question's ~12 sentence
+        encodings into cache hits; the texts are exactly what `_score` builds.
+        """
+        texts = (
+            _context(section, group)
+            for section, text in chunks
+            for group in _quotable_groups(split_units(text), self.boilerplate)
+        )
+        return list(dict.fromkeys(texts))
+
+    # -- scoring ---------------------------------------------------------------------
+    def _score(
+        self, question: str, history: list[str], passages: list[Passage]
+    ) -> list[_Candidate]:
+        weights = {t: self.keyword.idf(t) for t in set(terms(question))}
+        if history:  # a follow-up's own words matter most; the previous question's a little
+            for t in set(terms(history[-1])) - weights.keys():
+                weights[t] = 0.3 * self.keyword.idf(t)
+        total = sum(weights.values()) or 1.0
+        lexical: list[tuple[int, tuple[Unit, ...], float]] = []
+        for index, passage in enumerate(passages):
+            # The section heading is context every unit under it shares ("2.3 Scoring
+            # scale" is what makes its list the answer to "the levels of the scale").
+            heading = set(terms(passage.section.rsplit(">", 1)[-1]))
+            for group in _quotable_groups(split_units(passage.text), self.boilerplate):
+                group_terms = set().union(*(terms(u.text) for u in group))
+                own = sum(w for t, w in weights.items() if t in group_terms)
+                shared = sum(w for t, w in weights.items() if t in heading and t not in group_terms)
+                lexical.append((index, group, (own + _HEADING_WEIGHT * shared) / total))
+        if not lexical:
+            return []
+
+        def prior(index: int) -> float:
+            return passages[index].dense_score - 0.03 * index
+
+        # Re-score only the best few with the encoder: it costs ~10 ms a sentence on a CPU.
+        lexical.sort(key=lambda c: c[2] + 0.5 * prior(c[0]), reverse=True)
+        top = lexical[: max(1, self.settings.rerank_sentences)]
+        semantic = self._semantic(
+            question,
+            history,
+            [_context(passages[i].section, g) for i, g, _ in top],
+        )
+        list_bonus = _LIST_BONUS if _LIST_QUESTION.search(question) else 0.0
+        scored = [
+            _Candidate(
+                i, g, lex, 0.5 * sem + 0.3 * lex + 0.2 * prior(i) + list_bonus * (len(g) > 1)
+            )
+            for (i, g, lex), sem in zip(top, semantic, strict=True)
+        ]
+        scored += [
+            _Candidate(i, g, lex, 0.3 * lex + 0.2 * prior(i)) for i, g, lex in lexical[len(top) :]
+        ]
+        return sorted(scored, key=lambda c: c.score, reverse=True)
+
+    def _semantic(self, question: str, history: list[str], texts: list[str]) -> np.ndarray:
+        if self.settings.rerank_sentences == 0:
+            return np.zeros(len(texts))
+        if not history:
+            vectors = self.embedder.embed_short([question, *texts])
+            return vectors[1:] @ vectors[0]
+        # A follow-up is scored mostly on its own words: the previous question only says
+        # what "it" or "that approval" refers to, and alone it pulls back the old answer.
+        vectors = self.embedder.embed_short([question, f"{history[-1]} {question}", *texts])
+        return 0.6 * (vectors[2:] @ vectors[0]) + 0.4 * (vectors[2:] @ vectors[1])
+
+    # -- selection --------------------------------------------------------------------
+    def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        best = candidates[0]
+        selected = [best]
+        follower = _continuation(best, candidates)
+        if follower is not None and self.settings.max_sentences > 1:
+            selected.append(follower)
+        for candidate in candidates[1:]:
+            if len(selected) >= self.settings.max_sentences:
+                break
+            # The opener's own passage is read in context, so its neighbours join more
+            # easily than sentences from elsewhere.
+            ratio = (
+                _JOIN_RATIO_SAME_PASSAGE
+                if candidate.passage_index == best.passage_index
+                else _JOIN_RATIO
+            )
+            if candidate.score < ratio * best.score:
+                continue
+            if any(_overlaps(candidate, s) for s in selected):
+                continue
+            selected.append(candidate)
+        return selected
+
+
+def _continuation(opener: _Candidate, candidates: list[_Candidate]) -> _Candidate | None:
+    """The sentence right after a non-list opener, when the opener does not stand alone.
+
+    It does not when it is short ("The risk score is likelihood multiplied by severity."),
+    announces what follows ("... works out as follows."), or the next sentence refers back
+    to it ("In this sample assessment they are question 5, ...").
+    """
+    if opener.is_list:
+        return None
+    following = [
+        c
+        for c in candidates
+        if c.passage_index == opener.passage_index and c.first.start > opener.first.start
+    ]
+    if not following:
+        return None
+    nearest = min(following, key=lambda c: c.first.start)
+    if nearest.is_list or nearest.first.line != opener.first.line:
+        return None
+    text = opener.first.text
+    if (
+        len(text.split()) < _SHORT_OPENER_WORDS
+        or _ANNOUNCES.search(text)
+        or _REFERS_BACK.match(nearest.first.text)
+    ):
+        return nearest
+    return None
+
+
+def _quotable_groups(units: list[Unit], boilerplate: frozenset[str]) -> list[tuple[Unit, ...]]:
+    """Each sentence and list item alone, and each list whole with its introduction.
+
+    A list introduction ("It covers five domains:") is only quoted with its items.
+    """
+    groups: list[tuple[Unit, ...]] = []
+    index = 0
+    while index < len(units):
+        unit = units[index]
+        if unit.is_list_intro or unit.is_list_item:
+            end = index + 1
+            while end < len(units) and units[end].is_list_item and not units[end].is_list_intro:
+                end += 1
+            block = tuple(units[index : index + 1 + _LIST_ITEMS_MAX][: end - index])
+            items = [u for u in block if u.is_list_item and u.text not in boilerplate]
+            groups += [(u,) for u in items if len(u.text.split()) >= _MIN_WORDS]
+            if len(block) > 1:
+                groups.append(block)
+            index = end
+            continue
+        if (
+            unit.text not in boilerplate
+            and len(unit.text.split()) >= _MIN_WORDS
+            and not _is_fragment(unit.text)
+        ):
+            groups.append((unit,))
+        index += 1
+    return groups
+
+
+def _is_fragment(text: str) -> bool:
+    """A title or heading line cut by layout ("Risk Assessment Guide for AI Use Cases
+    (Sample"): short and without a sentence's closing punctuation."""
+    return len(text.split()) < _FRAGMENT_WORDS and not _SENTENCE_CLOSE.search(text)
+
+
+def _context(section: str, group: tuple[Unit, ...]) -> str:
+    """What the encoder compares with the question: heading, then the unit(s).
+
+    Cut to a sentence's length: a long list would pad the whole encoder batch to its size
+    (attention cost grows with the square of it) while its first lines carry the topic.
+    """
+    leaf = section.rsplit(">", 1)[-1].strip()
+    words = " ".join(u.text for u in group).split()[:_CONTEXT_WORDS]
+    text = " ".join(words)
+    return f"{leaf}: {text}" if leaf else text
+
+
+def _overlaps(a: _Candidate, b: _Candidate) -> bool:
+    """Same units (an item inside a chosen list) or nearly the same words."""
+    if a.passage_index == b.passage_index and set(a.units) & set(b.units):
+        return True
+    wa, wb = set(a.text.lower().split()), set(b.text.lower().split())
+    return len(wa & wb) / max(1, len(wa | wb)) >= _REDUNDANT_JACCARD
+
+
+def _compose(question: str, passages: list[Passage], selected: list[_Candidate]) -> Answer:
+    """Opener first, then the rest grouped by passage in reading order; lists kept whole."""
+    opener, rest = selected[0], selected[1:]
+    order = [opener.passage_index] + sorted(
+        {c.passage_index for c in rest} - {opener.passage_index}
+    )
+    numbers: dict[int, int] = {}
+    quotes: dict[int, list[Unit]] = {}
+    lines: list[str] = []
+    used: set[tuple[int, int]] = set()
+
+    for passage_index in order:
+        group = [c for c in selected if c.passage_index == passage_index]
+        if passage_index == opener.passage_index:
+            group = [opener] + sorted(
+                (c for c in group if c is not opener), key=lambda c: c.first.start
+            )
+        else:
+            group.sort(key=lambda c: c.first.start)
+        number = numbers.setdefault(passage_index, len(numbers) + 1)
+        for candidate in group:
+            for unit in candidate.units:
+                if (passage_index, unit.start) in used:
+                    continue
+                used.add((passage_index, unit.start))
+                quotes.setdefault(passage_index, []).append(unit)
+                prefix = "- " if unit.is_list_item else ""
+                lines.append(f"{prefix}{unit.text} [{number}]")
+
+    citations = [
+        Citation.from_passage(
+            number,
+            passages[i],
+            f" {QUOTE_SEPARATOR} ".join(u.text for u in sorted(quotes[i], key=lambda u: u.start)),
+        )
+        for i, number in sorted(numbers.items(), key=lambda item: item[1])
+    ]
+    return Answer(question=question, answer="\n".join(lines), refused=False, citations=citations)

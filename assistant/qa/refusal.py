@@ -1,0 +1,128 @@
+"""When the evidence is weak, say so instead of guessing.
+
+Four checks, each explainable to an officer, thresholds calibrated on out-of-scope
+questions (`toolkit-assistant eval --calibrate`):
+- `dense_score`: the best passage is not close to the question in meaning (off-topic);
+- `term_coverage`: the top passages lack most of the question's specific vocabulary;
+- `unknown_names`: the question names something the corpus never mentions ("Whisper",
+  "FBI", "Detroit"): related passages exist, but not about that;
+- the expected answer type: a "how many", "budget" or "fine" question needs a quoted
+  sentence holding a number next to what was asked about ("the maximum fine under the AI
+  Act" retrieves passages about the AI Act, none of which states a fine).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.qa.models import Passage
+from ingest.keyword_index import KeywordIndex, terms
+from ingest.settings import AnswerSettings
+
+_EVIDENCE_PASSAGES = 3
+# How people phrase a question, not what it is about: never counted as missing evidence.
+_QUESTION_SCAFFOLDING = (
+    "tell explain explained describe described mean means meaning say says give list summarize "
+    "summarise know need needs define definition example examples please kind kinds type types "
+    "way ways thing things main role purpose according document documents corpus toolkit guide "
+    "officer officers police agency agencies"
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|half|dozen)\b",
+    re.IGNORECASE,
+)
+_HOW_MANY = re.compile(r"\bhow (?:many|much)\s+(?P<anchor>(?:[\w'-]+\s*){1,3})", re.IGNORECASE)
+_HOW_LONG = re.compile(r"\bhow (?:long|often|old|soon)\b", re.IGNORECASE)
+_QUANTITY_NOUNS = re.compile(
+    r"\b(?P<anchor>budget|cost|costs|price|salary|salaries|fee|fees|percentage|headcount|"
+    r"turnover|revenue|amount)\b"
+    # "fine" only as a noun: "the maximum fine", not "is it fine to"
+    r"|\b(?:the|a|maximum|minimum|highest|largest)\s+(?:\w+\s+)?(?P<penalty>fines?|penalt(?:y|ies))\b",
+    re.IGNORECASE,
+)
+_TIME_UNITS = re.compile(
+    r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?|annual|daily|weekly|monthly)\b", re.I
+)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    dense_score: float
+    term_coverage: float
+    unknown_names: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "dense_score": self.dense_score,
+            "term_coverage": self.term_coverage,
+            "unknown_names": list(self.unknown_names),
+        }
+
+
+def _content_terms(question: str) -> set[str]:
+    return set(terms(question)) - set(terms(_QUESTION_SCAFFOLDING))
+
+
+def unknown_names(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
+    """Capitalised words and acronyms after the first word that the corpus never uses."""
+    words = _WORD.findall(question)
+    names = []
+    for word in words[1:]:
+        if (word[0].isupper() or word.isupper()) and word.lower() not in vocabulary:
+            names.append(word)
+    return tuple(names)
+
+
+def measure_evidence(
+    question: str, passages: list[Passage], keyword: KeywordIndex, vocabulary: frozenset[str]
+) -> Evidence:
+    names = unknown_names(question, vocabulary)
+    if not passages:
+        return Evidence(0.0, 0.0, names)
+    question_terms = _content_terms(question)
+    evidence_terms: set[str] = set()
+    for passage in passages[:_EVIDENCE_PASSAGES]:
+        evidence_terms.update(terms(f"{passage.title} {passage.section} {passage.text}"))
+    weights = {t: keyword.idf(t) for t in question_terms}
+    total = sum(weights.values())
+    covered = sum(w for t, w in weights.items() if t in evidence_terms)
+    coverage = covered / total if total else 1.0
+    return Evidence(max(p.dense_score for p in passages), round(coverage, 4), names)
+
+
+def is_weak(evidence: Evidence, settings: AnswerSettings) -> bool:
+    return (
+        evidence.dense_score < settings.min_dense_score
+        or evidence.term_coverage < settings.min_term_coverage
+        or bool(evidence.unknown_names)
+    )
+
+
+def expected_quantity_anchor(question: str) -> str | None:
+    """What a quantity question counts ("euros", "budget", "time"), or None for other questions."""
+    if match := _HOW_MANY.search(question):
+        return match["anchor"].lower()
+    if _HOW_LONG.search(question):
+        return "time"
+    if match := _QUANTITY_NOUNS.search(question):
+        return (match["anchor"] or match["penalty"]).lower()
+    return None
+
+
+def states_quantity(question: str, sentences: list[str]) -> bool:
+    """Whether some quoted sentence gives the quantity the question asks for."""
+    anchor = expected_quantity_anchor(question)
+    if anchor is None:
+        return True
+    anchor_terms = set(terms(anchor))
+    for sentence in sentences:
+        if not _NUMBER.search(sentence):
+            continue
+        if anchor == "time" and _TIME_UNITS.search(sentence):
+            return True
+        if anchor_terms & set(terms(sentence)):
+            return True
+    return False

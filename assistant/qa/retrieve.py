@@ -1,0 +1,256 @@
+"""Hybrid retrieval: dense (Chroma) and keyword (BM25) lists fused by reciprocal rank.
+
+Fusion is LangChain's `EnsembleRetriever` (weighted RRF); each side is a small
+`BaseRetriever` over the current index generation. After fusion, near-duplicate passages
+are merged and each document is capped, so one long document cannot crowd out the rest.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_classic.retrievers import EnsembleRetriever
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from assistant.qa.models import Passage
+from ingest.embedding import Embedder
+from ingest.keyword_index import KeywordIndex, terms
+from ingest.refresh import keyword_dir
+from ingest.settings import RetrievalSettings
+from ingest.store import Store, StoredChunk, StoreError
+
+# Follow-ups lean on the conversation: "and what about its accuracy?", "Accuracy?".
+# A pronoun anywhere, or a connective at the start; "and" inside a question ("supervised
+# and unsupervised learning") says nothing about the conversation.
+_REFERS_BACK = re.compile(
+    r"\b(it|its|it's|they|them|their|this|that|these|those|he|she|his|her|the same)\b",
+    re.IGNORECASE,
+)
+_CONTINUES = re.compile(r"^\s*(and|also|but|so|then|what about|how about)\b", re.IGNORECASE)
+_SHORT_QUESTION_TERMS = 1
+_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
+
+
+@dataclass
+class IndexSnapshot:
+    """One published generation, held in memory for fast lookups."""
+
+    generation: str
+    corpus_kind: str
+    chunks: dict[str, StoredChunk]
+    keyword: KeywordIndex
+    vocabulary: frozenset[str]  # every lower-cased word of the corpus, for unknown names
+
+
+class _DenseSide(BaseRetriever):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    store: Store
+    snapshot: IndexSnapshot
+    vector: np.ndarray
+    n: int
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        hits = self.store.query(self.snapshot.generation, self.vector, self.n)
+        return [Document(page_content="", metadata={"chunk_id": i, "dense": s}) for i, s in hits]
+
+
+class _KeywordSide(BaseRetriever):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    snapshot: IndexSnapshot
+    n: int
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        hits = self.snapshot.keyword.search(query, self.n)
+        return [Document(page_content="", metadata={"chunk_id": i}) for i, _ in hits]
+
+
+def retrieval_query(question: str, history: list[str] | None) -> str:
+    """The question, with the previous question prepended when it reads as a follow-up."""
+    if not history:
+        return question
+    if (
+        _REFERS_BACK.search(question)
+        or _CONTINUES.match(question)
+        or len(terms(question)) <= _SHORT_QUESTION_TERMS
+    ):
+        return f"{history[-1]} {question}"
+    return question
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = text.lower().split()
+    return {tuple(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+
+
+def _jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+class HybridRetriever:
+    """Retrieves passages from whatever generation is current, switching when it changes."""
+
+    _RECHECK_SECONDS = 1.0
+
+    def __init__(self, store: Store, settings: RetrievalSettings, embedder: Embedder) -> None:
+        self.store = store
+        self.settings = settings
+        self.embedder = embedder
+        self._snapshot: IndexSnapshot | None = None
+        self._checked_at = 0.0
+        self._checking = threading.Lock()  # the registry read: milliseconds
+        self._loading = threading.Lock()  # one generation load at a time: seconds
+
+    def snapshot(self) -> IndexSnapshot:
+        """The current generation; re-read at most once a second, loaded once per generation.
+
+        Loading a generation (every chunk, the BM25 index) takes seconds at 100k chunks, so
+        it holds no lock that readers wait on: the caller that finds a new generation loads
+        it while every other caller keeps answering from the snapshot it has, and the new
+        snapshot replaces the old one in a single assignment when it is complete. Only the
+        very first load, when there is nothing to answer from, is waited for.
+        """
+        held = self._snapshot
+        if held is not None and time.monotonic() - self._checked_at < self._RECHECK_SECONDS:
+            return held
+        with self._checking:
+            held = self._snapshot
+            now = time.monotonic()
+            if held is not None and now - self._checked_at < self._RECHECK_SECONDS:
+                return held
+            current = self.store.current()
+            if current is None:
+                raise StoreError("the index is empty; run `toolkit-assistant ingest` first")
+            self._checked_at = now
+        if held is not None and held.generation == current.generation:
+            return held
+        if held is not None and not self._loading.acquire(blocking=False):
+            return held  # another caller is loading the new generation
+        if held is None:
+            self._loading.acquire()  # the first load: nothing to answer from until it ends
+        try:
+            latest = self._snapshot
+            if latest is not None and latest.generation == current.generation:
+                return latest  # loaded by the caller this one waited for
+            loaded = self._load(current.generation, current.corpus_kind)
+            self._snapshot = loaded
+            return loaded
+        finally:
+            self._loading.release()
+
+    def _load(self, generation: str, corpus_kind: str) -> IndexSnapshot:
+        chunks = {c.id: c for c in self.store.iter_chunks(generation)}
+        folder = keyword_dir(self.store.path, generation)
+        keyword = KeywordIndex.load(folder)
+        if keyword is None:  # a server-mode reader on another machine: build it locally
+            keyword = KeywordIndex.build(
+                (c.id, f"{c.title} {c.section} {c.text}") for c in chunks.values()
+            )
+            keyword.save(folder)
+        vocabulary = frozenset(
+            word.lower()
+            for c in chunks.values()
+            for word in _WORDS.findall(f"{c.title} {c.section} {c.text}")
+        )
+        return IndexSnapshot(generation, corpus_kind, chunks, keyword, vocabulary)
+
+    def retrieve(
+        self,
+        question: str,
+        history: list[str] | None = None,
+        k: int | None = None,
+        mode: str = "hybrid",
+        snapshot: IndexSnapshot | None = None,
+    ) -> list[Passage]:
+        """The best `k` passages; from `snapshot` when given, so that a caller reading the
+        snapshot again (for the answer) uses the same generation throughout."""
+        snapshot = snapshot or self.snapshot()
+        k = k or self.settings.k
+        query = retrieval_query(question, history)
+        vector = self.embedder.embed_query(query)
+        n = max(self.settings.candidates, 2 * k)
+        dense = _DenseSide(store=self.store, snapshot=snapshot, vector=vector, n=n)
+        keyword = _KeywordSide(snapshot=snapshot, n=n)
+        if mode == "dense":
+            ranked = dense.invoke(query)
+        elif mode == "keyword":
+            ranked = keyword.invoke(query)
+        else:
+            weight = self.settings.dense_weight
+            ranked = EnsembleRetriever(
+                retrievers=[dense, keyword],
+                weights=[weight, 1 - weight],
+                c=self.settings.rrf_c,
+                id_key="chunk_id",
+            ).invoke(query)
+        ids = [doc.metadata["chunk_id"] for doc in ranked]
+        return self._passages(snapshot, ids, vector, k)
+
+    def _passages(
+        self, snapshot: IndexSnapshot, ids: list[str], vector: np.ndarray, k: int
+    ) -> list[Passage]:
+        chosen: list[StoredChunk] = []
+        chosen_shingles: list[set] = []
+        per_document: dict[str, int] = {}
+        overflow: list[StoredChunk] = []  # over a document's cap: used only to fill up to k
+
+        def admit(chunk: StoredChunk) -> None:
+            shingles = _shingles(chunk.text)
+            if any(
+                _jaccard(shingles, s) >= self.settings.near_duplicate_jaccard
+                for s in chosen_shingles
+            ):
+                return  # the same passage again (a copy in another document, a re-issue)
+            chosen.append(chunk)
+            chosen_shingles.append(shingles)
+            per_document[chunk.doc_id] = per_document.get(chunk.doc_id, 0) + 1
+
+        for chunk_id in ids:
+            chunk = snapshot.chunks.get(chunk_id)
+            if chunk is None:
+                continue
+            if per_document.get(chunk.doc_id, 0) >= self.settings.max_passages_per_document:
+                overflow.append(chunk)
+                continue
+            admit(chunk)
+            if len(chosen) == k:
+                break
+        # The cap spreads the answer over documents; it must not starve a one-document
+        # corpus (or a question only one document answers) of passages.
+        for chunk in overflow:
+            if len(chosen) == k:
+                break
+            admit(chunk)
+        similarities = self._similarities(snapshot, [c.id for c in chosen], vector)
+        return [
+            Passage(
+                chunk_id=c.id,
+                doc_id=c.doc_id,
+                source=c.source,
+                title=c.title,
+                page=c.page,
+                section=c.section,
+                text=c.text,
+                score=round(max(0.0, 1.0 - rank / (k + 1)), 4),
+                dense_score=round(similarities.get(c.id, 0.0), 4),
+            )
+            for rank, c in enumerate(chosen)
+        ]
+
+    def _similarities(
+        self, snapshot: IndexSnapshot, ids: list[str], vector: np.ndarray
+    ) -> dict[str, float]:
+        if not ids:
+            return {}
+        vectors = self.store.embeddings(snapshot.generation, ids)
+        return {i: float(np.dot(vectors[i], vector)) for i in ids if i in vectors}

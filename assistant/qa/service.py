@@ -1,0 +1,243 @@
+"""The assistant as a Python API: `Assistant(settings).ask(question, history) -> Answer`.
+
+The CLI, the Gradio app and the evals all go through this class; none of them retrieves
+or answers on its own.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.qa.answer import Answerer, ExtractiveAnswerer
+from assistant.qa.models import (
+    REFUSAL_TEXT,
+    Answer,
+    Citation,
+    Draft,
+    Final,
+    Passage,
+    Retrieved,
+    StreamEvent,
+)
+from assistant.qa.refusal import Evidence, is_weak, measure_evidence, states_quantity
+from assistant.qa.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
+from assistant.qa.sentences import split_units
+from ingest.embedding import Embedder, return_freed_memory
+from ingest.models import DocumentRecord
+from ingest.settings import Settings
+from ingest.store import Store
+
+MAX_QUESTION_CHARS = 2000
+# C0 and C1 controls and DEL (U+009B alone starts a terminal escape sequence), and lone
+# surrogates: JSON can carry "\ud800", which the tokenizer cannot encode (it raised TypeError).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_POINTERS = 3
+_PRE_EMBED_BATCH = 32
+
+
+# Builds the answerer actually used around the quoting one (e.g. a generative answerer that
+# verifies against it and falls back to it); given the embedder it may verify with.
+AnswererWrapper = Callable[[ExtractiveAnswerer, Embedder], Answerer]
+
+
+class QuestionError(ValueError):
+    """The question cannot be answered as typed; the message says what to change."""
+
+
+def clean_question(question: str) -> str:
+    """Control characters out, whitespace folded; empty or overlong questions refused."""
+    text = " ".join(_CONTROL.sub(" ", question or "").split())
+    if not text:
+        raise QuestionError("the question is empty; type a question about the corpus")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+            "Ask about one thing at a time."
+        )
+    return text
+
+
+@dataclass(frozen=True)
+class CorpusStatus:
+    kind: str  # sample | official | mixed
+    generation: str
+    documents: list[DocumentRecord]
+
+
+class Assistant:
+    """Hybrid retrieval, refusal when the evidence is weak, then an answerer."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        answerer: Answerer | None = None,
+        wrap_answerer: AnswererWrapper | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = Store.open(settings)
+        self.embedder = Embedder(settings.ingest.embed_batch_size)
+        self.retriever = HybridRetriever(self.store, settings.retrieval, self.embedder)
+        self._answerer = answerer
+        self._answerer_given = answerer is not None
+        self._answerer_generation = ""
+        # Chosen where the app is put together (assistant/compose.py): question answering
+        # names only the `Answerer` interface, never the LLM code.
+        self._wrap_answerer = wrap_answerer
+        # The quoting answerer: the answer itself, or what the generative one verifies with
+        # and falls back to. Its sentences are what `pre_embed_sentences` embeds.
+        self._extractive = answerer if isinstance(answerer, ExtractiveAnswerer) else None
+        # The pre-embedding thread and a question may both meet a new generation first: one
+        # of them builds its answerer (a pass over every chunk), the other waits for it.
+        self._answerer_lock = threading.Lock()
+
+    def _answerer_for(self, snapshot: IndexSnapshot) -> Answerer:
+        with self._answerer_lock:
+            if not self._answerer_given and self._answerer_generation != snapshot.generation:
+                self._answerer = self._extractive = self._build_extractive(snapshot)
+                if self._wrap_answerer is not None:
+                    self._answerer = self._wrap_answerer(self._extractive, self.embedder)
+                self._answerer_generation = snapshot.generation
+            return self._answerer
+
+    def _build_extractive(self, snapshot: IndexSnapshot) -> ExtractiveAnswerer:
+        return ExtractiveAnswerer(
+            self.settings.answer, self.embedder, snapshot.keyword, _boilerplate(snapshot)
+        )
+
+    def warm_up(self) -> None:
+        """Load the index and the model now rather than on the first officer's question."""
+        self.retriever.snapshot()
+        self.ask("What is responsible AI innovation?")
+
+    def pre_embed_sentences(self, limit: int) -> int:
+        """Embed the current corpus's quotable sentences ahead of questions; how many.
+
+        A first-time question otherwise spends most of its answer time encoding about a
+        dozen sentences; with them cached it costs one query encoding. Skipped (0) when
+        the corpus has more than `limit` of them: the cache then fills as officers ask.
+        """
+        snapshot = self.retriever.snapshot()
+        self._answerer_for(snapshot)
+        if self._extractive is None:  # an answerer given from outside, quoting nothing
+            return 0
+        texts = self._extractive.sentence_texts(
+            (c.section, c.text) for c in snapshot.chunks.values()
+        )
+        if len(texts) > limit:
+            return 0
+        # Small batches: questions asked meanwhile get the encoder between two of them.
+        for start in range(0, len(texts), _PRE_EMBED_BATCH):
+            self.embedder.embed_short(texts[start : start + _PRE_EMBED_BATCH])
+        return_freed_memory()
+        return len(texts)
+
+    def generation(self) -> str:
+        """The index generation questions are answered from now."""
+        return self.retriever.snapshot().generation
+
+    def corpus_status(self) -> CorpusStatus:
+        snapshot = self.retriever.snapshot()
+        return CorpusStatus(
+            snapshot.corpus_kind, snapshot.generation, self.store.documents(snapshot.generation)
+        )
+
+    def retrieve(
+        self, question: str, history: list[str] | None = None, k: int = 10, mode: str = "hybrid"
+    ) -> list[Passage]:
+        return self.retriever.retrieve(clean_question(question), history, k, mode)
+
+    def evidence(self, question: str, history: list[str] | None = None) -> Evidence:
+        """The refusal signals for a question, for calibration."""
+        question = clean_question(question)
+        snapshot = self.retriever.snapshot()
+        passages = self.retriever.retrieve(question, history, snapshot=snapshot)
+        return measure_evidence(
+            retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
+        )
+
+    def ask(self, question: str, history: list[str] | None = None, k: int | None = None) -> Answer:
+        for event in self.ask_stream(question, history, k):
+            if isinstance(event, Final):
+                return event.answer
+        raise AssertionError("ask_stream ends with Final")
+
+    def ask_stream(
+        self, question: str, history: list[str] | None = None, k: int | None = None
+    ) -> Iterator[StreamEvent]:
+        """`Retrieved` as soon as the passages are in, `Draft` pieces while a model writes,
+        then `Final` with the answer as shown (the extractive answerer yields no drafts)."""
+        started = time.perf_counter()
+        question = clean_question(question)
+        history = [clean_question(h) for h in (history or []) if h and h.strip()][-3:]
+        snapshot = self.retriever.snapshot()  # one generation for the whole answer
+        passages = self.retriever.retrieve(question, history, k, snapshot=snapshot)
+        retrieved = time.perf_counter()
+        yield Retrieved(question, passages)
+        evidence = measure_evidence(
+            retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
+        )
+        answer = None
+        first_token = None
+        if not is_weak(evidence, self.settings.answer):
+            answerer = self._answerer_for(snapshot)
+            stream = getattr(answerer, "stream", None)
+            items = stream(question, passages, history) if stream else None
+            for item in items or [answerer.answer(question, passages, history)]:
+                if isinstance(item, Answer):
+                    answer = item
+                else:
+                    first_token = first_token or time.perf_counter()
+                    yield Draft(item)
+        if (
+            answer is None
+            or answer.refused
+            or not states_quantity(question, [c.quote for c in answer.citations])
+        ):
+            answer = _refusal(question, passages)
+        finished = time.perf_counter()
+        answer.timings_ms = {
+            "retrieve": (retrieved - started) * 1000,
+            "answer": (finished - retrieved) * 1000,
+            "total": (finished - started) * 1000,
+        }
+        if first_token is not None:
+            answer.timings_ms["first_token"] = (first_token - started) * 1000
+        yield Final(answer)
+
+    def document_path(self, source: str) -> Path | None:
+        """The corpus file behind a citation, only if it lies inside the corpus folder."""
+        root = self.settings.corpus.resolve()
+        candidate = (root / source).resolve()
+        if not candidate.is_relative_to(root) or not candidate.is_file():
+            return None
+        return candidate
+
+
+def _refusal(question: str, passages: list[Passage]) -> Answer:
+    seen: set[str] = set()
+    pointers = []
+    for passage in passages:
+        if passage.doc_id in seen:
+            continue
+        seen.add(passage.doc_id)
+        pointers.append(Citation.from_passage(len(pointers) + 1, passage))
+        if len(pointers) == _POINTERS:
+            break
+    return Answer(
+        question=question, answer=REFUSAL_TEXT, refused=True, citations=[], pointers=pointers
+    )
+
+
+def _boilerplate(snapshot: IndexSnapshot) -> frozenset[str]:
+    """Sentences that recur in several documents (notices, disclaimers): never an answer."""
+    documents_per_unit: dict[str, set[str]] = {}
+    for chunk in snapshot.chunks.values():
+        for unit in split_units(chunk.text):
+            if len(unit.text) > 20:
+                documents_per_unit.setdefault(unit.text, set()).add(chunk.doc_id)
+    return frozenset(text for text, docs in documents_per_unit.items() if len(docs) >= 3)

@@ -1,0 +1,293 @@
+"""HTML for the app: the answer bubble, the sources panel, the corpus banner, the admin tab.
+
+Everything shown comes from documents or from the person typing, so every piece of text
+is escaped here, before any markup of ours (`<mark>`, links) is put around it. Pure
+functions of `Answer`/`Citation`, so the escaping is unit-tested without a browser.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from urllib.parse import quote
+
+from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
+from ingest.models import RefreshReport
+
+DOCUMENT_ROUTE = "corpus"  # relative, so the links survive a proxy's root path
+_MARKER = re.compile(r"\[(\d+)\]")
+_CITE_BADGE = r'<span class="ta-cite">[\1]</span>'  # markers survive escape() unchanged
+
+CORPUS_KINDS = {
+    "sample": "Sample corpus: documents written for this project from public facts, "
+    "not the official INTERPOL/UNICRI Toolkit.",
+    "official": "Official corpus: the INTERPOL/UNICRI AI Toolkit and related policy documents.",
+    "mixed": "Mixed corpus: official Toolkit documents together with sample documents "
+    "written for this project.",
+    "empty": "No documents are indexed: staff run `toolkit-assistant ingest` to load the corpus.",
+    "unknown": "The loaded corpus could not be identified; "
+    "staff re-run `toolkit-assistant ingest`.",
+}
+DISCLAIMER = "Answers quote the loaded documents as guidance; they are not legal advice."
+
+
+def document_url(citation: Citation) -> str:
+    """The app's link to the cited file; PDF viewers open `#page=N` at that page."""
+    url = f"{DOCUMENT_ROUTE}/{quote(citation.source, safe='/')}"
+    if citation.page is not None and citation.source.lower().endswith(".pdf"):
+        url += f"#page={citation.page}"
+    return url
+
+
+def where(citation: Citation) -> str:
+    """'section · page N' as plain text (escape before use)."""
+    # The section path comes as "2 Heading > 2.1 Subheading".
+    parts = [citation.section.replace(" > ", " \u203a ")] if citation.section else []
+    if citation.page is not None:
+        parts.append(f"page {citation.page}")
+    return " \u00b7 ".join(parts)
+
+
+def _page_suffix(citation: Citation) -> str:
+    return "" if citation.page is None else f" \u00b7 page {citation.page}"
+
+
+def _open_link(citation: Citation) -> str:
+    is_pdf = citation.source.lower().endswith(".pdf")
+    label = f"Open PDF at page {citation.page}" if is_pdf and citation.page else "Open document"
+    return (
+        f'<a class="ta-open" href="{escape(document_url(citation))}" target="_blank" '
+        f'rel="noopener noreferrer">{escape(label)} \u2197</a>'
+    )
+
+
+def _fragment_pattern(fragment: str) -> re.Pattern[str] | None:
+    # Passages keep the PDF's line breaks; quotes are whitespace-folded.
+    words = fragment.split()
+    return re.compile(r"\s+".join(re.escape(w) for w in words)) if words else None
+
+
+def highlight(text: str, quote_text: str) -> str:
+    """`text` escaped, with each sentence of `quote_text` found in it wrapped in `<mark>`."""
+    spans: list[tuple[int, int]] = []
+    for fragment in quote_text.split(QUOTE_SEPARATOR):
+        pattern = _fragment_pattern(fragment)
+        match = pattern.search(text) if pattern else None
+        if match:
+            spans.append(match.span())
+    out, position = [], 0
+    for start, end in sorted(spans):
+        if start < position:  # overlapping fragments: the first mark already covers it
+            continue
+        out.append(escape(text[position:start]))
+        out.append(f"<mark>{escape(text[start:end])}</mark>")
+        position = end
+    out.append(escape(text[position:]))
+    return "".join(out)
+
+
+def _bullet(line: str) -> str:
+    # Quoted list items come as "- item"; a bullet reads better than a dash.
+    return "\u2022 " + line[2:] if line.startswith("- ") else line
+
+
+def answer_html(answer: Answer) -> str:
+    """The chat bubble: the quoted sentences with [n] badges, then the numbered sources."""
+    # splitlines, not split("\n"): a bare "\r" also ends a line, and a blank line left in the
+    # bubble would switch the Chatbot back to Markdown (a typed ![x](url) fetches an image).
+    lines = [line for line in answer.answer.splitlines() if line.strip()]
+    body = "".join(f"<p>{_MARKER.sub(_CITE_BADGE, escape(_bullet(line)))}</p>" for line in lines)
+    if answer.notice:
+        body = f'<p class="ta-note ta-notice" role="status">{escape(answer.notice)}</p>{body}'
+    if answer.refused:
+        return (
+            f'<div class="ta-answer ta-refused">{body}<p class="ta-note">'
+            "The nearest documents are listed under Sources; they are pointers, not an answer."
+            "</p></div>"
+        )
+    sources = "".join(
+        f'<li><span class="ta-cite">[{c.n}]</span> {escape(c.title)}{_page_suffix(c)} '
+        f"{_open_link(c)}</li>"
+        for c in answer.citations
+    )
+    return f'<div class="ta-answer">{body}<ol class="ta-source-list">{sources}</ol></div>'
+
+
+def _card(citation: Citation, passage: str, label: str) -> str:
+    return (
+        f'<article class="ta-card" id="ta-source-{citation.n}">'
+        f'<h3><span class="ta-cite">{escape(label)}</span> {escape(citation.title)}</h3>'
+        f'<p class="ta-meta">{escape(where(citation))}</p>'
+        f"{passage}<p>{_open_link(citation)}</p></article>"
+    )
+
+
+def sources_html(answer: Answer | None) -> str:
+    """The sources panel: cited passages with the quoted sentences marked, or pointers."""
+    if answer is None:
+        return (
+            '<div class="ta-sources"><h2>Sources</h2><p class="ta-meta">Ask a question: the '
+            "passages behind each numbered citation appear here.</p></div>"
+        )
+    question = f'<p class="ta-meta">For: \u201c{escape(answer.question)}\u201d</p>'
+    if answer.refused:
+        cards = "".join(_card(p, "", "\u2192") for p in answer.pointers) or (
+            '<p class="ta-meta">No document came close.</p>'
+        )
+        return (
+            f'<div class="ta-sources"><h2>Nearest documents</h2>{question}'
+            '<p class="ta-note">The corpus does not answer this question. These documents '
+            f"are the closest matches, offered as places to look, not as evidence.</p>{cards}</div>"
+        )
+    cards = "".join(
+        _card(c, f"<blockquote>{highlight(c.text, c.quote)}</blockquote>", f"[{c.n}]")
+        for c in answer.citations
+    )
+    return f'<div class="ta-sources"><h2>Sources</h2>{question}{cards}</div>'
+
+
+def retrieved_html(question: str, passages: list[Passage]) -> str:
+    """The sources panel while the model writes: the passages it was given, unmarked."""
+    cards = "".join(
+        _card(
+            Citation.from_passage(n, p),
+            f"<blockquote>{escape(p.text)}</blockquote>",
+            f"{n}",
+        )
+        for n, p in enumerate(passages, start=1)
+    )
+    return (
+        f'<div class="ta-sources"><h2>Retrieved passages</h2><p class="ta-meta">For: '
+        f'\u201c{escape(question)}\u201d</p><p class="ta-note">The answer is being written '
+        f"from these passages; its citations appear here when it is checked.</p>{cards}</div>"
+    )
+
+
+DRAFT_NOTE = "Writing\u2026 not yet checked against the sources."
+STOPPED_NOTE = "Stopped. The unfinished answer was not checked, so it is not shown; ask again."
+
+
+def draft_html(text: str) -> str:
+    """The model's text as it arrives: plain, escaped, flagged as unchecked."""
+    lines = "".join(f"<p>{escape(line)}</p>" for line in text.splitlines() if line.strip())
+    return f'<div class="ta-answer ta-draft">{lines}<p class="ta-note">{DRAFT_NOTE}</p></div>'
+
+
+def message_html(text: str, css_class: str = "ta-question") -> str:
+    """A chat bubble of plain text (a question, an error): shown as typed, never as markup."""
+    # Line breaks become <br>: a blank line inside the bubble would end the HTML block and
+    # let the Chatbot render what follows as Markdown.
+    lines = "<br>".join(escape(line) for line in text.splitlines())
+    return f'<div class="{css_class}">{lines}</div>'
+
+
+def banner_html(kind: str, documents: int) -> str:
+    corpus = CORPUS_KINDS.get(kind, f"Corpus: {kind}.")
+    return (
+        f'<div class="ta-banner" role="note"><strong>{escape(corpus)}</strong> '
+        f"{documents} documents loaded. {escape(DISCLAIMER)}</div>"
+    )
+
+
+# -- the admin tab ----------------------------------------------------------------------------
+_STATUS_HEADINGS = {
+    "document": "Document",
+    "title": "Title",
+    "version": "Version",
+    "pages": "Pages",
+    "chunks": "Chunks",
+    "ingested_at": "Ingested at",
+}
+_PENDING = {
+    "new": "new, not yet indexed",
+    "changed": "changed since it was indexed",
+    "deleted": "deleted from the folder, still indexed",
+    "unsupported": "not a type the assistant reads; it is never indexed",
+}
+
+
+def _cell(value: object) -> str:
+    return "\u2013" if value is None or value == "" else escape(str(value))
+
+
+def documents_html(rows: list[dict], pending: list[tuple[str, str]]) -> str:
+    """The corpus status: indexed documents, then how the folder differs from the index."""
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in _STATUS_HEADINGS.values())
+    body = (
+        "".join(
+            "<tr>"
+            + "".join(f"<td>{_cell(row.get(key))}</td>" for key in _STATUS_HEADINGS)
+            + "</tr>"
+            for row in rows
+        )
+        or f'<tr><td colspan="{len(_STATUS_HEADINGS)}">No documents are indexed.</td></tr>'
+    )
+    table = (
+        f'<table class="ta-table"><caption>Indexed documents: {len(rows)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+    if pending:
+        items = "".join(
+            f"<li>{escape(source)}: {escape(_PENDING.get(change, change))}</li>"
+            for source, change in pending
+        )
+        waiting = (
+            '<p class="ta-meta"><strong>Waiting for a refresh of the index:</strong></p>'
+            f'<ul class="ta-pending">{items}</ul>'
+        )
+    else:
+        waiting = '<p class="ta-meta">The index matches the corpus folder.</p>'
+    return f'<div class="ta-admin-status">{table}{waiting}</div>'
+
+
+def refresh_report_html(report: RefreshReport) -> str:
+    """What a refresh did: counts, the documents in each group, and why any failed."""
+    summary = (
+        f"Added {len(report.added)}, updated {len(report.updated)}, "
+        f"unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
+        f"failed {len(report.failed)}. The index holds {report.documents} documents, "
+        f"{report.pages} pages and {report.chunks_total} passages "
+        f"({report.chunks_embedded} embedded now) after {report.seconds:.1f} s."
+    )
+    groups = "".join(
+        f"<p><strong>{label}:</strong> {escape(', '.join(sources))}</p>"
+        for label, sources in (
+            ("Added", report.added),
+            ("Updated", report.updated),
+            ("Removed", report.removed),
+        )
+        if sources
+    )
+    failed = ""
+    if report.failed:
+        items = "".join(
+            f"<li><strong>{escape(f.source)}</strong>: {escape(f.error)}</li>"
+            for f in report.failed
+        )
+        failed = (
+            '<p class="ta-error">Not indexed (a previous version, if any, stays):</p>'
+            f"<ul>{items}</ul>"
+        )
+    return (
+        f'<div class="ta-report" role="status"><h3>Refresh report</h3><p>{escape(summary)}</p>'
+        f"{groups}{failed}</div>"
+    )
+
+
+ADMIN_SIGN_IN_NOTE = (
+    "Staff only: sign in with a staff account to see the corpus status, add or remove "
+    "documents and refresh the index."
+)
+LOGIN_NOTE = "Toolkit Assistant: sign in with the account your administrator gave you."
+
+
+def admin_message_html(text: str, ok: bool = True) -> str:
+    """One line for the staff member: what was done, or why it was refused."""
+    if not text:
+        return ""
+    css, role = ("ta-admin-ok", "status") if ok else ("ta-error", "alert")
+    return f'<p class="ta-admin-message {css}" role="{role}">{escape(text)}</p>'
+
+
+def signed_in_html(name: str, role: str) -> str:
+    return f'<p class="ta-meta">Signed in as <strong>{escape(name)}</strong> ({escape(role)}).</p>'

@@ -1,0 +1,266 @@
+"""ExtractiveAnswerer with a fake embedder: which sentences it quotes and how it cites them.
+
+The fake encoder is a normalized hashed bag of stemmed terms, so "meaning" is word
+overlap: enough to check selection, ordering and citation without the real model.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import numpy as np
+import pytest
+
+from assistant.qa.answer import ExtractiveAnswerer
+from assistant.qa.models import Answer, Passage
+from ingest.keyword_index import KeywordIndex, terms
+from ingest.settings import AnswerSettings
+
+_DIM = 256
+_CITED_LINE = re.compile(r"^(?:- )?(?P<text>.*) \[(?P<n>\d+)\]$")
+
+
+class HashedBagOfWords:
+    """`embed_short` like the real Embedder: one unit-length row per text."""
+
+    def embed_short(self, texts: list[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), _DIM), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for term in terms(text):
+                vectors[row, zlib.crc32(term.encode()) % _DIM] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1.0, norms)
+
+
+def passage(text: str, source: str = "a.pdf", page: int = 1, section: str = "", dense=0.5):
+    return Passage(
+        chunk_id=f"{source}:{page}:{hash(text)}",
+        doc_id=source,
+        source=source,
+        title=source,
+        page=page,
+        section=section,
+        text=text,
+        score=dense,
+        dense_score=dense,
+    )
+
+
+# Background documents so that IDF separates topic words from common ones.
+_BACKGROUND = [
+    "The agency uses AI systems for many tasks in policing.",
+    "Officers review the outputs of AI systems before acting on them.",
+    "The toolkit gives guidance to law enforcement agencies.",
+    "An assessment is carried out by the agency before deployment.",
+]
+
+
+def answerer(passages: list[Passage], boilerplate=frozenset(), **settings) -> ExtractiveAnswerer:
+    keyword = KeywordIndex.build(
+        (str(i), text) for i, text in enumerate([*_BACKGROUND, *(p.text for p in passages)])
+    )
+    return ExtractiveAnswerer(
+        AnswerSettings(**settings), HashedBagOfWords(), keyword, frozenset(boilerplate)
+    )
+
+
+def ask(question: str, passages: list[Passage], history=(), **settings) -> Answer:
+    return answerer(passages, **settings).answer(question, passages, list(history))
+
+
+def cited_lines(answer: Answer) -> list[tuple[str, int]]:
+    """(quoted text, citation number) for every answer line; fails on an uncited line."""
+    lines = []
+    for line in answer.answer.splitlines():
+        match = _CITED_LINE.match(line)
+        assert match, f"answer line without a citation: {line!r}"
+        lines.append((match["text"], int(match["n"])))
+    return lines
+
+
+def assert_verbatim(answer: Answer) -> None:
+    by_number = {c.n: c for c in answer.citations}
+    for text, n in cited_lines(answer):
+        assert n in by_number, f"[{n}] cites nothing"
+        assert text in by_number[n].text, f"not a span of passage [{n}]: {text!r}"
+        assert text in by_number[n].quote, f"not in the quote of [{n}]: {text!r}"
+
+
+PROPORTIONALITY = passage(
+    "The toolkit was published in 2023 by two organizations. "
+    "Proportionality means that the intrusion caused by an AI system must not exceed "
+    "what is necessary to achieve a legitimate policing aim. "
+    "The workbook contains several practical exercises for agencies.",
+    page=4,
+)
+RISK = passage(
+    "Each use case is examined before deployment by a board drawn from several units of "
+    "the agency concerned. "
+    "The risk score is likelihood multiplied by severity. "
+    "Ratings come from a panel of reviewers on a numbered scale.",
+    source="risk.pdf",
+    page=7,
+)
+SCALE = passage(
+    "Each answer is scored on a scale. The scoring scale has four levels:\n"
+    "- Level 1: no capability exists in the agency\n"
+    "- Level 2: capability is planned but not yet funded\n"
+    "- Level 3: capability exists and is partly used\n"
+    "- Level 4: capability is embedded and reviewed\n"
+    "Scores are summed for each domain.",
+    source="readiness.pdf",
+    page=3,
+    section="2 Assessment > 2.3 Scoring scale",
+)
+
+
+def test_the_sentence_that_answers_the_question_opens_the_answer() -> None:
+    answer = ask("What does proportionality mean?", [RISK, PROPORTIONALITY])
+    assert not answer.refused
+    first, n = cited_lines(answer)[0]
+    assert first.startswith("Proportionality means that the intrusion")
+    assert n == 1 and answer.citations[0].page == 4, "the second passage is cited first"
+
+
+def test_every_line_is_a_verbatim_span_of_the_passage_it_cites() -> None:
+    passages = [PROPORTIONALITY, RISK, SCALE]
+    for question in (
+        "What does proportionality mean?",
+        "How is the risk score calculated?",
+        "What are the levels of the scoring scale?",
+        "What do reviewers and agencies do with the scale and the risk score?",
+    ):
+        answer = ask(question, passages)
+        assert answer.answer and answer.citations
+        assert_verbatim(answer)
+
+
+def test_citations_are_numbered_in_order_of_first_appearance() -> None:
+    shared = "Oversight by a human officer is required before any arrest based on AI output."
+    passages = [
+        passage(f"{shared} Records of oversight are kept for audit.", "x.pdf", 1),
+        passage(f"Human officer oversight of AI output is reviewed yearly. {shared}", "y.pdf", 2),
+        passage("Human oversight by an officer covers AI output in every case.", "z.pdf", 3),
+    ]
+    answer = ask("Is human officer oversight of AI output required?", passages)
+    numbers = [n for _, n in cited_lines(answer)]
+    first_seen = list(dict.fromkeys(numbers))
+    assert len(first_seen) >= 2, answer.answer
+    assert first_seen == list(range(1, len(first_seen) + 1))
+    assert [c.n for c in answer.citations] == first_seen
+    assert_verbatim(answer)
+
+
+def test_a_list_question_gets_the_whole_list() -> None:
+    answer = ask("What are the levels of the scoring scale?", [PROPORTIONALITY, SCALE])
+    lines = answer.answer.splitlines()
+    items = [line for line in lines if line.startswith("- ")]
+    assert [re.sub(r" \[\d+\]$", "", line) for line in items] == [
+        "- Level 1: no capability exists in the agency",
+        "- Level 2: capability is planned but not yet funded",
+        "- Level 3: capability exists and is partly used",
+        "- Level 4: capability is embedded and reviewed",
+    ]
+    intro = lines.index(items[0]) - 1
+    assert lines[intro].startswith("The scoring scale has four levels:")
+    assert_verbatim(answer)
+
+
+def test_a_short_opener_brings_its_next_sentence() -> None:
+    """A short opener ("The risk score is likelihood multiplied by severity.") needs more."""
+    answer = ask("How is the risk score calculated?", [RISK])
+    quoted = [text for text, _ in cited_lines(answer)]
+    assert quoted[:2] == [
+        "The risk score is likelihood multiplied by severity.",
+        "Ratings come from a panel of reviewers on a numbered scale.",
+    ]
+
+
+def test_a_long_opener_stands_alone() -> None:
+    """Control for the test above: the next sentence joins only through the opener."""
+    answer = ask("What does proportionality mean?", [PROPORTIONALITY])
+    quoted = [text for text, _ in cited_lines(answer)]
+    assert quoted[0].startswith("Proportionality means")
+    assert "The workbook contains several practical exercises for agencies." not in quoted
+
+
+def test_an_opener_announcing_what_follows_brings_the_next_sentence() -> None:
+    text = (
+        "For every deployment of facial recognition in public spaces the final score "
+        "for the deployment works out as follows. "
+        "Add the weights of the answered items and divide by the number of items."
+    )
+    answer = ask("How does the final score for facial recognition work out?", [passage(text)])
+    quoted = [t for t, _ in cited_lines(answer)]
+    follower = "Add the weights of the answered items and divide by the number of items."
+    assert quoted[1:2] == [follower]
+
+
+BOILERPLATE = "This document on oversight of AI systems is for official use by police only."
+
+
+def test_boilerplate_sentences_are_never_quoted() -> None:
+    text = f"{BOILERPLATE} Oversight of AI systems is carried out by an independent board."
+    question = "Who carries out oversight of AI systems used by police?"
+    without = ask(question, [passage(text)])
+    assert BOILERPLATE in without.answer, "control: the notice matches the question"
+
+    answer = answerer([passage(text)], boilerplate={BOILERPLATE}).answer(
+        question, [passage(text)], []
+    )
+    assert BOILERPLATE not in answer.answer
+    assert "independent board" in answer.answer
+    assert all(BOILERPLATE not in c.quote for c in answer.citations)
+
+
+def test_only_boilerplate_is_refused() -> None:
+    answer = answerer([passage(BOILERPLATE)], boilerplate={BOILERPLATE}).answer(
+        "Who carries out oversight?", [passage(BOILERPLATE)], []
+    )
+    assert answer.refused and not answer.citations
+
+
+def test_near_identical_sentences_are_not_both_quoted() -> None:
+    original = "Facial recognition matches must be confirmed by a trained human examiner."
+    reissue = "Facial recognition matches must be confirmed by a trained human examiner first."
+    passages = [
+        passage(f"{original} The policy applies to all units.", "2023.pdf", 2),
+        passage(f"{reissue} The policy applies to every unit.", "2024.pdf", 2),
+    ]
+    answer = ask("Who must confirm facial recognition matches?", passages)
+    quoted = [t for t, _ in cited_lines(answer)]
+    assert (original in quoted) != (reissue in quoted), quoted
+
+
+DRONE_FOOTAGE = passage(
+    "Drone footage is retained for thirty days unless it is evidence. "
+    "Drone footage that is evidence follows the rules on exhibits. "
+    "The drone unit reviews drone footage samples every month for quality. "
+    "Access to drone footage is logged and audited by the data protection officer. "
+    "Deleting drone footage early requires approval from a senior officer."
+)
+
+
+@pytest.mark.parametrize("max_sentences", [2, 3])
+def test_max_sentences_is_respected(max_sentences: int) -> None:
+    question = "What are the rules for drone footage?"
+    uncapped = ask(question, [DRONE_FOOTAGE], max_sentences=20)
+    assert len(cited_lines(uncapped)) > max_sentences, "control: more sentences qualify"
+    answer = ask(question, [DRONE_FOOTAGE], max_sentences=max_sentences)
+    assert len(cited_lines(answer)) == max_sentences
+
+
+def test_max_sentences_one_holds_for_a_short_opener() -> None:
+    answer = ask("How is the risk score calculated?", [RISK], max_sentences=1)
+    assert len(cited_lines(answer)) == 1, answer.answer
+
+
+def test_a_follow_up_is_answered_from_its_own_words() -> None:
+    answer = ask(
+        "And how is its score calculated?",
+        [PROPORTIONALITY, RISK],
+        history=["What is the risk assessment for each use case?"],
+    )
+    assert cited_lines(answer)[0][0] == "The risk score is likelihood multiplied by severity."
+    assert_verbatim(answer)

@@ -1,0 +1,195 @@
+"""HybridRetriever's fusion and post-processing, with the dense side scripted.
+
+The store is a fake whose `query` returns a fixed dense ranking; the keyword side is the
+real BM25 index built from the chunk texts, and fusion is the real EnsembleRetriever as
+`HybridRetriever.retrieve` wires it. So these tests cover the RRF weights and id key, the
+near-duplicate merge and the per-document cap without the model or Chroma.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.qa.retrieve import HybridRetriever, retrieval_query
+from ingest.settings import RetrievalSettings
+from ingest.store import Publication, Store, StoredChunk
+
+_VECTOR = np.array([1.0, 0.0, 0.0, 0.0], dtype=np.float32)
+
+
+class ScriptedStore(Store):
+    """One published generation; `dense` is the dense ranking, best first."""
+
+    def __init__(self, path: Path, chunks: list[StoredChunk], dense: list[str]) -> None:
+        self.path = path
+        self.chroma_url = None
+        self._chunks_by_id = {c.id: c for c in chunks}
+        self._dense = dense
+
+    def current(self) -> Publication:
+        return Publication("g1", "sample", "2024-01-01T00:00:00+00:00", "test")
+
+    def iter_chunks(self, generation: str, page_size: int = 5000):
+        yield from self._chunks_by_id.values()
+
+    def query(self, generation: str, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        return [(i, 0.9 - 0.01 * rank) for rank, i in enumerate(self._dense[:n])]
+
+    def embeddings(self, generation: str, ids: list[str]) -> dict[str, np.ndarray]:
+        return {i: _VECTOR * 0.5 for i in ids}
+
+
+class FixedEmbedder:
+    def embed_query(self, text: str) -> np.ndarray:
+        return _VECTOR
+
+
+def chunk(chunk_id: str, text: str, doc_id: str | None = None, ordinal: int = 0) -> StoredChunk:
+    doc = doc_id or f"{chunk_id}.pdf"
+    return StoredChunk(chunk_id, doc, doc, doc, 1, "", text, ordinal)
+
+
+def retriever(tmp_path: Path, chunks: list[StoredChunk], dense: list[str], **settings):
+    store = ScriptedStore(tmp_path / "store", chunks, dense)
+    return HybridRetriever(store, RetrievalSettings(**settings), FixedEmbedder())
+
+
+FILLER = [
+    chunk(f"f{n}", f"Procurement contract clause {n} covers payment terms and delivery dates.")
+    for n in range(6)
+]
+
+
+def test_a_passage_ranked_well_by_both_lists_beats_one_ranked_first_by_one(
+    tmp_path: Path,
+) -> None:
+    chunks = [
+        chunk("keyword_only", "Drone oversight boards set drone oversight rules for drones."),
+        chunk("both", "Oversight of drone flights is the duty of the aviation unit and its staff."),
+        chunk("dense_only", "Unmanned aircraft are supervised by a committee of the agency."),
+        *FILLER,
+    ]
+    hybrid = retriever(tmp_path, chunks, dense=["dense_only", "both", "f0", "f1", "f2"])
+    question = "Who is responsible for drone oversight?"
+
+    assert hybrid.retrieve(question, k=3, mode="dense")[0].chunk_id == "dense_only"
+    assert hybrid.retrieve(question, k=3, mode="keyword")[0].chunk_id == "keyword_only"
+    fused = [p.chunk_id for p in hybrid.retrieve(question, k=3)]
+    assert fused[0] == "both"
+    assert set(fused[1:]) == {"dense_only", "keyword_only"}
+
+
+def test_the_dense_weight_tilts_the_fusion(tmp_path: Path) -> None:
+    chunks = [
+        chunk("keyword_only", "Drone oversight boards set drone oversight rules for drones."),
+        chunk("dense_only", "Unmanned aircraft are supervised by a committee of the agency."),
+        *FILLER,
+    ]
+    dense = ["dense_only", "f0", "f1"]
+    question = "Who is responsible for drone oversight?"
+    leaning_dense = retriever(tmp_path / "a", chunks, dense, dense_weight=0.8)
+    leaning_keyword = retriever(tmp_path / "b", chunks, dense, dense_weight=0.2)
+    assert leaning_dense.retrieve(question, k=2)[0].chunk_id == "dense_only"
+    assert leaning_keyword.retrieve(question, k=2)[0].chunk_id == "keyword_only"
+
+
+def test_near_duplicate_passages_are_merged(tmp_path: Path) -> None:
+    text = (
+        "Facial recognition results are investigative leads only and must be confirmed "
+        "by a trained examiner before any action is taken against a person."
+    )
+    chunks = [
+        chunk("policy_2023", text, "policy-2023.pdf"),
+        chunk("policy_2024", text.replace("a person.", "a person!"), "policy-2024.pdf"),
+        chunk("other", "Facial recognition systems are procured under the checklist."),
+        *FILLER,
+    ]
+    hybrid = retriever(tmp_path, chunks, dense=["policy_2023", "policy_2024", "other", "f0"])
+    ids = [p.chunk_id for p in hybrid.retrieve("How are facial recognition results used?", k=3)]
+    assert ids[0] == "policy_2023"
+    assert "policy_2024" not in ids
+    assert len(ids) == 3, "the merged copy's place goes to the next passage"
+
+
+CAMERA_OTHERS = [
+    chunk("cam_a", "Body-worn camera policies differ between forces."),
+    chunk("cam_b", "Camera footage from the body of an officer is personal data."),
+    chunk("cam_c", "Footage review by a supervisor happens weekly for body-worn camera use."),
+    chunk("cam_d", "Body-worn camera footage is uploaded at the end of each shift."),
+]
+LONG_DOCUMENT = [
+    chunk(f"long{n}", f"Body-worn camera footage rule {n}: retention step {n} applies.", "long")
+    for n in range(6)
+]
+CAMERA_QUESTION = "What are the body-worn camera footage rules?"
+
+
+@pytest.mark.parametrize("cap", [1, 3])
+def test_one_document_cannot_crowd_out_the_others(tmp_path: Path, cap: int) -> None:
+    """The long document ranks first everywhere, yet holds at most `cap` of the k places."""
+    chunks = LONG_DOCUMENT + CAMERA_OTHERS + FILLER
+    dense = [c.id for c in LONG_DOCUMENT + CAMERA_OTHERS]
+    hybrid = retriever(tmp_path, chunks, dense, max_passages_per_document=cap)
+    passages = hybrid.retrieve(CAMERA_QUESTION, k=5)
+    assert len(passages) == 5
+    assert sum(p.doc_id == "long" for p in passages) == max(cap, 5 - len(CAMERA_OTHERS))
+    assert passages[0].doc_id == "long", "the cap drops later passages, not the best one"
+
+
+def test_the_cap_does_not_starve_a_one_document_answer(tmp_path: Path) -> None:
+    """Over-cap passages fill the k places no other document can, after the others."""
+    chunks = LONG_DOCUMENT + CAMERA_OTHERS[:1] + FILLER
+    dense = [c.id for c in LONG_DOCUMENT + CAMERA_OTHERS[:1]]
+    hybrid = retriever(tmp_path, chunks, dense, max_passages_per_document=2)
+    passages = hybrid.retrieve(CAMERA_QUESTION, k=5)
+    assert len(passages) == 5
+    assert [p.doc_id for p in passages[:3]].count("long") == 2
+    assert "cam_a.pdf" in [p.doc_id for p in passages[:3]]
+    assert [p.doc_id for p in passages[3:]] == ["long", "long"]
+
+
+def test_passages_carry_rank_and_dense_scores(tmp_path: Path) -> None:
+    hybrid = retriever(tmp_path, FILLER, dense=[c.id for c in FILLER])
+    passages = hybrid.retrieve("procurement contract payment terms", k=4)
+    assert len(passages) == 4
+    scores = [p.score for p in passages]
+    assert scores == sorted(scores, reverse=True) and all(0 < s <= 1 for s in scores)
+    assert all(p.dense_score == pytest.approx(0.5) for p in passages)
+
+
+# -- follow-ups -------------------------------------------------------------------------
+PREVIOUS = "How does the agency use facial recognition at borders?"
+
+
+@pytest.mark.parametrize(
+    "follow_up",
+    ["and what about its accuracy?", "What are their error rates?", "Accuracy?"],
+)
+def test_a_follow_up_is_retrieved_with_the_previous_question(follow_up: str) -> None:
+    query = retrieval_query(follow_up, ["Who ran the pilot?", PREVIOUS])
+    assert PREVIOUS in query and follow_up in query
+    assert "Who ran the pilot?" not in query, "only the last question is context"
+
+
+def test_a_self_contained_question_is_retrieved_as_asked() -> None:
+    question = "What must a vendor disclose about training data under the procurement checklist?"
+    assert retrieval_query(question, [PREVIOUS]) == question
+    both = "What is the difference between supervised and unsupervised learning?"
+    assert retrieval_query(both, [PREVIOUS]) == both
+    assert retrieval_query("and what about its accuracy?", []) == "and what about its accuracy?"
+    assert retrieval_query("and what about its accuracy?", None) == "and what about its accuracy?"
+
+
+def test_a_follow_up_reaches_the_passage_only_its_context_names(tmp_path: Path) -> None:
+    chunks = [
+        chunk("fr_accuracy", "Facial recognition accuracy at borders is audited each year."),
+        chunk("speech_accuracy", "Speech transcription accuracy is measured on test calls."),
+        *FILLER,
+    ]
+    hybrid = retriever(tmp_path, chunks, dense=[c.id for c in FILLER])
+    follow_up = "and what about its accuracy?"
+    top = hybrid.retrieve(follow_up, [PREVIOUS], k=2, mode="keyword")
+    assert top[0].chunk_id == "fr_accuracy"

@@ -1,0 +1,194 @@
+"""Refusal signals: each check alone makes the evidence weak, and each is measured right.
+
+A wrong refusal hides an answer the corpus has; a missing one lets the assistant quote
+passages about something else. Both directions are checked.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.qa.models import Passage
+from assistant.qa.refusal import (
+    Evidence,
+    expected_quantity_anchor,
+    is_weak,
+    measure_evidence,
+    states_quantity,
+    unknown_names,
+)
+from ingest.keyword_index import KeywordIndex
+from ingest.settings import AnswerSettings
+
+SETTINGS = AnswerSettings(min_dense_score=0.25, min_term_coverage=0.2)
+
+
+def passage(text: str, dense: float = 0.6, title: str = "Guide", section: str = "") -> Passage:
+    return Passage("c", "d", "d.pdf", title, 1, section, text, 0.9, dense)
+
+
+TEXTS = [
+    "Proportionality limits the intrusion of an AI system to what the policing aim needs.",
+    "Facial recognition matches are confirmed by a trained examiner.",
+    "The AI Act sets obligations for providers of high-risk systems.",
+    "The agency keeps records of every deployment.",
+    "Officers receive training before using any AI tool.",
+]
+KEYWORD = KeywordIndex.build((str(i), t) for i, t in enumerate(TEXTS))
+VOCABULARY = frozenset(w.lower().strip(".,") for t in TEXTS for w in t.split())
+
+
+# -- is_weak ---------------------------------------------------------------------------
+def test_strong_evidence_is_not_weak() -> None:
+    assert not is_weak(Evidence(0.6, 0.9), SETTINGS)
+    assert not is_weak(Evidence(0.25, 0.2), SETTINGS), "the thresholds themselves pass"
+
+
+@pytest.mark.parametrize(
+    ("evidence", "why"),
+    [
+        (Evidence(0.249, 0.9), "the best passage is not close in meaning"),
+        (Evidence(0.6, 0.199), "the passages lack the question's vocabulary"),
+        (Evidence(0.9, 1.0, ("Whisper",)), "the question names something never mentioned"),
+    ],
+)
+def test_each_signal_alone_makes_evidence_weak(evidence: Evidence, why: str) -> None:
+    assert is_weak(evidence, SETTINGS), why
+
+
+def test_evidence_serializes_its_signals() -> None:
+    assert Evidence(0.5, 0.25, ("FBI",)).to_dict() == {
+        "dense_score": 0.5,
+        "term_coverage": 0.25,
+        "unknown_names": ["FBI"],
+    }
+
+
+# -- measure_evidence --------------------------------------------------------------------
+def test_coverage_is_full_when_the_passages_hold_the_question_terms() -> None:
+    evidence = measure_evidence(
+        "What does proportionality mean for AI systems?",
+        [passage(TEXTS[0], 0.55), passage(TEXTS[3], 0.7)],
+        KEYWORD,
+        VOCABULARY,
+    )
+    assert evidence == Evidence(0.7, 1.0, ())
+
+
+def test_coverage_drops_when_the_specific_terms_are_missing() -> None:
+    """The question is about "facial recognition"; "agency" is only scaffolding."""
+    evidence = measure_evidence(
+        "Does the agency use facial recognition?", [passage(TEXTS[3])], KEYWORD, VOCABULARY
+    )
+    assert evidence.term_coverage == 0.0
+    assert is_weak(evidence, SETTINGS)
+
+
+def test_question_scaffolding_is_not_missing_evidence() -> None:
+    evidence = measure_evidence(
+        "Please explain and summarize what the toolkit document says about proportionality",
+        [passage(TEXTS[0])],
+        KEYWORD,
+        VOCABULARY,
+    )
+    assert evidence.term_coverage == 1.0
+
+
+def test_titles_and_sections_count_as_evidence_but_only_of_the_top_passages() -> None:
+    question = "Is there officer training?"
+    in_section = passage("Sessions last one day.", section="Officer training")
+    assert measure_evidence(question, [in_section], KEYWORD, VOCABULARY).term_coverage > 0.9
+    buried = [passage(TEXTS[i]) for i in (0, 2, 3, 4)]  # TEXTS[4] is about training
+    assert measure_evidence(question, buried, KEYWORD, VOCABULARY).term_coverage == 0.0
+    promoted = buried[-1:] + buried[:-1]
+    assert measure_evidence(question, promoted, KEYWORD, VOCABULARY).term_coverage == 1.0
+
+
+def test_no_passages_is_no_evidence() -> None:
+    evidence = measure_evidence("What did the FBI decide?", [], KEYWORD, VOCABULARY)
+    assert evidence == Evidence(0.0, 0.0, ("FBI",))
+    assert is_weak(evidence, SETTINGS)
+
+
+# -- unknown names -------------------------------------------------------------------------
+def test_names_the_corpus_never_mentions_are_reported() -> None:
+    question = "What did the FBI say about Whisper and the AI Act?"
+    assert unknown_names(question, VOCABULARY) == ("FBI", "Whisper")
+
+
+def test_the_first_word_and_lower_case_words_are_not_names() -> None:
+    assert unknown_names("Explain quantum entanglement to me", VOCABULARY) == ()
+    assert unknown_names("Which Facial Recognition rules apply?", VOCABULARY) == ()
+
+
+def test_an_unknown_name_weakens_otherwise_strong_evidence() -> None:
+    evidence = measure_evidence(
+        "How does Detroit confirm facial recognition matches?",
+        [passage(TEXTS[1], 0.8)],
+        KEYWORD,
+        VOCABULARY,
+    )
+    assert evidence.dense_score == 0.8 and evidence.term_coverage > 0.5
+    assert evidence.unknown_names == ("Detroit",)
+    assert is_weak(evidence, SETTINGS)
+
+
+# -- quantities ----------------------------------------------------------------------------
+FINE = "What is the maximum fine under the AI Act?"
+
+
+def test_a_fine_question_without_a_number_in_the_evidence_is_not_answered() -> None:
+    assert expected_quantity_anchor(FINE) == "fine"
+    assert not states_quantity(FINE, ["The AI Act sets obligations for providers."])
+
+
+def test_a_number_about_something_else_does_not_state_the_fine() -> None:
+    assert not states_quantity(FINE, ["The AI Act has 113 articles and 13 annexes."])
+
+
+def test_a_number_next_to_the_anchor_states_the_fine() -> None:
+    assert states_quantity(FINE, ["Fines reach 35 million euros or 7% of turnover."])
+    assert states_quantity(FINE, ["Nothing here.", "The maximum fine is fifteen million."])
+
+
+def test_fine_as_an_adjective_asks_for_no_quantity() -> None:
+    question = "Is it fine to use facial recognition at a protest?"
+    assert expected_quantity_anchor(question) is None
+    assert states_quantity(question, ["No sentence states a number."])
+
+
+@pytest.mark.parametrize(
+    ("question", "anchor", "stating", "not_stating"),
+    [
+        (
+            "How many countries piloted the toolkit?",
+            "countries piloted the",
+            "Some 15 countries piloted it.",
+            "Countries piloted it widely.",
+        ),
+        (
+            "How long are records kept?",
+            "time",
+            "Records are kept for five years.",
+            "Records are kept in 3 secure rooms.",
+        ),
+        (
+            "What was the budget of the pilot?",
+            "budget",
+            "The budget was 2 million euros.",
+            "The pilot had 12 staff.",
+        ),
+    ],
+)
+def test_quantity_questions_need_a_number_about_what_they_count(
+    question: str, anchor: str, stating: str, not_stating: str
+) -> None:
+    assert expected_quantity_anchor(question).strip() == anchor
+    assert states_quantity(question, [stating])
+    assert not states_quantity(question, [not_stating])
+
+
+def test_other_questions_need_no_quantity() -> None:
+    question = "What does proportionality mean?"
+    assert expected_quantity_anchor(question) is None
+    assert states_quantity(question, [])

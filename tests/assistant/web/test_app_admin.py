@@ -1,0 +1,407 @@
+"""The admin tab of the running app, approached as an attacker and as staff would.
+
+The admin handlers are hidden from the API listing, but Gradio runs a hidden handler for
+any client that names it (`/gradio_api/call/<name>`, or the queue with its index), so
+these tests call them that way, with no account, with an officer's account, and with a
+forged session state, and check that nothing changed. Then a staff member's refresh runs
+through the queue while the chat answers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from app_calls import Outcome, call, free_port, log_in
+from store_helpers import policy_note
+
+from assistant.access.audit import AuditLog
+from assistant.access.auth import UserStore
+from assistant.qa.service import Assistant
+from assistant.web import admin as admin_module
+from assistant.web import render
+from assistant.web.app import build_app, launch
+from ingest.models import FailedFile, RefreshReport
+from ingest.refresh import refresh
+from ingest.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "correct horse battery"
+ADMIN_HANDLERS = ["admin_status", "admin_upload", "admin_remove", "admin_refresh"]
+QUESTION = "How does unit 1 use analytics software?"
+TIMEOUT = 120
+
+
+@dataclass
+class RunningApp:
+    url: str
+    settings: Settings
+    app: object
+    fn_index: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.settings.audit)
+
+    def corpus(self) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in self.settings.corpus.rglob("*") if p.is_file()}
+
+    def corpus_events(self) -> list[dict]:
+        return [e for e in self.audit.read() if e["event"] == "corpus"]
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("admin-app")
+    (root / "corpus").mkdir()
+    for number in (1, 2):
+        (root / "corpus" / f"note-{number}.md").write_text(policy_note(number), encoding="utf-8")
+    assert refresh([root / "corpus"], Settings(store=root / "store", corpus=root / "corpus")).added
+    return root
+
+
+def _start(ingested: Path, folder: Path, require_login: bool) -> Iterator[RunningApp]:
+    shutil.copytree(ingested / "corpus", folder / "corpus")
+    shutil.copytree(ingested / "store", folder / "store")
+    settings = Settings(
+        store=folder / "store",
+        corpus=folder / "corpus",
+        app={"port": free_port(), "feedback_file": folder / "feedback.jsonl"},
+        auth={"users_file": folder / "users.json", "require_login": require_login},
+        audit={"file": folder / "audit.jsonl"},
+    )
+    users = UserStore(settings.auth.users_file, rounds=4)
+    users.add("sam", PASSWORD, "staff")
+    users.add("olive", PASSWORD, "officer")
+    assistant = Assistant(settings)
+    app = build_app(assistant, settings)
+    url = launch(app, assistant, settings, block=False)
+    running = RunningApp(url, settings, app)
+    with httpx.Client(timeout=30) as client:
+        if require_login:
+            log_in(client, url, "sam", PASSWORD)
+        config = client.get(url + "config").json()
+    running.fn_index = {d["api_name"]: d["id"] for d in config["dependencies"]}
+    try:
+        yield running
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def open_app(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """No login for the chat: the admin tab has its own staff sign-in."""
+    yield from _start(ingested, tmp_path_factory.mktemp("open-app"), require_login=False)
+
+
+@pytest.fixture(scope="module")
+def login_app(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """`auth.require_login`: every page and API call needs an account."""
+    yield from _start(ingested, tmp_path_factory.mktemp("login-app"), require_login=True)
+
+
+class Session:
+    """One browser session's worth of queue calls: the session state lives on the server."""
+
+    def __init__(self, running: RunningApp, client: httpx.Client) -> None:
+        self.running, self.client = running, client
+        self.hash = uuid.uuid4().hex
+
+    def run(self, api_name: str, data: list) -> Outcome:
+        url = self.running.url
+        response = self.client.post(
+            url + "gradio_api/queue/join",
+            json={
+                "data": data,
+                "fn_index": self.running.fn_index[api_name],
+                "session_hash": self.hash,
+                "event_data": None,
+                "trigger_id": None,
+            },
+        )
+        if response.status_code != 200:
+            return Outcome(response.status_code, error=response.text)
+        event = response.json()["event_id"]
+        outcome = Outcome(200)
+        with self.client.stream(
+            "GET", url + "gradio_api/queue/data", params={"session_hash": self.hash}, timeout=300
+        ) as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("event_id") != event:
+                    continue
+                if message["msg"] == "progress":
+                    outcome.progress += [p.get("desc") or "" for p in message["progress_data"]]
+                if message["msg"] == "process_completed":
+                    if message["success"]:
+                        outcome.data = message["output"]["data"]
+                    else:
+                        outcome.error = json.dumps(message["output"])
+                    return outcome
+        raise AssertionError(f"{api_name}: the stream ended without a result")
+
+
+def _uploaded(client: httpx.Client, url: str, name: str, text: str) -> dict:
+    """Put a file in Gradio's upload cache (open to anyone who can reach the page)."""
+    response = client.post(url + "gradio_api/upload", files={"files": (name, text.encode())})
+    assert response.status_code == 200, response.text
+    return {"path": response.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+
+def _handler_inputs(client: httpx.Client, url: str) -> dict[str, list]:
+    upload = _uploaded(client, url, "note-9.md", policy_note(9))
+    return {
+        "admin_status": [None],
+        "admin_upload": [None, upload, True],
+        # A document name not offered to this session is stopped by Gradio before the
+        # handler (see below); an empty choice reaches the handler, which checks the role.
+        "admin_remove": [None, None],
+        "admin_refresh": [None],
+    }
+
+
+def _every_handler_by_name_and_by_index(
+    running: RunningApp, client: httpx.Client
+) -> Iterator[tuple[str, Outcome]]:
+    """Each admin handler run as this client can: by name (`/gradio_api/call/<name>`) and
+    by its index in the queue, as the page itself calls it."""
+    inputs = _handler_inputs(client, running.url)
+    for name in ADMIN_HANDLERS:
+        yield name, call(client, running.url, name, inputs[name])
+        yield name, Session(running, client).run(name, inputs[name])
+
+
+# -- the API listing ------------------------------------------------------------------------------
+def test_the_api_lists_only_ask(open_app: RunningApp, login_app: RunningApp) -> None:
+    from gradio_client import Client
+
+    for client in (
+        Client(open_app.url, verbose=False),
+        Client(login_app.url, auth=("olive", PASSWORD), verbose=False),
+    ):
+        api = client.view_api(print_info=False, return_format="dict")
+        assert list(api["named_endpoints"]) == ["/ask"] and api["unnamed_endpoints"] == {}
+        for name in ADMIN_HANDLERS:
+            with pytest.raises(ValueError):  # the client does not know them at all
+                client.predict(None, api_name=f"/{name}")
+
+
+# -- no account ----------------------------------------------------------------------------------
+def test_without_an_account_every_admin_handler_refuses(open_app: RunningApp) -> None:
+    before, events = open_app.corpus(), open_app.corpus_events()
+    with httpx.Client(timeout=30) as client:
+        for name, outcome in _every_handler_by_name_and_by_index(open_app, client):
+            assert "sign in with a staff account to use the admin tab" in outcome.text, name
+            assert "ta-table" not in outcome.text and "Refresh report" not in outcome.text
+        named = Session(open_app, client).run("admin_remove", [None, "note-1.md"])
+        assert named.data is None and "not in the list of choices" in named.error
+    assert open_app.corpus() == before and open_app.corpus_events() == events
+
+
+def test_a_forged_session_state_is_ignored(open_app: RunningApp) -> None:
+    forged = {"name": "sam", "role": "staff"}
+    with httpx.Client(timeout=30) as client:
+        outcome = Session(open_app, client).run("admin_refresh", [forged])
+    assert "sign in with a staff account" in outcome.text
+
+
+def test_an_officer_cannot_sign_in_to_the_admin_tab(open_app: RunningApp) -> None:
+    before = open_app.corpus()
+    with httpx.Client(timeout=30) as client:
+        session = Session(open_app, client)
+        signed = session.run("admin_sign_in", ["olive", PASSWORD])
+        assert "olive is an officer account; the admin tab needs a staff account" in signed.text
+        wrong = session.run("admin_sign_in", ["sam", "a wrong password"])
+        assert "wrong user name or password" in wrong.text
+        for name in ("admin_remove", "admin_refresh"):
+            data = _handler_inputs(client, open_app.url)[name]
+            assert "sign in with a staff account" in session.run(name, data).text
+    assert open_app.corpus() == before
+
+
+# -- with a login --------------------------------------------------------------------------------
+def test_with_login_required_nothing_answers_without_an_account(login_app: RunningApp) -> None:
+    with httpx.Client(timeout=30) as client:
+        assert client.post(login_app.url + "gradio_api/call/ask", json={"data": ["x"]}).is_error
+        for name in ADMIN_HANDLERS:
+            assert call(client, login_app.url, name, [None]).status == 401
+        response = client.post(
+            login_app.url + "login", data={"username": "olive", "password": "wrong password"}
+        )
+        assert response.status_code == 400
+
+
+def test_a_logged_in_officer_can_ask_but_not_administer(login_app: RunningApp) -> None:
+    before, events = login_app.corpus(), login_app.corpus_events()
+    with httpx.Client(timeout=30) as client:
+        log_in(client, login_app.url, "olive", PASSWORD)
+        opened = Session(login_app, client).run("admin_open", [None])
+        assert opened.data[0]["visible"] is False, "an officer never sees the admin tab"
+        for name, outcome in _every_handler_by_name_and_by_index(login_app, client):
+            assert "olive is an officer account" in outcome.text, name
+        answer = call(client, login_app.url, "ask", [QUESTION, None]).data[0]
+        assert answer["citations"][0]["source"] == "note-1.md"
+    assert login_app.corpus() == before and login_app.corpus_events() == events
+    asked = [e for e in login_app.audit.read() if e["event"] == "question"]
+    assert asked[-1]["user"] == "olive" and asked[-1]["question"] == QUESTION
+
+
+def test_a_logged_in_staff_member_gets_the_admin_tab(login_app: RunningApp) -> None:
+    with httpx.Client(timeout=30) as client:
+        log_in(client, login_app.url, "sam", PASSWORD)
+        opened = Session(login_app, client).run("admin_open", [None])
+        assert opened.data[0]["visible"] is True
+        assert "Signed in as <strong>sam</strong> (staff)" in opened.text
+        status = call(client, login_app.url, "admin_status", [None])
+        assert "Indexed documents: 2" in status.text and "note-1.md" in status.text
+
+
+# -- a refresh while officers ask -------------------------------------------------------------
+def test_the_chat_answers_while_a_refresh_runs(
+    open_app: RunningApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refresh is held inside its progress callback until an answer has come back."""
+    from gradio_client import Client
+
+    running, release = threading.Event(), threading.Event()
+    real_refresh = admin_module.refresh
+
+    def held_refresh(paths, settings, progress=None):
+        def hold(stage: str, done: int, total: int) -> None:
+            running.set()
+            release.wait(timeout=TIMEOUT)
+            progress(stage, done, total)
+
+        return real_refresh(paths, settings, progress=hold)
+
+    monkeypatch.setattr(admin_module, "refresh", held_refresh)
+    with httpx.Client(timeout=30) as client:
+        staff = Session(open_app, client)
+        assert (
+            "Signed in as <strong>sam</strong>"
+            in staff.run("admin_sign_in", ["sam", PASSWORD]).text
+        )
+        upload = _uploaded(client, open_app.url, "Note 3.md", policy_note(3))
+        saved = staff.run("admin_upload", [None, upload, False])
+        assert "Saved Note-3.md (renamed from" in saved.text
+
+        result: dict = {}
+        worker = threading.Thread(
+            target=lambda: result.update(out=staff.run("admin_refresh", [None]))
+        )
+        worker.start()
+        try:
+            assert running.wait(timeout=TIMEOUT), "the refresh never started"
+            # A second click on Refresh, from another staff session: refused, not queued.
+            other = Session(open_app, httpx.Client(timeout=30))
+            other.run("admin_sign_in", ["sam", PASSWORD])
+            assert "a refresh is already running" in other.run("admin_refresh", [None]).text
+            # The `ask` API and the chat box both answer meanwhile.
+            answer = Client(open_app.url, verbose=False).predict(QUESTION, api_name="/ask")
+            assert not answer["refused"] and answer["citations"][0]["source"] == "note-1.md"
+            chat = Session(open_app, httpx.Client(timeout=30)).run(
+                "on_question", [QUESTION, [], None]
+            )
+            assert "ta-answer" in chat.text and "note-1.md" in chat.text
+            assert worker.is_alive() and not release.is_set(), "answered during the refresh"
+        finally:
+            release.set()
+            worker.join(timeout=300)
+
+    refreshed = result["out"]
+    assert "Refresh report" in refreshed.text and "Added 1" in refreshed.text
+    assert "Note-3.md" in refreshed.text  # in the report and the status table
+    # Both stages reach the bar, the first from the refresh's loader thread.
+    assert {"Reading documents", "Embedding passages"} <= set(refreshed.progress)
+    changes = [(e["user"], e["action"], e["source"]) for e in open_app.corpus_events()]
+    assert changes[-2:] == [("sam", "upload", "Note-3.md"), ("sam", "add", "Note-3.md")]
+    asked = [e for e in open_app.audit.read() if e["event"] == "question"]
+    assert {e["user"] for e in asked} == {"anonymous"} and len(asked) >= 2
+    assert all(e["sources"] and e["refused"] is False for e in asked[-2:])
+
+
+# -- what the admin tab shows is inert -------------------------------------------------------
+HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>**bold** [x](javascript:1)"
+
+
+@pytest.mark.parametrize("where", ["document", "title", "version", "ingested_at"])
+def test_status_cells_show_markup_as_text(where: str) -> None:
+    row = {"document": "a.md", "title": "t", "version": "", "pages": None, "chunks": 1}
+    row["ingested_at"] = "2025"
+    row[where] = HOSTILE
+    html = render.documents_html([row], [(HOSTILE, "new")])
+    assert "<img" not in html and "<script" not in html
+    assert html.count("&lt;img src=x onerror=alert(1)&gt;") == 2
+
+
+def test_the_refresh_report_and_messages_show_markup_as_text() -> None:
+    report = RefreshReport(added=[HOSTILE], failed=[FailedFile(HOSTILE, HOSTILE)])
+    for html in (
+        render.refresh_report_html(report),
+        render.admin_message_html(HOSTILE, ok=False),
+        render.signed_in_html(HOSTILE, HOSTILE),
+    ):
+        assert "<img" not in html and "<script" not in html and "&lt;script&gt;" in html
+
+
+# -- in the browser --------------------------------------------------------------------------
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT_COPY = Path(__file__).resolve().parents[3] / "test-output" / "browser-admin.png"
+HOSTILE_PAGE = (
+    "<!DOCTYPE html><html><head><title>&lt;img src=x onerror=alert(1)&gt; Lab notes"
+    "</title></head><body><h1>Lab notes</h1><p>The lab tests analytics tools on "
+    "synthetic records before any deployment.</p></body></html>"
+)
+
+
+@pytest.mark.browser
+def test_staff_sign_in_upload_and_refresh_in_the_browser(
+    open_app: RunningApp, tmp_path: Path
+) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent; install it: apt-get install -y chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    upload = tmp_path / "Lab notes.html"
+    upload.write_text(HOSTILE_PAGE, encoding="utf-8")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(open_app.url)
+        page.get_by_role("tab", name="Admin").click()
+        assert not page.locator("#admin-tools").is_visible()
+        page.get_by_label("Staff user name").fill("sam")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.locator("#admin-status table").wait_for(timeout=30_000)
+        assert "note-1.md" in page.locator("#admin-status").inner_text()
+
+        page.locator("#admin-tools input[type=file]").set_input_files(str(upload))
+        page.get_by_text("Lab notes.html").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Add to the corpus folder").click()
+        page.get_by_text("Saved Lab-notes.html").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Refresh the index from the corpus folder").click()
+        page.locator("#admin-report .ta-report").wait_for(timeout=120_000)
+        assert "Added 1" in page.locator("#admin-report").inner_text()
+
+        status = page.locator("#admin-status").inner_text()
+        assert "<img src=x onerror=alert(1)> Lab notes" in status  # shown as typed, inert
+        assert page.locator("img[src='x']").count() == 0 and dialogs == []
+        shot = tmp_path / "browser-admin.png"
+        page.screenshot(path=str(shot), full_page=True)
+        SCREENSHOT_COPY.parent.mkdir(exist_ok=True)
+        shutil.copy(shot, SCREENSHOT_COPY)
+        browser.close()

@@ -1,0 +1,143 @@
+"""The app's HTML: everything from documents and users is inert, quotes are marked."""
+
+from __future__ import annotations
+
+from assistant.qa.models import REFUSAL_TEXT, Answer, Citation, Passage
+from assistant.web.render import (
+    DRAFT_NOTE,
+    answer_html,
+    banner_html,
+    document_url,
+    draft_html,
+    highlight,
+    message_html,
+    retrieved_html,
+    sources_html,
+)
+
+
+def _citation(
+    n: int = 1, source: str = "02-principles.pdf", page: int | None = 3, **kw
+) -> Citation:
+    fields = dict(
+        title="Principles",
+        section="4 Harm > 4.2 Safety",
+        text="First sentence. Second one.",
+        quote="Second one.",
+        score=0.5,
+    )
+    fields.update(kw)
+    return Citation(n=n, source=source, page=page, **fields)
+
+
+def test_highlight_escapes_the_passage_and_marks_the_quote() -> None:
+    html = highlight("A <b>bold</b> claim. The quoted one.", "The quoted one.")
+    assert html == "A &lt;b&gt;bold&lt;/b&gt; claim. <mark>The quoted one.</mark>"
+
+
+def test_highlight_escapes_markup_inside_the_quote() -> None:
+    text = 'Before. <img src=x onerror="alert(1)"> is a tag. After.'
+    html = highlight(text, '<img src=x onerror="alert(1)"> is a tag.')
+    assert "<img" not in html
+    assert "<mark>&lt;img src=x onerror=&quot;alert(1)&quot;&gt; is a tag.</mark>" in html
+
+
+def test_highlight_matches_across_line_breaks_and_marks_each_fragment() -> None:
+    text = "One two\nthree. Skipped sentence. Four\n  five."
+    html = highlight(text, "One two three. \u2026 Four five.")
+    assert html == "<mark>One two\nthree.</mark> Skipped sentence. <mark>Four\n  five.</mark>"
+
+
+def test_highlight_leaves_text_unmarked_when_the_quote_is_absent() -> None:
+    assert highlight("Plain & simple.", "Not there.") == "Plain &amp; simple."
+    assert highlight("Plain.", "") == "Plain."
+
+
+def test_answer_html_turns_markers_into_badges_and_lists_sources() -> None:
+    answer = Answer(
+        question="q",
+        answer="Quoted <script>x()</script>. [1]\n- An item. [2]",
+        refused=False,
+        citations=[_citation(1), _citation(2, source="glossary.md", page=None, title="Glossary")],
+    )
+    html = answer_html(answer)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert '<span class="ta-cite">[1]</span>' in html
+    assert "\u2022 An item." in html
+    assert 'href="corpus/02-principles.pdf#page=3"' in html
+    assert 'href="corpus/glossary.md"' in html and "Open document" in html
+
+
+def test_refusal_points_to_nearest_documents_not_passages() -> None:
+    pointer = _citation(1, quote="", text="Passage text that is not evidence.")
+    answer = Answer(question="<b>q</b>", answer=REFUSAL_TEXT, refused=True, pointers=[pointer])
+    assert REFUSAL_TEXT in answer_html(answer)
+    assert "ta-source-list" not in answer_html(answer)
+    panel = sources_html(answer)
+    assert "Nearest documents" in panel and "not as evidence" in panel
+    assert "Principles" in panel and "corpus/02-principles.pdf#page=3" in panel
+    assert "Passage text" not in panel and "<mark>" not in panel
+    assert "&lt;b&gt;q&lt;/b&gt;" in panel
+
+
+def test_sources_panel_shows_title_section_page_and_marked_quote() -> None:
+    answer = Answer(
+        question="q",
+        answer="Second one. [1]",
+        refused=False,
+        citations=[_citation(1, title="T & <i>C</i>")],
+    )
+    panel = sources_html(answer)
+    assert "T &amp; &lt;i&gt;C&lt;/i&gt;" in panel
+    assert "4 Harm \u203a 4.2 Safety \u00b7 page 3" in panel
+    assert "First sentence. <mark>Second one.</mark>" in panel
+    assert "Open PDF at page 3" in panel
+    assert "Ask a question" in sources_html(None)
+
+
+def test_document_url_quotes_the_file_name_and_adds_the_pdf_page() -> None:
+    assert document_url(_citation(page=7)) == "corpus/02-principles.pdf#page=7"
+    assert document_url(_citation(page=None)) == "corpus/02-principles.pdf"
+    assert document_url(_citation(source="notes.md", page=2)) == "corpus/notes.md"
+    odd = document_url(_citation(source='sub/a "b"#c.pdf', page=1))
+    assert odd == "corpus/sub/a%20%22b%22%23c.pdf#page=1"
+
+
+def test_message_html_shows_markup_as_text() -> None:
+    html = message_html('<img src=x onerror="alert(1)">', "ta-error")
+    assert html == '<div class="ta-error">&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</div>'
+
+
+def test_banner_names_the_corpus_and_says_not_legal_advice() -> None:
+    assert "Sample corpus" in banner_html("sample", 11) and "11 documents" in banner_html(
+        "sample", 11
+    )
+    assert "Official corpus" in banner_html("official", 3)
+    assert "Mixed corpus" in banner_html("mixed", 3)
+    assert "&lt;x&gt;" in banner_html("<x>", 0)
+    assert "not legal advice" in banner_html("sample", 1)
+
+
+def test_a_notice_stands_above_the_answer_escaped() -> None:
+    answer = Answer("q", "Quoted. [1]", False, [_citation()], notice="Model <down> & out.")
+    html = answer_html(answer)
+    assert html.index("Model &lt;down&gt; &amp; out.") < html.index("Quoted.")
+    assert 'role="status"' in html
+
+
+def test_the_draft_is_plain_escaped_text_flagged_as_unchecked() -> None:
+    html = draft_html("The model wrote <img src=x onerror=alert(1)> [1]\n\n![x](http://a/b)")
+    assert "<img" not in html and "&lt;img" in html
+    assert "ta-cite" not in html  # a draft's numbers are not yet the shown citations
+    assert "\n" not in html  # no blank line: the Chatbot never falls back to Markdown
+    assert DRAFT_NOTE in html
+
+
+def test_retrieved_passages_fill_the_sources_panel_before_the_answer() -> None:
+    passage = Passage(
+        "c", "d", "02-principles.pdf", "Principles <b>", 3, "2 A", "Text & <i>more</i>", 0.9, 0.8
+    )
+    html = retrieved_html("Why <now>?", [passage])
+    assert "Retrieved passages" in html and "Why &lt;now&gt;?" in html
+    assert "Principles &lt;b&gt;" in html and "Text &amp; &lt;i&gt;more&lt;/i&gt;" in html
+    assert "corpus/02-principles.pdf#page=3" in html
