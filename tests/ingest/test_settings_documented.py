@@ -1,4 +1,4 @@
-"""Settings are a contract: every one is in the README's table, with its variable and default."""
+"""Settings are a contract: each is in docs/settings.md, with its variable and default."""
 
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ def _shown(default: object) -> str:
 
 
 def test_every_setting_is_documented_with_its_variable_and_default() -> None:
-    rows = {m["name"]: m for m in _ROW.finditer((REPO / "README.md").read_text())}
+    rows = {m["name"]: m for m in _ROW.finditer((REPO / "docs" / "settings.md").read_text())}
     problems = []
     for name, default in _leaves(Settings).items():
         row = rows.get(name)
         env = "TOOLKIT_ASSISTANT_" + name.upper().replace(".", "__")
         if row is None:
-            problems.append(f"{name}: no row in the README's settings table")
+            problems.append(f"{name}: no row in the settings table of docs/settings.md")
         elif row["env"] != env:
             problems.append(f"{name}: variable {row['env']}, expected {env}")
         elif _shown(default) not in row["default"].replace("`", "").replace(",", ""):

@@ -1,4 +1,4 @@
-"""The audit trail's JSON keys, in order, as the README's `audit` section documents them."""
+"""The audit trail's JSON keys, in order, as docs/cli.md's `audit` section documents them."""
 
 QUESTION_KEYS = [
     "time",

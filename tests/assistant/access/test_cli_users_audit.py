@@ -1,6 +1,6 @@
 """`toolkit-assistant user` and `audit`, the serve exposure warning, and ingest's audit events.
 
-Names, flags and JSON keys are contracts (see the README); errors are one line, no traceback.
+Names, flags and JSON keys are contracts (see docs/cli.md); errors are one line, no traceback.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Generative answers with the real bundled model (SmolLM2-135M on the CPU), no fake LLM.
 
 A subset of the sample set keeps this tier to about a minute on two cores; the full-set
-figures come from `toolkit-assistant eval --answerer generative` (README).
+figures come from `toolkit-assistant eval --answerer generative` (docs/benchmarks.md).
 """
 
 from __future__ import annotations
