@@ -24,6 +24,8 @@ import hmac
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +37,7 @@ LOCK_TIMEOUT_SECONDS = 10
 MIN_KEY_BYTES = 32
 CHAIN_KEYS = ("seq", "prev", "hash")
 _TAIL_BLOCK = 65_536
+_HEAD_BYTES = 512  # a stream name, a seq, a time, two hex digests: well under this
 
 _locks: dict[Path, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -154,6 +157,7 @@ class Stream:
         self.key = key
         self.head_path = path.with_name(path.name + ".head")
         self._lock = _thread_lock(path)
+        self._file_lock = FileLock(path.with_name(path.name + ".lock"))
 
     # -- reading ------------------------------------------------------------------------------
     def rotated(self, n: int) -> Path:
@@ -201,7 +205,6 @@ class Stream:
         Raises OSError or filelock.Timeout when the file cannot be written.
         """
         with self._locked():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             tail = self._tail()
             checkpoint = self._rotate_if_full(_size_estimate(record), now)
             if checkpoint is not None:
@@ -210,27 +213,19 @@ class Stream:
             self._write(chained)
             return chained
 
-    def _locked(self):
-        stream = self
-
-        class _Both:
-            def __enter__(self) -> None:
-                stream._lock.acquire()
-                try:
-                    stream.path.parent.mkdir(parents=True, exist_ok=True)
-                    self.file_lock = FileLock(stream.path.with_name(stream.path.name + ".lock"))
-                    self.file_lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
-                except BaseException:
-                    stream._lock.release()
-                    raise
-
-            def __exit__(self, *exc: object) -> None:
-                try:
-                    self.file_lock.release()
-                finally:
-                    stream._lock.release()
-
-        return _Both()
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """This process's thread lock, then the file lock other processes share."""
+        with self._lock:
+            try:
+                self._file_lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
+            except FileNotFoundError:  # the folder is not there yet: a first event
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file_lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
+            try:
+                yield
+            finally:
+                self._file_lock.release()
 
     def _chain(self, record: dict, tail: Link) -> dict:
         chained = {k: v for k, v in record.items() if k not in CHAIN_KEYS}
@@ -266,11 +261,14 @@ class Stream:
         head = {"stream": self.name, "seq": link.seq, "hash": link.hash, "time": time}
         if self.key is not None:
             head["mac"] = head_mac(self.name, link.seq, link.hash, self.key)
-        temporary = self.head_path.with_name(self.head_path.name + ".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(fd, "w", encoding="ascii") as handle:
-            handle.write(json.dumps(head) + "\n")
-        os.replace(temporary, self.head_path)
+        # One fixed-size write over the old head, in place: a rename per event costs more
+        # than the event itself on some file systems. Readers take the same lock.
+        data = json.dumps(head).encode("ascii").ljust(_HEAD_BYTES - 1) + b"\n"
+        fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            os.pwrite(fd, data, 0)
+        finally:
+            os.close(fd)
 
     def _read_head(self) -> dict | None:
         try:
@@ -282,11 +280,14 @@ class Stream:
         """Where the next event chains on: the last event written, or the head if that is
         further on (lines were cut off the end: the gap stays visible, not papered over)."""
         found = START
-        for path in [self.path, *(self.rotated(n) for n in self.rotated_numbers())]:
-            last = last_chained(path)
-            if last is not None:
-                found = Link(last["seq"], last["hash"])
-                break
+        last = last_chained(self.path)
+        if last is None:  # a fresh file: the chain ends in the newest rotated one
+            for n in self.rotated_numbers():
+                last = last_chained(self.rotated(n))
+                if last is not None:
+                    break
+        if last is not None:
+            found = Link(last["seq"], last["hash"])
         head = self._read_head()
         if (
             head
@@ -373,8 +374,10 @@ def _records_from_end(path: Path):
     with handle:
         end = handle.seek(0, os.SEEK_END)
         buffer = b""
+        block = _TAIL_BLOCK // 16  # most events fit in the first, small, read
         while end > 0 or buffer:
-            start = max(0, end - _TAIL_BLOCK)
+            start = max(0, end - block)
+            block = min(block * 2, _TAIL_BLOCK)
             handle.seek(start)
             buffer = handle.read(end - start) + buffer
             end = start

@@ -183,6 +183,14 @@ def _check_head(
         )
     if seq > 0 and hashes.get(seq) != link:
         return f"event seq {seq} does not match the hash the head records for it"
+    if seq < last_seq:
+        # The head is rewritten right after each line: only a crash in between leaves it
+        # behind, and the next event then puts it right.
+        return (
+            f"the log goes on to seq {last_seq} past the last event its head records (seq "
+            f"{seq}): events appended by something other than the assistant (or a crash "
+            "between the two writes, which the next event repairs)"
+        )
     return None
 
 
