@@ -31,6 +31,8 @@ EXAMPLES = """examples:
   toolkit-assistant eval --set evals/sets/sample.jsonl --baseline --report out/
   toolkit-assistant user add alice --role staff # asks for the password twice
   toolkit-assistant audit --since 2025-06-01 --json
+  toolkit-assistant audit verify                # exit 1 at the first broken link
+  toolkit-assistant audit export --since 2025-01-01 --until 2025-07-01 --format csv
   toolkit-assistant llm-server --port 8080      # the bundled model, OpenAI-compatible
 """
 # The key `llm-server` asks clients for, from the environment (not a flag: `ps` shows flags).
@@ -107,9 +109,10 @@ def _audited_refresh(paths: list[Path], settings: Settings) -> RefreshReport:
     from assistant.access.audit import AuditLog
     from ingest.refresh import refresh
 
+    audit = AuditLog(settings.audit)  # a misconfigured key is said before the work, not after
     report = refresh(paths, settings, progress=_progress_bar())
     if report.added or report.updated or report.removed:
-        AuditLog(settings.audit).refresh_changes(_shell_user(), report)
+        audit.refresh_changes(_shell_user(), report)
     return report
 
 
@@ -190,10 +193,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.qa.service import QuestionError
 
     settings = _settings(args)
+    audit = _audit_log(args)  # a key misconfigured: said before the model loads
     try:
         answer = build_assistant(settings).ask(args.question, history=args.history or None)
     except QuestionError as err:
         raise CommandError(str(err), status=2) from None
+    audit.question(_shell_user(), answer, answer.timings_ms.get("total", 0.0))
     if args.json:
         _print_json(answer.to_dict())
     else:
@@ -292,6 +297,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         user = store.add(args.name, password, args.role, replace=args.replace)
     except AuthError as err:
         raise _auth_failure(err) from None
+    action = "replace" if existed else "add"
+    _audit_log(args).account_change(_shell_user(), action, user.name, user.role)
     if args.json:
         _print_json({"name": user.name, "role": user.role})
     else:
@@ -312,6 +319,7 @@ def cmd_user_remove(args: argparse.Namespace) -> int:
         raise CommandError(
             f"no user {args.name!r} in {store.path}; see `toolkit-assistant user list`"
         )
+    _audit_log(args).account_change(_shell_user(), "remove", args.name, None)
     if args.json:
         _print_json({"name": args.name, "removed": True})
     else:
@@ -340,58 +348,161 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 # -- audit ----------------------------------------------------------------------------------
-def _parse_since(text: str) -> datetime:
+def _parse_time_flag(flag: str, text: str) -> datetime:
     try:
-        since = datetime.fromisoformat(text)  # a date alone means its midnight
+        when = datetime.fromisoformat(text)  # a date alone means its midnight
     except ValueError:
         raise CommandError(
-            f"--since {text!r} is not a date; use YYYY-MM-DD or an ISO date and time "
+            f"{flag} {text!r} is not a date; use YYYY-MM-DD or an ISO date and time "
             "such as 2025-06-01T09:30",
             status=2,
         ) from None
-    return since if since.tzinfo else since.replace(tzinfo=UTC)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _parse_since(text: str) -> datetime:
+    return _parse_time_flag("--since", text)
 
 
 def _short(sha256: str | None) -> str:
-    return sha256[:12] if sha256 else "-"
+    if not sha256:
+        return "-"
+    return sha256.split(":", 1)[-1][:12]
 
 
 def _audit_summary(record: dict) -> str:
-    if record.get("event") == "question":
+    event = record.get("event")
+    if event == "question":
         asked = record.get("question")
-        asked = (
-            repr(asked if len(asked) <= 60 else asked[:59] + "\u2026")
-            if isinstance(asked, str)
-            else f"sha256 {_short(record.get('question_sha256'))}"
-        )
+        if isinstance(asked, str):
+            asked = repr(asked if len(asked) <= 60 else asked[:59] + "\u2026")
+        elif record.get("question_sha256"):
+            asked = f"sha256 {_short(record.get('question_sha256'))}"
+        else:
+            asked = f"keyed hash {_short(record.get('question_hmac'))}"
         sources = record.get("sources") or []
         outcome = "refused" if record.get("refused") else f"{len(sources)} sources"
-        return f"{asked} -> {outcome}, {record.get('latency_ms', 0):.0f} ms"
-    if record.get("event") == "corpus":
+        answer_id = f" [answer {record['answer_id'][:12]}]" if record.get("answer_id") else ""
+        return f"{asked} -> {outcome}, {record.get('latency_ms', 0):.0f} ms{answer_id}"
+    if event == "corpus":
         before, after = _short(record.get("sha256_before")), _short(record.get("sha256_after"))
         return f"{record.get('action')} {record.get('source')} ({before} -> {after})"
-    return json.dumps(record, ensure_ascii=False)
+    if event == "oversight":
+        reason = f": {record['reason']}" if record.get("reason") else ""
+        answer_id = str(record.get("answer_id", ""))[:12]
+        return f"marked answer {answer_id} {str(record.get('verdict', '')).upper()}{reason}"
+    if event == "purpose":
+        return f"conversation {record.get('conversation')}: {record.get('purpose')!r}"
+    if event == "account":
+        role = f" ({record['role']})" if record.get("role") else ""
+        return f"{record.get('action')} account {record.get('account')}{role}"
+    if event == "sign_in":
+        client = f" from {record['client']}" if record.get("client") else ""
+        return f"{record.get('method')} sign-in {record.get('outcome')}{client}"
+    if event == "checkpoint":
+        return (
+            f"removed {record.get('files_removed')} file(s) ({record.get('reason')}) through "
+            f"seq {record.get('removed_through_seq')}"
+        )
+    chain = {"seq", "prev", "hash", "time", "event", "user"}
+    return json.dumps({k: v for k, v in record.items() if k not in chain}, ensure_ascii=False)
+
+
+def _audit_log(args: argparse.Namespace):
+    from assistant.access.audit import AuditConfigError, AuditLog
+
+    try:
+        return AuditLog(_settings(args).audit)
+    except AuditConfigError as err:
+        raise CommandError(str(err), status=2) from None
+
+
+def _window(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
+    since = _parse_time_flag("--since", args.since) if args.since else None
+    until = _parse_time_flag("--until", args.until) if args.until else None
+    if since and until and until <= since:
+        raise CommandError(f"--until {args.until} is not after --since {args.since}", status=2)
+    return since, until
+
+
+def _broken_chains(log) -> list:
+    return [report for report in log.verify() if not report.intact]
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from assistant.access.audit import AuditLog
-
-    settings = _settings(args)
-    since = _parse_since(args.since) if args.since else None
-    records = AuditLog(settings.audit).read(since)
+    log = _audit_log(args)
+    since, until = _window(args)
+    records = log.read(since, until)
+    broken = _broken_chains(log)
     if args.json:
         _print_json(records)
-        return 0
-    if not records:
+    elif not records:
         when = f" since {args.since}" if since else ""
-        print(f"no audit events{when} in {settings.audit.file}")
-        return 0
-    print(f"{'time (UTC)':<19}  {'user':<16} {'event':<8} summary")
-    for record in records:
-        time = str(record.get("time", ""))[:19].replace("T", " ")
-        user = str(record.get("user", ""))
-        print(f"{time:<19}  {user:<16} {record.get('event', ''):<8} {_audit_summary(record)}")
-    return 0
+        print(f"no audit events{when} in {log.path} or {log.governance_path}")
+    else:
+        print(f"{'time (UTC)':<19}  {'user':<16} {'event':<9} summary")
+        for record in records:
+            time = str(record.get("time", ""))[:19].replace("T", " ")
+            user = str(record.get("user", ""))
+            event = str(record.get("event", ""))
+            print(f"{time:<19}  {user:<16} {event:<9} {_audit_summary(record)}")
+    # Reading a trail that was tampered with must not look like a clean read.
+    for report in broken:
+        print(
+            f"error: the audit chain ({report.stream}) is broken at {report.file}:{report.line}: "
+            f"{report.problem}; see `toolkit-assistant audit verify`",
+            file=sys.stderr,
+        )
+    return 1 if broken else 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    reports = _audit_log(args).verify()
+    if args.json:
+        _print_json([r.to_dict() for r in reports])
+    for r in reports:
+        if args.json:
+            break
+        notes = []
+        if r.legacy:
+            notes.append(f"{r.legacy} older events from before the chain, not covered")
+        if r.unreadable:
+            notes.append(f"{r.unreadable} torn lines skipped")
+        keyed = "HMAC-SHA256" if r.keyed else "SHA-256, no key"
+        extra = f"; {'; '.join(notes)}" if notes else ""
+        if r.intact:
+            print(f"{r.stream}: intact, {r.events} events in {r.files} files ({keyed}){extra}")
+        else:
+            print(f"{r.stream}: BROKEN at {r.file}:{r.line}: {r.problem}")
+    return 0 if all(r.intact for r in reports) else 1
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from assistant.access.audit import export_csv, export_jsonl
+
+    log = _audit_log(args)
+    since, until = _window(args)
+    records = log.read(since, until)
+    write = export_csv if args.format == "csv" else export_jsonl
+    if args.output:
+        try:
+            fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as err:
+            raise CommandError(f"cannot write {args.output} ({err.strerror})", status=1) from None
+        with open(fd, "w", encoding="utf-8", newline="") as out:
+            count = write(records, out)
+    else:
+        count = write(records, sys.stdout)
+    where = f" to {args.output}" if args.output else ""
+    print(f"exported {count} events{where}", file=sys.stderr)
+    broken = _broken_chains(log)
+    for report in broken:
+        print(
+            f"error: the audit chain ({report.stream}) is broken at {report.file}:{report.line}: "
+            f"{report.problem}",
+            file=sys.stderr,
+        )
+    return 1 if broken else 0
 
 
 # -- eval -----------------------------------------------------------------------------------
@@ -484,14 +595,50 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_user(command("user", None, "Add, remove or list the users of the app.", store=False))
 
-    audit = command(
-        "audit", cmd_audit, "Print the audit trail: questions and corpus changes.", store=False
-    )
-    audit.add_argument(
-        "--since", metavar="DATE", help="only events at or after DATE (YYYY-MM-DD or ISO, UTC)"
+    _add_audit(
+        command(
+            "audit",
+            cmd_audit,
+            "Print the audit trail (questions, corpus and account changes, sign-ins, "
+            "oversight, purposes); exit 1 if its hash chain is broken.",
+            store=False,
+        )
     )
 
     return parser
+
+
+_SINCE_HELP = "only events at or after DATE (YYYY-MM-DD or ISO; no offset means UTC)"
+_UNTIL_HELP = "only events before DATE (YYYY-MM-DD or ISO; no offset means UTC)"
+
+
+def _add_audit(audit: argparse.ArgumentParser) -> None:
+    audit.add_argument("--since", metavar="DATE", help=_SINCE_HELP)
+    audit.add_argument("--until", metavar="DATE", help=_UNTIL_HELP)
+    actions = audit.add_subparsers(dest="audit_command", metavar="ACTION")
+
+    verify = actions.add_parser(
+        "verify",
+        help="check the hash chains; exit 1 and name the first broken link",
+        description="Check that no audit event was changed, removed, moved or inserted, and "
+        "that no file was cut or removed. Exit status 0 when intact, 1 when broken.",
+    )
+    verify.set_defaults(handler=cmd_audit_verify)
+    verify.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+    export = actions.add_parser(
+        "export",
+        help="write the events of a period as JSON lines or CSV",
+        description="Write the events between --since and --until, in time order, for an "
+        "inspection. Exit status 1 if the chain is broken (the events are still written).",
+    )
+    export.set_defaults(handler=cmd_audit_export)
+    export.add_argument("--since", metavar="DATE", help=_SINCE_HELP)
+    export.add_argument("--until", metavar="DATE", help=_UNTIL_HELP)
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument(
+        "--output", "-o", metavar="FILE", help="write here (mode 0600) instead of stdout"
+    )
 
 
 def _add_user(user: argparse.ArgumentParser) -> None:
@@ -529,11 +676,12 @@ def _add_user(user: argparse.ArgumentParser) -> None:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    from assistant.access.audit import AuditConfigError
     from ingest.loaders import LoadError
     from ingest.manifest import ManifestError
     from ingest.refresh import RefreshInProgressError, UsageError
 
-    return (LoadError, ManifestError, RefreshInProgressError, UsageError)
+    return (AuditConfigError, LoadError, ManifestError, RefreshInProgressError, UsageError)
 
 
 def main(argv: list[str] | None = None) -> int:

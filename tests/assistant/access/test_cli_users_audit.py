@@ -5,6 +5,7 @@ Names, flags and JSON keys are contracts (see docs/cli.md); errors are one line,
 
 from __future__ import annotations
 
+import csv
 import getpass
 import io
 import json
@@ -224,10 +225,125 @@ def test_audit_shows_only_the_hash_when_questions_are_not_stored(
     monkeypatch.setenv("TOOLKIT_ASSISTANT_AUDIT__STORE_QUESTIONS", "false")
     AuditLog(load_settings().audit).question("alice", _answer("Secret operation?"), 10.0)
     status, out, _ = _run(capsys, monkeypatch, "audit")
-    assert status == 0 and "Secret" not in out and "sha256 " in out
+    assert status == 0 and "Secret" not in out and "keyed hash " in out
     status, out, _ = _run(capsys, monkeypatch, "audit", "--json")
     (record,) = json.loads(out)
-    assert "question" not in record and len(record["question_sha256"]) == 64
+    assert "question" not in record and record["question_sha256"] is None
+    assert len(record["question_hmac"]) == 64
+
+
+def _tampered_trail(isolated_state: Path) -> tuple[AuditLog, Path]:
+    """A trail whose governance stream has rotated files, as a month of use leaves it."""
+    log = AuditLog(load_settings().audit)  # max_bytes from the environment: small
+    for n in range(12):
+        log.corpus_change("bob", "upload", f"doc-{n:02d}.md", None, "a" * 64)
+        log.question("alice", _answer(f"Question {n}?"), latency_ms=n)
+    rotated = log.governance_path.with_name(log.governance_path.name + ".2")
+    assert rotated.exists()
+    return log, rotated
+
+
+def test_audit_and_audit_verify_fail_on_the_sed_attack_of_finding_5(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    isolated_state: Path,
+) -> None:
+    """`sed` on a rotated file forged a user and deleted a line, and `audit` still exited 0."""
+    monkeypatch.setenv("TOOLKIT_ASSISTANT_AUDIT__MAX_BYTES", "1500")
+    _, rotated = _tampered_trail(isolated_state)
+    status, out, err = _run(capsys, monkeypatch, "audit", "verify")
+    assert status == 0, out + err
+    assert out.splitlines()[0].startswith("questions: intact, 12 events in ")
+    assert out.splitlines()[1].startswith("governance: intact, 12 events in ")
+
+    lines = rotated.read_bytes().splitlines(keepends=True)
+    lines[0] = lines[0].replace(b'"user": "bob"', b'"user": "eve"')  # a forged user
+    del lines[1]  # and a deleted line
+    rotated.write_bytes(b"".join(lines))
+
+    status, out, err = _run(capsys, monkeypatch, "audit", "verify")
+    assert status == 1
+    assert f"governance: BROKEN at {rotated}:1: the event was changed" in out
+    status, out, err = _run(capsys, monkeypatch, "audit", "verify", "--json")
+    reports = {r["stream"]: r for r in json.loads(out)}
+    assert status == 1 and reports["questions"]["intact"]
+    assert reports["governance"]["line"] == 1 and reports["governance"]["file"] == str(rotated)
+
+    status, out, err = _run(capsys, monkeypatch, "audit")
+    assert status == 1 and "eve" in out  # still shown, and flagged
+    assert err.startswith(f"error: the audit chain (governance) is broken at {rotated}:1")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_audit_export_writes_a_period_as_jsonl_or_csv(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    log = AuditLog(load_settings().audit)
+    answer_id = log.question("alice", _answer("=HYPERLINK(1)"), latency_ms=5.0)
+    log.record_oversight("carol", answer_id, "wrong", "Quotes the superseded policy")
+    log.record_purpose("alice", "conv-7", "Case 2025/118")
+
+    status, out, err = _run(capsys, monkeypatch, "audit", "export")
+    assert status == 0 and err == "exported 3 events\n"
+    exported = [json.loads(line) for line in out.splitlines()]
+    assert exported == log.read()
+
+    target = tmp_path / "out" / "audit.csv"
+    target.parent.mkdir()
+    argv = ["audit", "export", "--format", "csv", "--since", "2000-01-01", "-o", str(target)]
+    status, out, err = _run(capsys, monkeypatch, *argv)
+    assert status == 0 and out == "" and err == f"exported 3 events to {target}\n"
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    rows = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert [r["event"] for r in rows] == ["question", "oversight", "purpose"]
+    assert rows[0]["question"] == "'=HYPERLINK(1)"  # not run as a spreadsheet formula
+    assert json.loads(rows[0]["sources"]) == [{"source": "toolkit.pdf", "page": 7}]
+    assert rows[1]["answer_id"] == answer_id and rows[1]["verdict"] == "wrong"
+
+    status, out, _ = _run(capsys, monkeypatch, "audit", "export", "--until", "2000-01-01")
+    assert status == 0 and out == ""
+    status, _, err = _run(capsys, monkeypatch, "audit", "export", "--until", "soon")
+    assert status == 2 and err.startswith("error: --until 'soon' is not a date")
+    argv = ["audit", "export", "--since", "2025-02-01", "--until", "2025-01-01"]
+    status, _, err = _run(capsys, monkeypatch, *argv)
+    assert status == 2 and "is not after --since" in err
+
+
+def test_audit_shows_oversight_purpose_and_account_events(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, _, err = _add(capsys, monkeypatch, "carol", "staff", "a long password")
+    assert status == 0, err
+    log = AuditLog(load_settings().audit)
+    answer_id = log.question("carol", _answer("What is necessity?"), latency_ms=5.0)
+    log.record_oversight("carol", answer_id, "disregarded", "Not relevant to the case")
+    log.record_purpose("carol", "conv-9", "Case 2025/200")
+    log.sign_in("mallory", "failed", "10.0.0.9", "staff")
+    assert _run(capsys, monkeypatch, "user", "remove", "carol")[0] == 0
+
+    status, out, err = _run(capsys, monkeypatch, "audit")
+    assert status == 0, err
+    rows = out.splitlines()[1:]
+    shell = getpass.getuser()
+    assert f"{shell}" in rows[0] and "add account carol (staff)" in rows[0]
+    assert f"[answer {answer_id[:12]}]" in rows[1]
+    assert f"marked answer {answer_id[:12]} DISREGARDED: Not relevant to the case" in rows[2]
+    assert "conversation conv-9: 'Case 2025/200'" in rows[3]
+    assert "mallory" in rows[4] and "staff sign-in failed from 10.0.0.9" in rows[4]
+    assert "remove account carol" in rows[5]
+
+
+def test_a_key_file_inside_the_data_folder_is_one_line_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, isolated_state: Path
+) -> None:
+    key = isolated_state / "audit.key"
+    key.parent.mkdir(parents=True, exist_ok=True)
+    key.write_bytes(b"k" * 40)
+    monkeypatch.setenv("TOOLKIT_ASSISTANT_AUDIT__HMAC_KEY_FILE", str(key))
+    for argv in (["audit"], ["audit", "verify"], ["audit", "export"]):
+        status, out, err = _run(capsys, monkeypatch, *argv)
+        assert status == 2 and out == ""
+        assert err.startswith("error: audit.hmac_key_file") and err.count("\n") == 1
 
 
 # -- serve ----------------------------------------------------------------------------------------
@@ -313,3 +429,22 @@ def test_ingest_records_each_corpus_change_with_hashes_before_and_after(
         ("remove", "dropped.md", first["dropped.md"], None),
     ]
     assert first["kept.md"] != file_sha256(kept)
+
+
+@pytest.mark.integration
+def test_ask_records_what_the_answer_was_made_from(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sample_store: Path
+) -> None:
+    """The per-answer record: generation, embedding model, answerer, chunks cited."""
+    argv = ["ask", "What does proportionality mean?", "--store", str(sample_store), "--json"]
+    status, out, err = _run(capsys, monkeypatch, *argv)
+    assert status == 0, err
+    answer = json.loads(out)
+    assert "trace" not in answer  # provenance is for the audit, not the answer contract
+    (record,) = AuditLog(load_settings().audit).read()
+    assert list(record) == QUESTION_KEYS
+    assert record["user"] == getpass.getuser() and record["answerer"] == "extractive"
+    assert record["generation"] and record["embedding_model"].startswith("all-MiniLM-L6-v2 ")
+    assert len(record["chunk_ids"]) == len(record["sources"]) == len(answer["citations"]) > 0
+    assert (record["model"], record["sentences_verified"]) == (None, None)
+    assert all(r.intact for r in AuditLog(load_settings().audit).verify())
