@@ -31,7 +31,10 @@ from ingest.settings import Settings
 STAFF_COOKIE = "toolkit-staff"
 # What the browser loads before a login: the login form and its static files. Everything
 # else needs a session (`assistant.web.guard`), so a route Gradio adds later is closed too.
-_PUBLIC_PATHS = frozenset({"/", "/login", "/login/", "/favicon.ico", "/manifest.json"})
+# `startup-events` is Gradio's own call to itself at launch: it starts the queue, no data.
+_PUBLIC_PATHS = frozenset(
+    {"/", "/login", "/login/", "/favicon.ico", "/manifest.json", "/gradio_api/startup-events"}
+)
 _PUBLIC_PREFIXES = ("/assets/", "/static/", "/svelte/", "/theme.css", "/gradio_api/theme.css")
 _UPLOAD_PATHS = ("/gradio_api/upload", "/gradio_api/upload/")
 
