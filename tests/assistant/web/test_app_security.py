@@ -213,3 +213,27 @@ def test_math_in_quoted_text_is_not_typeset(open_app: RunningApp) -> None:
     config = httpx.get(open_app.url + "config", timeout=30).json()
     chatbots = [c for c in config["components"] if c.get("type") == "chatbot"]
     assert chatbots and all(c["props"]["latex_delimiters"] == [] for c in chatbots)
+
+
+@pytest.mark.browser
+def test_the_login_page_still_works_in_a_browser(login_app: RunningApp) -> None:
+    """The guard lets the login form and its files through, and nothing else before it."""
+    from pathlib import Path
+
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("/usr/bin/chromium is absent; install it: apt-get install -y chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    refused: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page()
+        page.on("response", lambda r: r.status == 401 and refused.append(r.url))
+        page.goto(login_app.url)
+        page.get_by_label("username").fill("olive")
+        page.get_by_label("password").fill(PASSWORD)
+        page.get_by_role("button", name="Login").click()
+        page.get_by_label("Your question").wait_for(timeout=30_000)
+        browser.close()
+    assert all("login_check" in url for url in refused), refused
