@@ -162,6 +162,21 @@ class AppSettings(BaseModel):
         description="Embed every quotable sentence of the corpus once the app is up, when "
         "there are at most this many (0: never); larger corpora fill the cache as asked.",
     )
+    allowed_hosts: list[str] = Field(
+        ["localhost", "127.0.0.1", "::1"],
+        description="Host names the app answers to (the Host header; others get 400, which "
+        "stops DNS rebinding); add the name officers type when serving beyond loopback. The "
+        "bind address `host` is allowed too when it is a specific address.",
+    )
+    max_request_kb: int = Field(
+        1024,
+        ge=16,
+        description="Largest request body in KB, except uploads (ingest.max_file_mb); a "
+        "larger one gets 413 before it is read.",
+    )
+    max_history: int = Field(
+        10, ge=0, le=100, description="Earlier questions the `ask` API accepts for follow-ups."
+    )
 
 
 class AuthSettings(BaseModel):
@@ -173,6 +188,23 @@ class AuthSettings(BaseModel):
     )
     require_login: bool = Field(
         False, description="Ask for a login before the chat; the admin tab always needs staff."
+    )
+    session_idle_minutes: float = Field(
+        30.0,
+        gt=0,
+        description="A login or staff sign-in unused this long ends; the next request asks "
+        "for the password again.",
+    )
+    max_failed_logins: int = Field(
+        5,
+        ge=1,
+        description="Wrong passwords allowed per account and per address before each further "
+        "one doubles a wait (from 1 s, up to 15 min) during which that login is refused.",
+    )
+    secret_file: Path = Field(
+        Path(".toolkit-assistant/install-secret"),
+        description="Per-install key for question hashes (HMAC-SHA256) in the audit trail and "
+        "feedback; created on first use with mode 0600. Keep it out of backups you share.",
     )
 
 

@@ -20,6 +20,7 @@ def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TOOLKIT_ASSISTANT_APP__FEEDBACK_FILE", str(state / "feedback.jsonl"))
     monkeypatch.setenv("TOOLKIT_ASSISTANT_AUTH__USERS_FILE", str(state / "users.json"))
     monkeypatch.setenv("TOOLKIT_ASSISTANT_AUDIT__FILE", str(state / "audit.jsonl"))
+    monkeypatch.setenv("TOOLKIT_ASSISTANT_AUTH__SECRET_FILE", str(state / "install-secret"))
     monkeypatch.setenv("TOOLKIT_ASSISTANT_CONFIG", str(state / "no-config.toml"))
     monkeypatch.delenv("TOOLKIT_ASSISTANT_CHROMA_URL", raising=False)
     return state

@@ -349,3 +349,23 @@ def stored_hashes(settings: Settings) -> dict[str, str]:
     if current is None:
         return {}
     return {record.source: record.sha256 for record in store.documents(current.generation)}
+
+
+# -- sign-in failures (issue 14, finding 6) ---------------------------------------------------
+# Kept apart at the end of the file for the audit rewrite to carry over: one event per wrong
+# password the app checked. Guesses refused by the throttle (no check made) are not written
+# one by one, so a flood cannot fill the trail; the wait a failure starts is.
+def record_login_failure(
+    audit: AuditLog, user: str, address: str, where: str, locked_seconds: float
+) -> None:
+    """Record a wrong password at `where` ("login" or "staff sign-in")."""
+    audit._append(
+        {
+            "time": _now(),
+            "event": "login_failure",
+            "user": user,
+            "address": address,
+            "where": where,
+            "locked_seconds": round(float(locked_seconds), 1),
+        }
+    )

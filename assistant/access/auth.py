@@ -1,8 +1,9 @@
 """Users, roles and passwords for the app, and the warning for an exposed, open chat.
 
 Users live in one JSON file of bcrypt hashes (salted, never the password), managed by
-`toolkit-assistant user add|remove|list`. The file is read on every call, so a user added
-or removed at the shell counts at once in a running app. Writes go through a temporary file
+`toolkit-assistant user add|remove|list`. The file is read on every call (`current`:
+whenever it changed), so a user added or removed at the shell counts at once in a running
+app. Writes go through a temporary file
 and `os.replace`, under a file lock, so a reader never sees half a file and two writers
 never lose each other's change.
 """
@@ -15,6 +16,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +77,8 @@ class UserStore:
         self.path = Path(path)
         # Resolved per store, not at import, so tests can lower the cost for speed.
         self.rounds = rounds if rounds is not None else BCRYPT_ROUNDS
+        self._cached: tuple[tuple, dict[str, User]] | None = None
+        self._cache_lock = threading.Lock()
 
     # -- reading ------------------------------------------------------------------------------
     def users(self) -> list[User]:
@@ -177,6 +181,29 @@ class UserStore:
                 "check the folder's permissions"
             ) from None
         fsync_folder(self.path.parent)
+
+    def current(self, name: str | None) -> User | None:
+        """The account `name` as the file says now; re-read only when the file changed.
+
+        Cheap enough for every request: a `stat`, and a read only after a change, so an
+        account removed at the shell loses access at its next request.
+        """
+        if not name:
+            return None
+        try:
+            info = self.path.stat()
+            version: tuple = (info.st_mtime_ns, info.st_size, info.st_ino)
+        except FileNotFoundError:
+            version = ()
+        except OSError:
+            return None  # unreadable: nobody is let in
+        with self._cache_lock:
+            if self._cached is None or self._cached[0] != version:
+                try:
+                    self._cached = (version, {u.name: u for u in self.users()})
+                except UsersFileError:
+                    return None
+            return self._cached[1].get(name)
 
     def _dummy_hash(self) -> bytes:
         if self.rounds not in _dummy_hashes:

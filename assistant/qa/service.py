@@ -98,6 +98,8 @@ class Assistant:
         # What every answer's audit record names besides its own generation and citations;
         # `assistant.compose` adds the versions and the chat model it chose.
         self.trace = AnswerTrace(embedding_model=MODEL_NAME)
+        self._indexed: tuple[str, dict[str, str]] = ("", {})  # generation, source -> SHA-256
+        self._indexed_lock = threading.Lock()
 
     def _answerer_for(self, snapshot: IndexSnapshot) -> Answerer:
         with self._answerer_lock:
@@ -219,13 +221,35 @@ class Assistant:
         )
         yield Final(answer)
 
-    def document_path(self, source: str) -> Path | None:
-        """The corpus file behind a citation, only if it lies inside the corpus folder."""
+    def indexed_documents(self) -> dict[str, str]:
+        """Source -> SHA-256 of each document of the generation questions are answered from."""
+        snapshot = self.retriever.snapshot()
+        with self._indexed_lock:
+            if self._indexed[0] != snapshot.generation:
+                records = self.store.documents(snapshot.generation)
+                self._indexed = (snapshot.generation, {r.source: r.sha256 for r in records})
+            return self._indexed[1]
+
+    def document_path(self, source: str) -> tuple[Path, str] | None:
+        """The corpus file behind a citation and the SHA-256 it was indexed with: only for a
+        document of the current generation, inside the corpus folder, not hidden.
+
+        A file uploaded but not yet indexed, or any other file of the folder, is not one:
+        the caller serves the file only while its content still has that hash.
+        """
+        if "\x00" in source or len(source) > 1024:
+            return None
+        parts = source.split("/")
+        if any(not part or part.startswith(".") for part in parts):
+            return None
+        sha256 = self.indexed_documents().get(source)
+        if sha256 is None:
+            return None
         root = self.settings.corpus.resolve()
         candidate = (root / source).resolve()
         if not candidate.is_relative_to(root) or not candidate.is_file():
             return None
-        return candidate
+        return candidate, sha256
 
 
 def _cited_chunk_ids(answer: Answer, passages: list[Passage]) -> tuple[str, ...]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,11 +29,14 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]
 STATUS_COLUMNS = ("document", "title", "version", "pages", "chunks", "ingested_at")
-FAILED_SIGN_IN_DELAY_SECONDS = 1.0  # slows password guessing through the sign-in form
 
 
 class AdminError(ValueError):
     """An admin action was refused; the message (one line) says why and what to do."""
+
+
+class WrongPasswordError(PermissionError):
+    """The name and password match no account: a guess the login throttle counts."""
 
 
 class Admin:
@@ -74,10 +76,11 @@ class Admin:
                 "no accounts exist yet; create a staff account at the shell with "
                 "`toolkit-assistant user add NAME --role staff`"
             )
+        # No sleep on a wrong password: the caller's throttle (assistant.access.throttle)
+        # refuses repeated guesses without a bcrypt check, which a sleep cannot do.
         user = self.users.verify((name or "").strip(), password or "")
         if user is None:
-            time.sleep(FAILED_SIGN_IN_DELAY_SECONDS)
-            raise PermissionError("wrong user name or password")
+            raise WrongPasswordError("wrong user name or password")
         return self.require_staff(user)
 
     # -- status ----------------------------------------------------------------------------------

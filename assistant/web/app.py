@@ -5,11 +5,14 @@ No retrieval, answer or ingest logic lives here (that is `assistant.qa.service` 
 `assistant.web.admin`), and no HTML is built here (that is `assistant.web.render`, where everything
 from documents and users is escaped). This is the only module that imports gradio.
 
-Access: with `auth.require_login` the whole app asks for a login (any role) and the admin tab
-takes the role of the logged-in account; without it the chat is open and the admin tab has
-its own staff sign-in, whose user is kept in server-side session state. Either way every
-admin handler checks the role itself on every call: the handlers are hidden from the API
-listing, but Gradio still runs a hidden handler for any client that names it.
+Access: every request first passes `assistant.web.guard` (Host header, body size, and with
+`auth.require_login` a live session for every route but the login page). With a login the
+admin tab takes the role of the logged-in account; without one the chat is open and the
+admin tab has its own staff sign-in (`/staff/sign-in`), which sets a server-issued HttpOnly,
+SameSite=Strict cookie; Gradio's `session_hash`, which the client picks, proves nothing.
+Either way every admin handler checks the role itself on every call: the handlers are
+hidden from the API listing, but Gradio still runs a hidden handler for any client that
+names it. Wrong passwords at either door are throttled and audited.
 """
 
 from __future__ import annotations
@@ -23,20 +26,18 @@ from contextlib import closing
 from pathlib import Path
 
 import gradio as gr
-from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
 from assistant.access.audit import AuditLog
-from assistant.access.auth import AuthError, User, UserStore
+from assistant.access.auth import AuthError, User
 from assistant.access.feedback import record_feedback
 from assistant.compose import build_assistant
 from assistant.qa.models import Answer, Draft, Final, Retrieved
-from assistant.qa.service import Assistant, QuestionError
-from assistant.web import render
+from assistant.qa.service import MAX_QUESTION_CHARS, Assistant, QuestionError
+from assistant.web import documents, render
+from assistant.web.access import WebAccess, guard, staff_routes
 from assistant.web.admin import Admin, AdminError
+from assistant.web.guard import CLIENT_ADDRESS
 from ingest.embedding import set_encoder_threads
-from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.settings import Settings
 from ingest.store import StoreError, StoreUnreachableError
 from ingest.upload import UploadError
@@ -52,8 +53,26 @@ EXAMPLE_QUESTIONS = [
     "What are the five steps of a rights-based risk assessment?",
 ]
 CSS_FILE = Path(__file__).with_name("app.css")
-# Corpus HTML is shown as a document, never run: no scripts, an opaque origin, no sniffing.
-_INERT_HEADERS = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
+# The chat keeps the latest messages only: the page sends the whole conversation back with
+# each question, and the request-size limit must never cut an officer's question off.
+MAX_CHAT_MESSAGES = 100
+# The staff sign-in runs in the page, not through Gradio's queue: the password goes to
+# `/staff/sign-in` (which sets the cookie) and the handler after it gets only the message.
+_SIGN_IN_JS = """async (name, password) => {
+  const body = new URLSearchParams({name: name || "", password: password || ""});
+  let message = "";
+  try {
+    const reply = await fetch("staff/sign-in", {method: "POST", body, credentials: "same-origin"});
+    message = (await reply.json()).message || "";
+  } catch (err) {
+    message = "The sign-in could not reach the server; try again.";
+  }
+  return [name, message];
+}"""
+_SIGN_OUT_JS = """async () => {
+  await fetch("staff/sign-out", {method: "POST", credentials: "same-origin"});
+  return [];
+}"""
 # Questions are answered side by side (`app.answer_concurrency`, one per core); the admin
 # tab has a group of its own, so a refresh that runs for minutes never holds a question up,
 # and a second click on Refresh reaches `Admin.refresh`, which refuses it, instead of
@@ -118,6 +137,7 @@ def build_app(
     """The chat UI, the `ask` endpoint and the admin tab; `serve` launches it."""
     audit = audit or AuditLog(settings.audit)
     admin = admin or Admin(settings, audit)
+    access = WebAccess.create(settings, audit, admin)
     answer_concurrency = {
         "concurrency_id": "answer",
         "concurrency_limit": settings.app.answer_concurrency,
@@ -134,7 +154,7 @@ def build_app(
         session["last"] = result
 
     def on_question(question: str, chat: list, session: dict, request: gr.Request):
-        session, chat = dict(session or _new_session()), list(chat or [])
+        session, chat = dict(session or _new_session()), _recent(chat)
         result = _answer_or_message(assistant, question, session["history"])
         if question.strip():
             chat = [*chat, {"role": "user", "content": render.message_html(question)}]
@@ -156,7 +176,7 @@ def build_app(
         """The generative answerer's handler: sources at once, the draft as it is written,
         then the verified answer in its place. The question box is emptied once, when the
         sources come: what the officer types meanwhile (the next question) is kept."""
-        session, chat = dict(session or _new_session()), list(chat or [])
+        session, chat = dict(session or _new_session()), _recent(chat)
         stopping.discard(request.session_hash)
         if question.strip():
             chat = [*chat, {"role": "user", "content": render.message_html(question)}]
@@ -200,7 +220,7 @@ def build_app(
             gr.Info("Ask a question first; the thumbs rate the latest answer.")
             return
         try:
-            record_feedback(settings.app.feedback_file, answer, vote)
+            record_feedback(settings, answer, vote)
         except OSError as err:
             log.error("feedback not saved: %s", err)
             gr.Warning("Your feedback could not be saved on this machine.")
@@ -217,6 +237,7 @@ def build_app(
 
         `history` is the list of earlier questions of the conversation, for follow-ups.
         """
+        history = _checked_history(history, settings.app.max_history)
         try:
             answer = assistant.ask(question, history or None)
         except (QuestionError, StoreError) as err:
@@ -225,10 +246,10 @@ def build_app(
         return answer.to_dict()
 
     # -- admin: each handler finds the acting user, and `Admin` checks the role ---------------
-    def acting_user(signed_in: User | None, request: gr.Request) -> User | None:
+    def acting_user(request: gr.Request) -> User | None:
         if settings.auth.require_login:
             return admin.user(_user_name(request))
-        return signed_in
+        return access.staff_user(request)
 
     def panel(user: User | None) -> tuple[str, dict]:
         """The status table and the remove list, for a staff user only."""
@@ -246,9 +267,9 @@ def build_app(
             "The action failed; the details are in the server log.", ok=False
         )
 
-    def admin_open(signed_in: User | None, request: gr.Request):
+    def admin_open(request: gr.Request):
         """On page load, with a login: staff see the tools; nobody else sees the tab."""
-        user = acting_user(signed_in, request)
+        user = acting_user(request)
         try:
             table, files = panel(user)
         except _ADMIN_REFUSALS:
@@ -256,30 +277,35 @@ def build_app(
         who = render.signed_in_html(user.name, user.role)
         return gr.update(visible=True), gr.update(visible=True), who, table, files
 
-    def admin_sign_in(name: str, password: str):
+    def admin_sign_in(name: str, message: str, request: gr.Request):
+        """After the page's POST to `/staff/sign-in`: the tools if its cookie is live.
+
+        `message` is what that route answered (the password never comes here)."""
+        user = acting_user(request)
         try:
-            user = admin.sign_in(name, password)
+            if user is None:
+                raise PermissionError(message or "sign in with a staff account")
             table, files = panel(user)
         except Exception as err:
-            return None, gr.skip(), gr.skip(), refused(err), "", gr.skip(), "", gr.skip()
+            return gr.skip(), gr.skip(), refused(err), "", gr.skip(), "", gr.skip()
         who = render.signed_in_html(user.name, user.role)
         hide, show = gr.update(visible=False), gr.update(visible=True)
-        return user, hide, show, "", who, table, "", files
+        return hide, show, "", who, table, "", files
 
     def admin_sign_out():
         hide, show = gr.update(visible=False), gr.update(visible=True)
         message = render.admin_message_html("Signed out.")
-        return None, show, hide, message, "", "", "", gr.update(choices=[], value=None)
+        return show, hide, message, "", "", "", gr.update(choices=[], value=None)
 
-    def admin_status(signed_in: User | None, request: gr.Request):
+    def admin_status(request: gr.Request):
         try:
-            table, files = panel(acting_user(signed_in, request))
+            table, files = panel(acting_user(request))
         except Exception as err:
             return refused(err), gr.skip(), gr.skip()
         return "", table, files
 
-    def admin_upload(signed_in: User | None, file: str | None, replace: bool, request: gr.Request):
-        user = acting_user(signed_in, request)
+    def admin_upload(file: str | None, replace: bool, request: gr.Request):
+        user = acting_user(request)
         try:
             admin.require_staff(user)
             if not file:
@@ -290,8 +316,8 @@ def build_app(
             return refused(err), gr.skip(), gr.skip(), gr.skip()
         return render.admin_message_html(message), table, files, None
 
-    def admin_remove(signed_in: User | None, source: str | None, request: gr.Request):
-        user = acting_user(signed_in, request)
+    def admin_remove(source: str | None, request: gr.Request):
+        user = acting_user(request)
         try:
             message = admin.remove(user, source or "")
             table, files = panel(user)
@@ -299,8 +325,8 @@ def build_app(
             return refused(err), gr.skip(), gr.skip()
         return render.admin_message_html(message), table, files
 
-    def admin_refresh(signed_in: User | None, request: gr.Request, progress=_PROGRESS):
-        user = acting_user(signed_in, request)
+    def admin_refresh(request: gr.Request, progress=_PROGRESS):
+        user = acting_user(request)
         # The refresh reports progress from its loader thread too, where Gradio's context
         # (which event the bar belongs to) is not set: each update runs in a copy of ours.
         context = contextvars.copy_context()
@@ -319,7 +345,6 @@ def build_app(
     streaming = settings.generation.answerer == "generative"
     with gr.Blocks(title="Toolkit Assistant", analytics_enabled=False) as app:
         session = gr.State(_new_session())
-        signed_in = gr.State(None)  # server-side: only `admin_sign_in` sets it
         banner_box = gr.HTML(banner())
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
@@ -329,6 +354,8 @@ def build_app(
                         height=560,
                         # The HTML comes escaped from render; sanitizing is a second line.
                         sanitize_html=True,
+                        # Quoted documents may hold `$$...$$`: text, never math to typeset.
+                        latex_delimiters=[],
                         feedback_options=None,
                         # No "share" (it posts to Hugging Face) and no "copy": it would copy
                         # our HTML; selecting the text copies what the officer sees.
@@ -418,14 +445,12 @@ def build_app(
 
         hidden = {"api_visibility": "private", **_ADMIN_CONCURRENCY}
         if settings.auth.require_login:  # without a login, the sign-in form decides
-            app.load(
-                admin_open, signed_in, [admin_tab, tools, who, status, remove_choice], **hidden
-            )
+            app.load(admin_open, None, [admin_tab, tools, who, status, remove_choice], **hidden)
         sign_in_io = dict(
             fn=admin_sign_in,
             inputs=[staff_name, staff_password],
+            js=_SIGN_IN_JS,
             outputs=[
-                signed_in,
                 sign_in_box,
                 tools,
                 admin_message,
@@ -441,62 +466,72 @@ def build_app(
         sign_out.click(
             admin_sign_out,
             None,
-            [signed_in, sign_in_box, tools, admin_message, who, status, report, remove_choice],
+            [sign_in_box, tools, admin_message, who, status, report, remove_choice],
+            js=_SIGN_OUT_JS,
             **hidden,
         )
-        reload.click(admin_status, signed_in, [admin_message, status, remove_choice], **hidden)
+        reload.click(admin_status, None, [admin_message, status, remove_choice], **hidden)
         upload_button.click(
             admin_upload,
-            [signed_in, upload_file, replace],
+            [upload_file, replace],
             [admin_message, status, remove_choice, upload_file],
             **hidden,
         )
         remove_button.click(
             admin_remove,
-            [signed_in, remove_choice],
+            [remove_choice],
             [admin_message, status, remove_choice],
             **hidden,
         )
         refresh_button.click(
             admin_refresh,
-            signed_in,
+            None,
             [admin_message, report, status, remove_choice, banner_box],
             show_progress_on=report,  # the bar where the report will appear, not on the banner
             **hidden,
         )
+    app.toolkit_access = access  # for `launch`: its routes and guard share these sessions
     return app
+
+
+def _recent(chat: list | None) -> list:
+    return list(chat or [])[-MAX_CHAT_MESSAGES:]
+
+
+def _checked_history(history: object, limit: int) -> list[str]:
+    """The `ask` API's follow-up history, refused (one line) unless it is small and plain."""
+    if history is None:
+        return []
+    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+        raise gr.Error("history must be a list of earlier questions (strings)")
+    if len(history) > limit:
+        raise gr.Error(f"history holds {len(history)} questions; send at most the last {limit}")
+    if any(len(h) > MAX_QUESTION_CHARS for h in history):
+        raise gr.Error(f"each earlier question must be at most {MAX_QUESTION_CHARS:,} characters")
+    return history
 
 
 def _bot(content: str) -> dict:
     return {"role": "assistant", "content": content}
 
 
-def _document_route(assistant: Assistant) -> Route:
-    """`/corpus/<source>`: a cited file, only from the corpus folder (`Assistant.document_path`)."""
-
-    async def document(request: Request) -> Response:
-        source = request.path_params["source"]
-        path = assistant.document_path(source)
-        if path is None or path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            return PlainTextResponse("Not a document of the corpus.", status_code=404)
-        if path.suffix.lower() == ".pdf":
-            return FileResponse(path, media_type="application/pdf")
-        media = "text/html" if path.suffix.lower() in {".html", ".htm"} else "text/plain"
-        return FileResponse(path, media_type=f"{media}; charset=utf-8", headers=_INERT_HEADERS)
-
-    return Route(f"/{render.DOCUMENT_ROUTE}/{{source:path}}", document, methods=["GET", "HEAD"])
-
-
 def launch(app: gr.Blocks, assistant: Assistant, settings: Settings, block: bool = True) -> str:
     """Start the server on `settings.app.host:port`; return its local URL."""
+    access: WebAccess = app.toolkit_access
     auth = None
     if settings.auth.require_login:
-        users = UserStore(settings.auth.users_file)
 
         async def auth(name: str, password: str) -> bool:  # any role may chat; admin: staff
+            address = CLIENT_ADDRESS.get()
+            access.refuse_if_throttled(name, address)
             # A bcrypt check takes a quarter of a second: off the event loop, which serves
             # every other user's page meanwhile.
-            return await asyncio.to_thread(users.verify, name, password) is not None
+            user = await asyncio.to_thread(access.users.verify, name, password)
+            if user is None:
+                access.failed(name, address, "login")
+                return False
+            access.throttle.succeeded(name, address)
+            return True
 
     _, url, _ = app.launch(
         server_name=settings.app.host,
@@ -514,8 +549,15 @@ def launch(app: gr.Blocks, assistant: Assistant, settings: Settings, block: bool
         # Gradio's upload route takes files from anyone who can reach the page: never more
         # than the admin tab would accept.
         max_file_size=int(settings.ingest.max_file_mb * 1024 * 1024),
-        # Our route comes before Gradio's, and Gradio's own file route gets no corpus path.
-        app_kwargs={"routes": [_document_route(assistant)]},
+        app_kwargs={
+            # Our routes come before Gradio's, and Gradio's own file route gets no corpus path.
+            "routes": [
+                documents.document_route(render.DOCUMENT_ROUTE, assistant.document_path),
+                *staff_routes(access),
+            ],
+            "middleware": [guard(settings, access)],
+            "openapi_url": None,  # FastAPI's own API description: nothing of ours is in it
+        },
         theme=gr.themes.Default(),  # its fonts are bundled: the page fetches nothing outside
         css_paths=[CSS_FILE],
         prevent_thread_lock=not block,

@@ -53,6 +53,7 @@ def serve_app(store: Path, folder: Path, **extra_env: str) -> Iterator[AppServer
         "TOOLKIT_ASSISTANT_AUTH__USERS_FILE": str(folder / "users.json"),
         "TOOLKIT_ASSISTANT_AUTH__REQUIRE_LOGIN": "false",
         "TOOLKIT_ASSISTANT_AUDIT__FILE": str(folder / "audit.jsonl"),
+        "TOOLKIT_ASSISTANT_AUTH__SECRET_FILE": str(folder / "install-secret"),
         "TOOLKIT_ASSISTANT_CONFIG": str(folder / "no-config.toml"),
         **extra_env,
     }

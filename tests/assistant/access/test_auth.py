@@ -215,3 +215,13 @@ def test_the_exposure_warning_is_for_an_open_chat_on_the_network_only() -> None:
     assert exposure_warning("127.0.0.1", require_login=False) is None
     assert exposure_warning("localhost", require_login=False) is None
     assert exposure_warning("0.0.0.0", require_login=True) is None
+
+
+def test_current_follows_the_file_as_it_changes(store: UserStore) -> None:
+    """Finding 11: an account removed at the shell is gone at the app's next request."""
+    store.add("alice", "correct horse", "staff")
+    store.add("bob", "battery staple", "officer")
+    assert store.current("bob") == User("bob", "officer")
+    UserStore(store.path, rounds=FAST_ROUNDS).remove("bob")  # another process: the CLI
+    assert store.current("bob") is None and store.current("alice") == User("alice", "staff")
+    assert store.current(None) is None and store.current("") is None

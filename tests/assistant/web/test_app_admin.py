@@ -3,170 +3,43 @@
 The admin handlers are hidden from the API listing, but Gradio runs a hidden handler for
 any client that names it (`/gradio_api/call/<name>`, or the queue with its index), so
 these tests call them that way, with no account, with an officer's account, and with a
-forged session state, and check that nothing changed. Then a staff member's refresh runs
-through the queue while the chat answers.
+session hash taken from a signed-in client, and check that nothing changed. Then a staff
+member's refresh runs through the queue while the chat answers.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import threading
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-from app_calls import Outcome, call, free_port, log_in
+from app_calls import Outcome, call, log_in
+from running_app import PASSWORD, RunningApp, Session, staff_sign_in, uploaded
 from store_helpers import policy_note
 
-from assistant.access.audit import AuditLog
-from assistant.access.auth import UserStore
-from assistant.qa.service import Assistant
 from assistant.web import admin as admin_module
 from assistant.web import render
-from assistant.web.app import build_app, launch
 from ingest.models import FailedFile, RefreshReport
-from ingest.refresh import refresh
-from ingest.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery"
 ADMIN_HANDLERS = ["admin_status", "admin_upload", "admin_remove", "admin_refresh"]
 QUESTION = "How does unit 1 use analytics software?"
 TIMEOUT = 120
 
 
-@dataclass
-class RunningApp:
-    url: str
-    settings: Settings
-    app: object
-    fn_index: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def audit(self) -> AuditLog:
-        return AuditLog(self.settings.audit)
-
-    def corpus(self) -> dict[str, bytes]:
-        return {p.name: p.read_bytes() for p in self.settings.corpus.rglob("*") if p.is_file()}
-
-    def corpus_events(self) -> list[dict]:
-        return [e for e in self.audit.read() if e["event"] == "corpus"]
-
-
-@pytest.fixture(scope="module")
-def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("admin-app")
-    (root / "corpus").mkdir()
-    for number in (1, 2):
-        (root / "corpus" / f"note-{number}.md").write_text(policy_note(number), encoding="utf-8")
-    assert refresh([root / "corpus"], Settings(store=root / "store", corpus=root / "corpus")).added
-    return root
-
-
-def _start(ingested: Path, folder: Path, require_login: bool) -> Iterator[RunningApp]:
-    shutil.copytree(ingested / "corpus", folder / "corpus")
-    shutil.copytree(ingested / "store", folder / "store")
-    settings = Settings(
-        store=folder / "store",
-        corpus=folder / "corpus",
-        app={"port": free_port(), "feedback_file": folder / "feedback.jsonl"},
-        auth={"users_file": folder / "users.json", "require_login": require_login},
-        audit={"file": folder / "audit.jsonl"},
-    )
-    users = UserStore(settings.auth.users_file, rounds=4)
-    users.add("sam", PASSWORD, "staff")
-    users.add("olive", PASSWORD, "officer")
-    assistant = Assistant(settings)
-    app = build_app(assistant, settings)
-    url = launch(app, assistant, settings, block=False)
-    running = RunningApp(url, settings, app)
-    with httpx.Client(timeout=30) as client:
-        if require_login:
-            log_in(client, url, "sam", PASSWORD)
-        config = client.get(url + "config").json()
-    running.fn_index = {d["api_name"]: d["id"] for d in config["dependencies"]}
-    try:
-        yield running
-    finally:
-        app.close()
-
-
-@pytest.fixture(scope="module")
-def open_app(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    """No login for the chat: the admin tab has its own staff sign-in."""
-    yield from _start(ingested, tmp_path_factory.mktemp("open-app"), require_login=False)
-
-
-@pytest.fixture(scope="module")
-def login_app(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    """`auth.require_login`: every page and API call needs an account."""
-    yield from _start(ingested, tmp_path_factory.mktemp("login-app"), require_login=True)
-
-
-class Session:
-    """One browser session's worth of queue calls: the session state lives on the server."""
-
-    def __init__(self, running: RunningApp, client: httpx.Client) -> None:
-        self.running, self.client = running, client
-        self.hash = uuid.uuid4().hex
-
-    def run(self, api_name: str, data: list) -> Outcome:
-        url = self.running.url
-        response = self.client.post(
-            url + "gradio_api/queue/join",
-            json={
-                "data": data,
-                "fn_index": self.running.fn_index[api_name],
-                "session_hash": self.hash,
-                "event_data": None,
-                "trigger_id": None,
-            },
-        )
-        if response.status_code != 200:
-            return Outcome(response.status_code, error=response.text)
-        event = response.json()["event_id"]
-        outcome = Outcome(200)
-        with self.client.stream(
-            "GET", url + "gradio_api/queue/data", params={"session_hash": self.hash}, timeout=300
-        ) as stream:
-            for line in stream.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                message = json.loads(line[5:])
-                if message.get("event_id") != event:
-                    continue
-                if message["msg"] == "progress":
-                    outcome.progress += [p.get("desc") or "" for p in message["progress_data"]]
-                if message["msg"] == "process_completed":
-                    if message["success"]:
-                        outcome.data = message["output"]["data"]
-                    else:
-                        outcome.error = json.dumps(message["output"])
-                    return outcome
-        raise AssertionError(f"{api_name}: the stream ended without a result")
-
-
-def _uploaded(client: httpx.Client, url: str, name: str, text: str) -> dict:
-    """Put a file in Gradio's upload cache (open to anyone who can reach the page)."""
-    response = client.post(url + "gradio_api/upload", files={"files": (name, text.encode())})
-    assert response.status_code == 200, response.text
-    return {"path": response.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
-
-
 def _handler_inputs(client: httpx.Client, url: str) -> dict[str, list]:
-    upload = _uploaded(client, url, "note-9.md", policy_note(9))
+    upload = uploaded(client, url, "note-9.md", policy_note(9))
     return {
-        "admin_status": [None],
-        "admin_upload": [None, upload, True],
+        "admin_status": [],
+        "admin_upload": [upload, True],
         # A document name not offered to this session is stopped by Gradio before the
         # handler (see below); an empty choice reaches the handler, which checks the role.
-        "admin_remove": [None, None],
-        "admin_refresh": [None],
+        "admin_remove": [None],
+        "admin_refresh": [],
     }
 
 
@@ -203,26 +76,48 @@ def test_without_an_account_every_admin_handler_refuses(open_app: RunningApp) ->
         for name, outcome in _every_handler_by_name_and_by_index(open_app, client):
             assert "sign in with a staff account to use the admin tab" in outcome.text, name
             assert "ta-table" not in outcome.text and "Refresh report" not in outcome.text
-        named = Session(open_app, client).run("admin_remove", [None, "note-1.md"])
+        named = Session(open_app, client).run("admin_remove", ["note-1.md"])
         assert named.data is None and "not in the list of choices" in named.error
     assert open_app.corpus() == before and open_app.corpus_events() == events
 
 
-def test_a_forged_session_state_is_ignored(open_app: RunningApp) -> None:
-    forged = {"name": "sam", "role": "staff"}
-    with httpx.Client(timeout=30) as client:
-        outcome = Session(open_app, client).run("admin_refresh", [forged])
-    assert "sign in with a staff account" in outcome.text
+def test_a_reused_session_hash_is_not_a_staff_sign_in(open_app: RunningApp) -> None:
+    """Finding 3: the session hash is the client's to choose, and shows up in URLs. Another
+    client using a signed-in staff member's hash gets nothing; the cookie is what counts."""
+    with httpx.Client(timeout=30) as staff_client, httpx.Client(timeout=30) as attacker:
+        signed = staff_sign_in(staff_client, open_app.url, "sam", PASSWORD)
+        assert signed.status_code == 200 and signed.json()["ok"]
+        cookie = signed.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        staff = Session(open_app, staff_client)
+        assert "Indexed documents: 2" in staff.run("admin_status", []).text
+        stolen = Session(open_app, attacker)
+        stolen.hash = staff.hash
+        for name in ("admin_status", "admin_refresh"):
+            outcome = stolen.run(name, [])
+            assert "sign in with a staff account" in outcome.text, name
+            assert "ta-table" not in outcome.text
+        # A cookie value the server never issued is no sign-in either.
+        attacker.cookies.set("toolkit-staff", "forged-value")
+        assert "sign in with a staff account" in stolen.run("admin_status", []).text
+        # Signing out ends the server's session, not only the browser's cookie.
+        token = staff_client.cookies["toolkit-staff"]
+        staff_client.post(open_app.url + "staff/sign-out")
+        attacker.cookies.set("toolkit-staff", token)
+        assert "sign in with a staff account" in stolen.run("admin_status", []).text
 
 
 def test_an_officer_cannot_sign_in_to_the_admin_tab(open_app: RunningApp) -> None:
     before = open_app.corpus()
     with httpx.Client(timeout=30) as client:
-        session = Session(open_app, client)
-        signed = session.run("admin_sign_in", ["olive", PASSWORD])
+        signed = staff_sign_in(client, open_app.url, "olive", PASSWORD)
+        assert signed.status_code == 403
         assert "olive is an officer account; the admin tab needs a staff account" in signed.text
-        wrong = session.run("admin_sign_in", ["sam", "a wrong password"])
-        assert "wrong user name or password" in wrong.text
+        session = Session(open_app, client)
+        shown = session.run("admin_sign_in", ["olive", signed.json()["message"]])
+        assert "olive is an officer account" in shown.text and "ta-table" not in shown.text
+        wrong = staff_sign_in(client, open_app.url, "sam", "a wrong password")
+        assert wrong.status_code == 403 and "wrong user name or password" in wrong.text
         for name in ("admin_remove", "admin_refresh"):
             data = _handler_inputs(client, open_app.url)[name]
             assert "sign in with a staff account" in session.run(name, data).text
@@ -234,7 +129,7 @@ def test_with_login_required_nothing_answers_without_an_account(login_app: Runni
     with httpx.Client(timeout=30) as client:
         assert client.post(login_app.url + "gradio_api/call/ask", json={"data": ["x"]}).is_error
         for name in ADMIN_HANDLERS:
-            assert call(client, login_app.url, name, [None]).status == 401
+            assert call(client, login_app.url, name, []).status == 401
         response = client.post(
             login_app.url + "login", data={"username": "olive", "password": "wrong password"}
         )
@@ -245,7 +140,7 @@ def test_a_logged_in_officer_can_ask_but_not_administer(login_app: RunningApp) -
     before, events = login_app.corpus(), login_app.corpus_events()
     with httpx.Client(timeout=30) as client:
         log_in(client, login_app.url, "olive", PASSWORD)
-        opened = Session(login_app, client).run("admin_open", [None])
+        opened = Session(login_app, client).run("admin_open", [])
         assert opened.data[0]["visible"] is False, "an officer never sees the admin tab"
         for name, outcome in _every_handler_by_name_and_by_index(login_app, client):
             assert "olive is an officer account" in outcome.text, name
@@ -259,10 +154,10 @@ def test_a_logged_in_officer_can_ask_but_not_administer(login_app: RunningApp) -
 def test_a_logged_in_staff_member_gets_the_admin_tab(login_app: RunningApp) -> None:
     with httpx.Client(timeout=30) as client:
         log_in(client, login_app.url, "sam", PASSWORD)
-        opened = Session(login_app, client).run("admin_open", [None])
+        opened = Session(login_app, client).run("admin_open", [])
         assert opened.data[0]["visible"] is True
         assert "Signed in as <strong>sam</strong> (staff)" in opened.text
-        status = call(client, login_app.url, "admin_status", [None])
+        status = call(client, login_app.url, "admin_status", [])
         assert "Indexed documents: 2" in status.text and "note-1.md" in status.text
 
 
@@ -287,25 +182,21 @@ def test_the_chat_answers_while_a_refresh_runs(
     monkeypatch.setattr(admin_module, "refresh", held_refresh)
     with httpx.Client(timeout=30) as client:
         staff = Session(open_app, client)
-        assert (
-            "Signed in as <strong>sam</strong>"
-            in staff.run("admin_sign_in", ["sam", PASSWORD]).text
-        )
-        upload = _uploaded(client, open_app.url, "Note 3.md", policy_note(3))
-        saved = staff.run("admin_upload", [None, upload, False])
+        assert staff_sign_in(client, open_app.url, "sam", PASSWORD).status_code == 200
+        assert "Signed in as <strong>sam</strong>" in staff.run("admin_sign_in", ["sam", ""]).text
+        upload = uploaded(client, open_app.url, "Note 3.md", policy_note(3))
+        saved = staff.run("admin_upload", [upload, False])
         assert "Saved Note-3.md (renamed from" in saved.text
 
         result: dict = {}
-        worker = threading.Thread(
-            target=lambda: result.update(out=staff.run("admin_refresh", [None]))
-        )
+        worker = threading.Thread(target=lambda: result.update(out=staff.run("admin_refresh", [])))
         worker.start()
         try:
             assert running.wait(timeout=TIMEOUT), "the refresh never started"
             # A second click on Refresh, from another staff session: refused, not queued.
             other = Session(open_app, httpx.Client(timeout=30))
-            other.run("admin_sign_in", ["sam", PASSWORD])
-            assert "a refresh is already running" in other.run("admin_refresh", [None]).text
+            staff_sign_in(other.client, open_app.url, "sam", PASSWORD)
+            assert "a refresh is already running" in other.run("admin_refresh", []).text
             # The `ask` API and the chat box both answer meanwhile.
             answer = Client(open_app.url, verbose=False).predict(QUESTION, api_name="/ask")
             assert not answer["refused"] and answer["citations"][0]["source"] == "note-1.md"

@@ -8,6 +8,7 @@ import urllib.request
 import pytest
 
 from assistant.web.app import EXAMPLE_QUESTIONS
+from assistant.web.documents import DOCUMENT_CSP
 
 pytestmark = pytest.mark.integration
 
@@ -74,12 +75,14 @@ def test_documents_are_served_from_the_corpus_folder_only(app_server) -> None:
     assert status == 200 and headers["content-type"] == "application/pdf"
     assert body.startswith(b"%PDF")
     status, headers, _ = _get(app_server.url + "corpus/responsible-ai-lab.html")
-    assert status == 200 and headers["content-security-policy"] == "sandbox"
+    assert status == 200 and headers["content-security-policy"] == DOCUMENT_CSP
+    assert headers["x-content-type-options"] == "nosniff"
     for outside in (
         "corpus/manifest.toml",
         "corpus/%2e%2e/pyproject.toml",
         "corpus/..%2fpyproject.toml",
         "corpus/%2fetc%2fpasswd",
         "corpus/missing.pdf",
+        "corpus/%00",
     ):
         assert _get(app_server.url + outside)[0] == 404, outside
