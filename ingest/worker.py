@@ -28,8 +28,11 @@ T = TypeVar("T")
 _CONTEXT = multiprocessing.get_context("spawn")
 
 
-class WorkerTimeoutError(TimeoutError):
-    """A call ran past its budget; the child was killed."""
+class WorkerTimeoutError(Exception):
+    """A call ran past its budget; the child was killed.
+
+    Not a TimeoutError: that is an OSError, which `call` reads as the child dying.
+    """
 
 
 class WorkerDiedError(RuntimeError):
@@ -55,6 +58,10 @@ def exit_with_parent() -> None:
 def _serve(connection: Connection) -> None:
     """The child's loop: run each (function, args) sent, send back (ok, result or error)."""
     exit_with_parent()
+    # Started as a daemon, so that the parent ends it at exit; but a daemon may not start
+    # processes, and the PDF loader starts one for long files. The flag is only checked
+    # in this process, and this process ends with its parent anyway (the line above).
+    multiprocessing.current_process().daemon = False
     while True:
         try:
             function, args = connection.recv()

@@ -22,12 +22,12 @@ def hostile_markdown(size: int = SIZE) -> dict[str, str]:
         "image-openers.md": "# Images\n\n" + _fill("![", size),
         "unclosed-links.md": "# Links\n\n" + _fill("[a](", size),
         "links-over-lines.md": "# Lines\n\n" + _fill("[a\n", size),
-        "nested-emphasis.md": "# Nested\n\n" + _fill("*a **a ", size),
+        "emphasis-pairs.md": "# Nested\n\n" + _fill("*a **a ", size),
         "backtick-ladder.md": "# Code\n\n" + "".join("`" * n + "a" for n in range(1, 1400))[:size],
         "nested-quotes.md": "# Quotes\n\n" + _fill("> ", size) + "deep",
         "nested-lists.md": "# Lists\n\n"
         + "".join("  " * n + "- item\n" for n in range(300))
-        + _fill("- item\n", size // 2),
+        + _fill("- item\n", size - 300 * 300),
     }
 
 
