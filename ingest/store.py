@@ -10,6 +10,7 @@ code runs embedded (`PersistentClient`) or against a `chroma run` server (`HttpC
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import chromadb
+import chromadb.errors
 import httpx  # chromadb's HTTP transport: its errors mean "the server cannot be reached"
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
@@ -36,6 +38,21 @@ SERVER_CONNECT_SECONDS = 5.0
 
 class StoreError(RuntimeError):
     """The store cannot be used; the message says why and what to do."""
+
+
+REBUILD_COMMAND = "toolkit-assistant ingest --rebuild"
+
+
+class StoreDamagedError(StoreError):
+    """The local index cannot be read (a truncated or overwritten chroma.sqlite3, say)."""
+
+
+def damaged(path: Path, err: BaseException) -> StoreDamagedError:
+    reason = " ".join(str(err).split())[:160] or err.__class__.__name__
+    return StoreDamagedError(
+        f"the index in {path} is damaged ({reason}); rebuild it from the corpus folder with "
+        f"`{REBUILD_COMMAND}`"
+    )
 
 
 class StoreUnreachableError(StoreError):
@@ -102,7 +119,10 @@ def connect(
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if not chroma_url:
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=settings)
+        try:
+            return chromadb.PersistentClient(path=str(path), settings=settings)
+        except (chromadb.errors.ChromaError, sqlite3.DatabaseError) as err:
+            raise damaged(path, err) from None
     url = urlparse(chroma_url)
     if url.scheme not in {"http", "https"} or not url.hostname:
         raise StoreError(
@@ -133,8 +153,23 @@ class Store:
     ) -> None:
         self.path = path
         self.chroma_url = chroma_url
-        self._client = connect(path, chroma_url, timeout_seconds)
-        self._batch = max(1, min(self._client.get_max_batch_size(), 2000))
+        # A damaged local store is an error on each use, not here: the app then starts and
+        # says what is wrong (and how to fix it) instead of ending in a traceback.
+        self._damage: StoreDamagedError | None = None
+        self._connected: chromadb.api.ClientAPI | None = None
+        try:
+            self._connected = connect(path, chroma_url, timeout_seconds)
+        except StoreDamagedError as err:
+            self._damage = err
+        self._batch = (
+            max(1, min(self._connected.get_max_batch_size(), 2000)) if self._connected else 1
+        )
+
+    @property
+    def _client(self) -> chromadb.api.ClientAPI:
+        if self._connected is None:
+            raise self._damage or StoreError("the store is not open")
+        return self._connected
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
@@ -153,6 +188,10 @@ class Store:
             yield
         except httpx.TransportError as err:  # refused, reset, timed out, cut mid-response
             raise _unreachable(self.chroma_url or "", err) from None
+        except (chromadb.errors.InternalError, sqlite3.DatabaseError) as err:
+            if self.chroma_url:
+                raise
+            raise damaged(self.path, err) from None
 
     # -- the pointer --------------------------------------------------------------
     def _registry(self):
@@ -165,10 +204,14 @@ class Store:
             meta = self._registry().metadata or {}
         except httpx.TransportError as err:  # the server, not the store, is the problem
             raise _unreachable(self.chroma_url or "", err) from None
+        except StoreError:
+            raise
         except Exception as err:
-            raise StoreError(
-                f"cannot read the index registry ({err}); is the store intact?"
-            ) from None
+            if self.chroma_url:
+                raise StoreError(
+                    f"cannot read the index registry ({err}); is the store intact?"
+                ) from None
+            raise damaged(self.path, err) from None
         if not meta.get("current"):
             return None
         return Publication(
