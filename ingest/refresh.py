@@ -75,6 +75,15 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[FailedFile]]:
             ):
                 continue
             source = relative.as_posix()
+            if root.is_dir() and not _inside(path, root):
+                failed.append(
+                    FailedFile(
+                        source,
+                        f"a link to {path.resolve()}, outside the corpus folder; links out of "
+                        "the folder are not followed: copy the file in instead",
+                    )
+                )
+                continue
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
                 failed.append(
@@ -92,6 +101,11 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[FailedFile]]:
             f"the same name under two folders: {', '.join(sorted(duplicates))}; ingest one folder"
         )
     return found, failed
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether `path`, links resolved, is in `root`: `corpus/passwd.txt -> /etc/passwd` is not."""
+    return path.resolve().is_relative_to(root.resolve())
 
 
 def _source_file(source: str, path: Path, manifest: Manifest) -> SourceFile:
@@ -146,6 +160,7 @@ def drop_stale_generations(store, store_path: Path, keep: str) -> None:
         shutil.rmtree(keyword_dir(store_path, stale), ignore_errors=True)
         if stale in in_store:
             store.drop_generation(stale)
+    store.remove_orphan_folders()
 
 
 class Refresher:

@@ -10,8 +10,10 @@ code runs embedded (`PersistentClient`) or against a `chroma run` server (`HttpC
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,6 +99,21 @@ def _unreachable(chroma_url: str, err: BaseException) -> StoreUnreachableError:
     )
 
 
+def _forget_failed_client(path: Path) -> None:
+    """Drop chromadb's cached client for `path` after it failed to start.
+
+    chromadb caches one system per folder even when starting it failed, and every later
+    open of that folder in this process then fails with an unrelated error (a missing
+    attribute, an unknown tenant), even once the folder was rebuilt. Private attribute,
+    checked: a chromadb that renames it only loses this clean-up.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    systems = getattr(SharedSystemClient, "_identifier_to_system", None)
+    if isinstance(systems, dict):
+        systems.pop(str(path), None)
+
+
 def _bound_requests(client: chromadb.api.ClientAPI, timeout_seconds: float) -> None:
     """Put timeouts on the client's HTTP session.
 
@@ -121,7 +138,8 @@ def connect(
         path.mkdir(parents=True, exist_ok=True)
         try:
             return chromadb.PersistentClient(path=str(path), settings=settings)
-        except (chromadb.errors.ChromaError, sqlite3.DatabaseError) as err:
+        except Exception as err:  # embedded: whatever stops it opening is in the files
+            _forget_failed_client(path)
             raise damaged(path, err) from None
     url = urlparse(chroma_url)
     if url.scheme not in {"http", "https"} or not url.hostname:
@@ -246,6 +264,30 @@ class Store:
             # Already gone is fine: dropping is idempotent.
             with contextlib.suppress(Exception):
                 self._client.delete_collection(prefix + generation)
+
+    def remove_orphan_folders(self) -> list[str]:
+        """Delete the on-disk folders of dropped collections; the names removed.
+
+        Chroma keeps a collection's vector index in a folder named by its segment id and
+        leaves it behind when the collection is deleted: every refresh left one more. Only
+        for a local store; call it under the refresh lock (no collection is being made).
+        """
+        if self.chroma_url or self._connected is None:
+            return []
+        database = self.path / "chroma.sqlite3"
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
+            ) as connection:
+                live = {str(row[0]) for row in connection.execute("SELECT id FROM segments")}
+        except sqlite3.Error:
+            return []  # cannot tell what is live: remove nothing
+        removed = []
+        for folder in self.path.iterdir():
+            if folder.is_dir() and _is_uuid(folder.name) and folder.name not in live:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+        return removed
 
     def _chunks(self, generation: str, create: bool = False):
         if create:
@@ -380,6 +422,13 @@ class Store:
             except Exception:
                 time.sleep(0.1)
         raise StoreError(f"generation {generation} did not become readable")
+
+
+def _is_uuid(name: str) -> bool:
+    try:
+        return str(uuid.UUID(name)) == name
+    except ValueError:
+        return False
 
 
 def _chunk_metadata(chunk: Chunk, document: DocumentRecord) -> dict:
