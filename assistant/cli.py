@@ -25,6 +25,7 @@ from ingest.settings import Settings, SettingsError, load_settings
 EXAMPLES = """examples:
   toolkit-assistant ingest                      # mirror corpus/ into the default store
   toolkit-assistant ingest corpus/ extra.pdf --json
+  toolkit-assistant ingest --rebuild            # a damaged index: build it afresh
   toolkit-assistant status --json
   toolkit-assistant ask "What does proportionality mean?" --k 5
   toolkit-assistant serve --port 7860
@@ -119,6 +120,14 @@ def _audited_refresh(paths: list[Path], settings: Settings) -> RefreshReport:
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     paths = [Path(p) for p in args.paths] or [settings.corpus]
+    if args.rebuild:
+        from ingest.refresh import set_aside_store
+
+        aside = set_aside_store(settings)
+        if aside is not None:
+            print(
+                f"moved the old index to {aside}; remove it once the new one works", file=sys.stderr
+            )
     report = _audited_refresh(paths, settings)
     if args.json:
         _print_json(report.to_dict())
@@ -216,14 +225,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
     warning = exposure_warning(settings.app.host, settings.auth.require_login)
     if warning is not None:
         print(warning, file=sys.stderr)
+    _check_port_free(settings.app.host, settings.app.port, "serve")
     if args.ensure_index:
         report = _audited_refresh([settings.corpus], settings)
         for failure in report.failed:
             print(f"  not ingested: {failure.source}: {failure.error}", file=sys.stderr)
     from assistant.web.app import serve
 
-    serve(settings)
+    try:
+        serve(settings)
+    except OSError as err:  # the port was taken between the check and the start
+        if "port" not in str(err).lower():
+            raise
+        raise CommandError(
+            f"{' '.join(str(err).split())[:200]}; choose another --port", 2
+        ) from None
     return 0
+
+
+def _check_port_free(host: str, port: int, command: str) -> None:
+    """One line instead of a server's traceback when the address is taken or not ours."""
+    with socket.socket() as probe:
+        # As the servers bind: a port left in TIME_WAIT by a stopped server is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise CommandError(
+                f"cannot listen on {host}:{port} ({err.strerror}); is another "
+                f"`toolkit-assistant {command}` running? Stop it, or choose another --port "
+                "(or --host)",
+                2,
+            ) from None
 
 
 def cmd_llm_server(args: argparse.Namespace) -> int:
@@ -231,15 +264,7 @@ def cmd_llm_server(args: argparse.Namespace) -> int:
     from assistant.llm.local_llm import MODEL_NAME, LocalModelMissingError, start_server
 
     # llama.cpp's own message for a port in use is "check the input params": say which.
-    with socket.socket() as probe:
-        try:
-            probe.bind((args.host, args.port))
-        except OSError as err:
-            raise CommandError(
-                f"cannot listen on {args.host}:{args.port} ({err.strerror}); "
-                "choose another --port or --host",
-                2,
-            ) from None
+    _check_port_free(args.host, args.port, "llm-server")
     try:
         server, base_url = start_server(args.host, args.port, os.environ.get(LLM_SERVER_KEY, ""))
     except LocalModelMissingError as err:
@@ -556,6 +581,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = command("ingest", cmd_ingest, "Make the index mirror the given files and folders.")
     ingest.add_argument(
         "paths", nargs="*", metavar="PATH", help="files or folders (default: corpus/)"
+    )
+    ingest.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="build the index afresh from the files (the old store is kept aside, renamed): "
+        "the fix for a damaged index",
     )
 
     command("status", cmd_status, "List the indexed documents and which corpus is loaded.")

@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from ingest.chunking import Chunker
 from ingest.embedding import Embedder
 from ingest.keyword_index import KeywordIndex
-from ingest.loaders import LoadError, load_document
+from ingest.loaders import LoadError, load_in_worker
 from ingest.models import Chunk, DocumentRecord, FailedFile, LoadedDocument, document_id
 from ingest.settings import Settings
 from ingest.store import Store
+from ingest.worker import Worker
 
 ProgressCallback = Callable[[str, int, int], None]
 ENCODE_BATCH = 128  # chunks per encoder call: large enough to batch well, small for progress
@@ -74,8 +75,10 @@ class GenerationBuilder:
             pending.clear()
             self.progress("embed", result.chunks_embedded, known_chunks)
 
+        # Documents are read in a child process: see ingest/worker.py.
+        reader = Worker()
         try:
-            for item in self._loaded(to_load):
+            for item in self._loaded(to_load, reader):
                 if isinstance(item, FailedFile):
                     result.failed.append(item)
                     continue
@@ -92,11 +95,14 @@ class GenerationBuilder:
             if pending:
                 flush()
         finally:
+            reader.close()
             writer.close()
         self.store.put_documents(generation, kept + result.records)
         return result, KeywordIndex.build(keyword_rows)
 
-    def _loaded(self, to_load: list) -> Iterator[tuple[LoadedDocument, list[Chunk]] | FailedFile]:
+    def _loaded(
+        self, to_load: list, reader: Worker
+    ) -> Iterator[tuple[LoadedDocument, list[Chunk]] | FailedFile]:
         """Load and chunk on a producer thread, a few documents ahead of the encoder."""
         ready: queue.Queue = queue.Queue(maxsize=4)
         chunker = Chunker(
@@ -106,7 +112,7 @@ class GenerationBuilder:
         def produce() -> None:
             try:
                 for done, file in enumerate(to_load, start=1):
-                    ready.put(self._load_one(file, chunker))
+                    ready.put(self._load_one(file, chunker, reader))
                     self.progress("load", done, len(to_load))
                 ready.put(_DONE)
             except BaseException as err:  # surfaced on the consumer's thread
@@ -120,9 +126,13 @@ class GenerationBuilder:
             yield item
         thread.join()
 
-    def _load_one(self, file, chunker: Chunker) -> tuple[LoadedDocument, list[Chunk]] | FailedFile:
+    def _load_one(
+        self, file, chunker: Chunker, reader: Worker
+    ) -> tuple[LoadedDocument, list[Chunk]] | FailedFile:
         try:
-            document = load_document(file.path, file.source, self.settings.ingest.max_file_mb)
+            document = load_in_worker(
+                reader, file.path, file.source, self.settings.ingest.max_file_mb
+            )
         except LoadError as err:
             return FailedFile(file.source, str(err))
         except OSError as err:

@@ -59,6 +59,10 @@ def terms(text: str) -> list[str]:
     return _stemmer().stemWords(words)
 
 
+class KeywordIndexDamagedError(ValueError):
+    """The saved index cannot be read (a truncated file, say); rebuild it from the chunks."""
+
+
 class KeywordIndex:
     """BM25 over chunk texts, plus document frequencies for weighting question terms."""
 
@@ -95,14 +99,30 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex | None:
+        """The saved index; None when there is none (or an outdated one) to load.
+
+        KeywordIndexDamagedError when its files cannot be read: the caller rebuilds it from
+        the chunks, which Chroma holds (`rebuild` below).
+        """
         version_file = folder / _VERSION_FILE
         if not (folder / _IDS_FILE).exists() or not version_file.exists():
             return None
-        if version_file.read_text().strip() != TOKENIZER_VERSION:
-            return None
-        ids = json.loads((folder / _IDS_FILE).read_text())
-        df = json.loads((folder / _DF_FILE).read_text())
-        retriever = bm25s.BM25.load(str(folder), show_progress=False) if ids else None
+        try:
+            if version_file.read_text().strip() != TOKENIZER_VERSION:
+                return None
+            ids = json.loads((folder / _IDS_FILE).read_text())
+            df = json.loads((folder / _DF_FILE).read_text())
+            if not isinstance(ids, list) or not isinstance(df, dict):
+                raise ValueError("unexpected content")
+            retriever = bm25s.BM25.load(str(folder), show_progress=False) if ids else None
+        except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
+            raise KeywordIndexDamagedError(
+                f"the keyword index in {folder} is damaged ({err.__class__.__name__}: {err})"
+            ) from None
+        if retriever is not None and len(ids) != retriever.scores["num_docs"]:
+            raise KeywordIndexDamagedError(
+                f"the keyword index in {folder} is damaged (its files disagree on the count)"
+            )
         return cls(ids, retriever, df)
 
     def __len__(self) -> int:

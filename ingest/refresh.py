@@ -75,6 +75,15 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[FailedFile]]:
             ):
                 continue
             source = relative.as_posix()
+            if root.is_dir() and not _inside(path, root):
+                failed.append(
+                    FailedFile(
+                        source,
+                        f"a link to {path.resolve()}, outside the corpus folder; links out of "
+                        "the folder are not followed: copy the file in instead",
+                    )
+                )
+                continue
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
                 failed.append(
@@ -94,11 +103,47 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[FailedFile]]:
     return found, failed
 
 
+def _inside(path: Path, root: Path) -> bool:
+    """Whether `path`, links resolved, is in `root`: `corpus/passwd.txt -> /etc/passwd` is not."""
+    return path.resolve().is_relative_to(root.resolve())
+
+
 def _source_file(source: str, path: Path, manifest: Manifest) -> SourceFile:
     entry = manifest.for_file(source)
     if entry is None:
         return SourceFile(source, path, origin="", title="", version="")
     return SourceFile(source, path, origin=entry.origin, title=entry.title, version=entry.version)
+
+
+def set_aside_store(settings: Settings) -> Path | None:
+    """Move the local store out of the way so that the next refresh builds it afresh.
+
+    For `ingest --rebuild`: a damaged store is renamed, not deleted (nothing stored is
+    lost; remove it once the new index works). The refresh lock is held meanwhile, so a
+    refresh running elsewhere is never pulled from under. Returns the new name, or None
+    when there was no store.
+    """
+    if settings.chroma_url:
+        raise UsageError(
+            "--rebuild works on a local store; for a Chroma server, delete its collections "
+            "(or start it on an empty folder), then run `toolkit-assistant ingest`"
+        )
+    store = settings.store
+    if not store.exists() or not any(store.iterdir()):
+        return None
+    lock = refresh_lock(store)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RefreshInProgressError(
+            f"a refresh is running on {store}; wait for it to finish, then rebuild"
+        ) from None
+    try:
+        aside = store.with_name(f"{store.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        store.rename(aside)
+    finally:
+        lock.release()
+    return aside
 
 
 def drop_stale_generations(store, store_path: Path, keep: str) -> None:
@@ -115,6 +160,7 @@ def drop_stale_generations(store, store_path: Path, keep: str) -> None:
         shutil.rmtree(keyword_dir(store_path, stale), ignore_errors=True)
         if stale in in_store:
             store.drop_generation(stale)
+    store.remove_orphan_folders()
 
 
 class Refresher:
@@ -189,6 +235,7 @@ class Refresher:
             and current.corpus_kind == kind
             and not rebuild_all
         ):
+            self._repair_keyword_index(store, current.generation)
             return self._finish(report, store, current.generation)
 
         from ingest.build import GenerationBuilder, keyword_text
@@ -224,6 +271,7 @@ class Refresher:
         )
         if nothing_changed and not rebuild_all:
             store.drop_generation(result.generation)
+            self._repair_keyword_index(store, current.generation)
             return self._finish(report, store, current.generation)
 
         expected = sum(r.chunks for r in store.documents(result.generation))
@@ -235,6 +283,27 @@ class Refresher:
         # The previous generation stays one more refresh, for readers still mid-question.
         store.publish(result.generation, kind, pipeline)
         return self._finish(report, store, result.generation)
+
+    def _repair_keyword_index(self, store, generation: str) -> None:
+        """Rebuild the current keyword index from Chroma's chunks when it is missing or damaged.
+
+        A truncated `chunk_ids.json` used to make every question fail while `ingest` found
+        nothing to do; the chunks it indexes are all in Chroma, so nothing is lost.
+        """
+        from ingest.build import keyword_text
+        from ingest.keyword_index import KeywordIndex, KeywordIndexDamagedError
+
+        folder = keyword_dir(self.settings.store, generation)
+        try:
+            if KeywordIndex.load(folder) is not None:
+                return
+        except KeywordIndexDamagedError:
+            pass
+        if self.settings.chroma_url and not folder.exists():
+            return  # a server store: readers build their own copy
+        KeywordIndex.build(
+            (c.id, keyword_text(c.title, c.section, c.text)) for c in store.iter_chunks(generation)
+        ).save(folder)
 
     def _drop_stale_generations(self, store, current: str) -> None:
         drop_stale_generations(store, self.settings.store, keep=current)

@@ -10,7 +10,10 @@ code runs embedded (`PersistentClient`) or against a `chroma run` server (`HttpC
 from __future__ import annotations
 
 import contextlib
+import shutil
+import sqlite3
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import chromadb
+import chromadb.errors
 import httpx  # chromadb's HTTP transport: its errors mean "the server cannot be reached"
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
@@ -36,6 +40,21 @@ SERVER_CONNECT_SECONDS = 5.0
 
 class StoreError(RuntimeError):
     """The store cannot be used; the message says why and what to do."""
+
+
+REBUILD_COMMAND = "toolkit-assistant ingest --rebuild"
+
+
+class StoreDamagedError(StoreError):
+    """The local index cannot be read (a truncated or overwritten chroma.sqlite3, say)."""
+
+
+def damaged(path: Path, err: BaseException) -> StoreDamagedError:
+    reason = " ".join(str(err).split())[:160] or err.__class__.__name__
+    return StoreDamagedError(
+        f"the index in {path} is damaged ({reason}); rebuild it from the corpus folder with "
+        f"`{REBUILD_COMMAND}`"
+    )
 
 
 class StoreUnreachableError(StoreError):
@@ -80,6 +99,21 @@ def _unreachable(chroma_url: str, err: BaseException) -> StoreUnreachableError:
     )
 
 
+def _forget_failed_client(path: Path) -> None:
+    """Drop chromadb's cached client for `path` after it failed to start.
+
+    chromadb caches one system per folder even when starting it failed, and every later
+    open of that folder in this process then fails with an unrelated error (a missing
+    attribute, an unknown tenant), even once the folder was rebuilt. Private attribute,
+    checked: a chromadb that renames it only loses this clean-up.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    systems = getattr(SharedSystemClient, "_identifier_to_system", None)
+    if isinstance(systems, dict):
+        systems.pop(str(path), None)
+
+
 def _bound_requests(client: chromadb.api.ClientAPI, timeout_seconds: float) -> None:
     """Put timeouts on the client's HTTP session.
 
@@ -102,7 +136,11 @@ def connect(
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if not chroma_url:
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=settings)
+        try:
+            return chromadb.PersistentClient(path=str(path), settings=settings)
+        except Exception as err:  # embedded: whatever stops it opening is in the files
+            _forget_failed_client(path)
+            raise damaged(path, err) from None
     url = urlparse(chroma_url)
     if url.scheme not in {"http", "https"} or not url.hostname:
         raise StoreError(
@@ -133,8 +171,23 @@ class Store:
     ) -> None:
         self.path = path
         self.chroma_url = chroma_url
-        self._client = connect(path, chroma_url, timeout_seconds)
-        self._batch = max(1, min(self._client.get_max_batch_size(), 2000))
+        # A damaged local store is an error on each use, not here: the app then starts and
+        # says what is wrong (and how to fix it) instead of ending in a traceback.
+        self._damage: StoreDamagedError | None = None
+        self._connected: chromadb.api.ClientAPI | None = None
+        try:
+            self._connected = connect(path, chroma_url, timeout_seconds)
+        except StoreDamagedError as err:
+            self._damage = err
+        self._batch = (
+            max(1, min(self._connected.get_max_batch_size(), 2000)) if self._connected else 1
+        )
+
+    @property
+    def _client(self) -> chromadb.api.ClientAPI:
+        if self._connected is None:
+            raise self._damage or StoreError("the store is not open")
+        return self._connected
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
@@ -153,6 +206,10 @@ class Store:
             yield
         except httpx.TransportError as err:  # refused, reset, timed out, cut mid-response
             raise _unreachable(self.chroma_url or "", err) from None
+        except (chromadb.errors.InternalError, sqlite3.DatabaseError) as err:
+            if self.chroma_url:
+                raise
+            raise damaged(self.path, err) from None
 
     # -- the pointer --------------------------------------------------------------
     def _registry(self):
@@ -165,10 +222,14 @@ class Store:
             meta = self._registry().metadata or {}
         except httpx.TransportError as err:  # the server, not the store, is the problem
             raise _unreachable(self.chroma_url or "", err) from None
+        except StoreError:
+            raise
         except Exception as err:
-            raise StoreError(
-                f"cannot read the index registry ({err}); is the store intact?"
-            ) from None
+            if self.chroma_url:
+                raise StoreError(
+                    f"cannot read the index registry ({err}); is the store intact?"
+                ) from None
+            raise damaged(self.path, err) from None
         if not meta.get("current"):
             return None
         return Publication(
@@ -203,6 +264,30 @@ class Store:
             # Already gone is fine: dropping is idempotent.
             with contextlib.suppress(Exception):
                 self._client.delete_collection(prefix + generation)
+
+    def remove_orphan_folders(self) -> list[str]:
+        """Delete the on-disk folders of dropped collections; the names removed.
+
+        Chroma keeps a collection's vector index in a folder named by its segment id and
+        leaves it behind when the collection is deleted: every refresh left one more. Only
+        for a local store; call it under the refresh lock (no collection is being made).
+        """
+        if self.chroma_url or self._connected is None:
+            return []
+        database = self.path / "chroma.sqlite3"
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
+            ) as connection:
+                live = {str(row[0]) for row in connection.execute("SELECT id FROM segments")}
+        except sqlite3.Error:
+            return []  # cannot tell what is live: remove nothing
+        removed = []
+        for folder in self.path.iterdir():
+            if folder.is_dir() and _is_uuid(folder.name) and folder.name not in live:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+        return removed
 
     def _chunks(self, generation: str, create: bool = False):
         if create:
@@ -337,6 +422,13 @@ class Store:
             except Exception:
                 time.sleep(0.1)
         raise StoreError(f"generation {generation} did not become readable")
+
+
+def _is_uuid(name: str) -> bool:
+    try:
+        return str(uuid.UUID(name)) == name
+    except ValueError:
+        return False
 
 
 def _chunk_metadata(chunk: Chunk, document: DocumentRecord) -> dict:

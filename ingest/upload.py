@@ -18,6 +18,13 @@ Decisions:
 - PDFs over `MAX_UPLOAD_PAGES` pages are refused before their text is extracted: a
   2,000-page file would occupy the shared CPU for minutes while officers ask questions.
   Such a document can still be ingested at the shell (`toolkit-assistant ingest`).
+- The page count and the trial load run in a child process, stopped after
+  `UPLOAD_CHECK_SECONDS` (see ingest/worker.py): a 10 KB PDF whose 30 pages share one
+  2 MB content stream took 169 s in-process, holding the admin tab for everyone.
+- Names are compared as people read them: NFKC-normalised and case-insensitively, so
+  `Policy.md`, `policy.md` and a full-width `Ｐolicy.md` are one name. An upload whose name
+  matches an existing file that way is a new version of that file (under its existing
+  name), never a second file beside it.
 """
 
 from __future__ import annotations
@@ -32,11 +39,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.durable import fsync_folder
-from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_document
+from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_document, run_in_worker
 from ingest.manifest import MANIFEST_NAME
-from ingest.models import file_sha256
+from ingest.models import LoadedDocument, file_sha256
+from ingest.worker import Worker
 
 MAX_UPLOAD_PAGES = 1000
+# The checks of one file (page count and trial load): a 1,000-page PDF takes about 20 s.
+UPLOAD_CHECK_SECONDS = 60.0
 MAX_STEM_CHARS = 100
 SNIFF_BYTES = 8192
 # The loaders read three kinds of content; Markdown and plain text are both "text" here.
@@ -207,7 +217,15 @@ def _size_message(size: int, max_mb: float) -> str:
     return f"the file is {shown}, over the {max_mb:g} MB limit (setting ingest.max_file_mb)"
 
 
-def _trial_load(copy: Path, name: str, max_mb: float):
+def check_file(copy: Path, name: str, content: str, max_mb: float, max_pages: int):
+    """The page limit and a trial load; runs in the worker. UploadError when refused."""
+    if content == "pdf":
+        pages = _pdf_pages(copy)
+        if pages is not None and pages > max_pages:
+            raise UploadError(
+                f"the PDF has {pages:,} pages; uploads are limited to {max_pages:,} pages. "
+                "Split it, or ingest it at the shell with `toolkit-assistant ingest`"
+            )
     try:
         return load_document(copy, name, max_mb)
     except LoadError as err:
@@ -218,6 +236,18 @@ def _trial_load(copy: Path, name: str, max_mb: float):
         ) from None
 
 
+def _checked(
+    copy: Path, name: str, content: str, max_mb: float, max_pages: int, seconds: float
+) -> LoadedDocument:
+    with Worker() as worker:
+        try:
+            return run_in_worker(
+                worker, seconds, check_file, copy, name, content, max_mb, max_pages
+            )
+        except LoadError as err:  # out of time, or the reading process died
+            raise UploadError(str(err)) from None
+
+
 def save_upload(
     data_path: Path,
     original_name: str,
@@ -226,6 +256,7 @@ def save_upload(
     *,
     replace: bool = False,
     max_pages: int = MAX_UPLOAD_PAGES,
+    check_seconds: float = UPLOAD_CHECK_SECONDS,
 ) -> UploadResult:
     """Check the file at `data_path` and write it into `corpus` as a safe version of its name.
 
@@ -253,18 +284,12 @@ def save_upload(
             raise UploadError(f"{name} is already in the corpus with exactly this content")
         if duplicate:
             raise UploadError(f"the same file is already in the corpus as {duplicate}")
+        name = _same_name_in(root, name, replace)
         target = root / name
         replaced = _existing(target, root, name, replace)
-        if content == "pdf":
-            pages = _pdf_pages(raw)
-            if pages is not None and pages > max_pages:
-                raise UploadError(
-                    f"the PDF has {pages:,} pages; uploads are limited to {max_pages:,} pages. "
-                    "Split it, or ingest it at the shell with `toolkit-assistant ingest`"
-                )
         copy = Path(staging) / name  # the loaders choose by extension, and check it too
         raw.rename(copy)
-        document = _trial_load(copy, name, max_mb)
+        document = _checked(copy, name, content, max_mb, max_pages, check_seconds)
         _write_into(copy, target, root, replace)
     return UploadResult(
         name=name,
@@ -275,6 +300,28 @@ def save_upload(
         pages=document.page_count,
         replaced_sha256=replaced,
     )
+
+
+def name_key(name: str) -> str:
+    """What makes two file names the same to a reader: NFKC form, case folded."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def _same_name_in(root: Path, name: str, replace: bool) -> str:
+    """`name`, or the spelling of the corpus file it matches apart from case and width."""
+    if not root.is_dir():
+        return name
+    key = name_key(name)
+    for existing in root.iterdir():
+        if existing.name != name and name_key(existing.name) == key:
+            if not replace:
+                raise UploadError(
+                    f"a file named {existing.name} is already in the corpus (the names differ "
+                    f"only in case or width: {name}); choose 'replace' to upload a new version "
+                    "of it, or rename the file"
+                )
+            return existing.name
+    return name
 
 
 def _existing(target: Path, root: Path, name: str, replace: bool) -> str | None:

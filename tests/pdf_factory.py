@@ -118,3 +118,43 @@ def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def shared_stream_pdf(pages: int = 30, stream_mb: float = 2.0) -> bytes:
+    """A few KB on disk, minutes to extract: every page draws one huge content stream.
+
+    The stream repeats a short text operation until it is `stream_mb` MB, compressed (it
+    shrinks to about 10 KB), and all `pages` pages point at the same stream object.
+    """
+    from pypdf import PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        NameObject,
+        NumberObject,
+    )
+
+    operation = b"BT /F1 6 Tf 10 10 Td (Shared words on a page) Tj ET\n"
+    stream = DecodedStreamObject()
+    stream.set_data(operation * int(stream_mb * 1048576 / len(operation)))
+    writer = PdfWriter()
+    content = writer._add_object(stream.flate_encode())
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    resources = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
+    for _ in range(pages):
+        page = writer.add_blank_page(width=200, height=200)
+        page[NameObject("/Contents")] = content
+        page[NameObject("/Resources")] = resources
+        page[NameObject("/MediaBox")] = ArrayObject([NumberObject(0)] * 2 + [NumberObject(200)] * 2)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

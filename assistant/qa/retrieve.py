@@ -7,6 +7,7 @@ are merged and each document is capped, so one long document cannot crowd out th
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -21,7 +22,7 @@ from pydantic import ConfigDict
 
 from assistant.qa.models import Passage
 from ingest.embedding import Embedder
-from ingest.keyword_index import KeywordIndex, terms
+from ingest.keyword_index import KeywordIndex, KeywordIndexDamagedError, terms
 from ingest.refresh import keyword_dir
 from ingest.settings import RetrievalSettings
 from ingest.store import Store, StoredChunk, StoreError
@@ -36,6 +37,8 @@ _REFERS_BACK = re.compile(
 _CONTINUES = re.compile(r"^\s*(and|also|but|so|then|what about|how about)\b", re.IGNORECASE)
 _SHORT_QUESTION_TERMS = 1
 _WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -151,7 +154,11 @@ class HybridRetriever:
     def _load(self, generation: str, corpus_kind: str) -> IndexSnapshot:
         chunks = {c.id: c for c in self.store.iter_chunks(generation)}
         folder = keyword_dir(self.store.path, generation)
-        keyword = KeywordIndex.load(folder)
+        try:
+            keyword = KeywordIndex.load(folder)
+        except KeywordIndexDamagedError as err:  # rebuilt from the chunks: nothing is lost
+            log.warning("%s; rebuilding it from the stored chunks", err)
+            keyword = None
         if keyword is None:  # a server-mode reader on another machine: build it locally
             keyword = KeywordIndex.build(
                 (c.id, f"{c.title} {c.section} {c.text}") for c in chunks.values()

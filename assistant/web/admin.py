@@ -10,6 +10,7 @@ publishes a new generation in one step while the chat keeps answering from the c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -125,7 +126,12 @@ class Admin:
 
     # -- changes -------------------------------------------------------------------------------
     def upload(self, user: User | None, path: Path, name: str, replace: bool = False) -> str:
-        """Check and save one file into the corpus folder; the message for the page."""
+        """Check and save one file into the corpus folder; the message for the page.
+
+        Once saved, the uploaded file (the web server's temporary copy) is removed: the
+        corpus holds its own copy. A refused one is kept for a second try (with 'replace'
+        ticked, say) from the same upload box.
+        """
         user = self.require_staff(user)
         result = self._while_not_refreshing(
             lambda: save_upload(
@@ -136,6 +142,7 @@ class Admin:
                 replace=replace,
             )
         )
+        _discard_upload(Path(path))
         self.audit.corpus_change(
             user.name, "upload", result.name, result.replaced_sha256, result.sha256
         )
@@ -234,3 +241,11 @@ def _saved_message(result: UploadResult, original_name: str) -> str:
         f"{verb} {result.name}{renamed}: {kind}{pages}, titled \u201c{result.title}\u201d. "
         "Refresh the index to make it searchable."
     )
+
+
+def _discard_upload(path: Path) -> None:
+    """Remove an uploaded temporary file, and its folder when that is left empty."""
+    with contextlib.suppress(OSError):
+        path.unlink()
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()  # the web server puts each upload in a folder of its own

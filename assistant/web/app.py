@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import sys
 import threading
 import time
 from contextlib import closing
@@ -144,7 +145,10 @@ def build_app(
     }
 
     def banner() -> str:
-        status = assistant.corpus_status()
+        try:
+            status = assistant.corpus_status()
+        except StoreError as err:  # a damaged or empty index: the page says what to run
+            return render.message_html(f"The document index cannot be used: {err}", "ta-banner")
         return render.banner_html(status.kind, len(status.documents))
 
     def record(result: Answer, session: dict, request: gr.Request) -> None:
@@ -578,7 +582,10 @@ def serve(settings: Settings) -> None:
     app = build_app(assistant, settings, Admin(settings, audit), audit)
     url = launch(app, assistant, settings, block=False)
     print(f"toolkit-assistant: page up at {url}; loading the model", flush=True)
-    assistant.warm_up()
+    try:
+        assistant.warm_up()
+    except StoreError as err:  # the page shows it too; questions work once it is fixed
+        print(f"toolkit-assistant: {err}", file=sys.stderr, flush=True)
     print(f"toolkit-assistant: ready at {url}", flush=True)
     threading.Thread(
         target=_keep_sentences_embedded,

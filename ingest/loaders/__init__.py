@@ -1,4 +1,8 @@
-"""One loader per format; `load_document` picks one by the file's content, not its name."""
+"""One loader per format; `load_document` picks one by the file's content, not its name.
+
+`load_in_worker` is how the pipeline calls it: in a child process, under a time budget
+(see ingest/worker.py), so that no document holds up the process that asked for it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from pathlib import Path
 
 from ingest.loaders.errors import LoadError
 from ingest.models import LoadedDocument, file_sha256
+from ingest.worker import Worker, WorkerDiedError, WorkerTimeoutError
 
 SUPPORTED_SUFFIXES = {
     ".pdf": "pdf",
@@ -16,7 +21,19 @@ SUPPORTED_SUFFIXES = {
     ".txt": "text",
 }
 
-__all__ = ["LoadError", "SUPPORTED_SUFFIXES", "detect_format", "load_document"]
+# A 2,000-page PDF reads in about 40 s on one core; five minutes leaves room for a slow
+# machine and stops a file crafted to be slow (pages sharing one huge content stream).
+LOAD_SECONDS = 300.0
+
+__all__ = [
+    "LOAD_SECONDS",
+    "LoadError",
+    "SUPPORTED_SUFFIXES",
+    "detect_format",
+    "load_document",
+    "load_in_worker",
+    "run_in_worker",
+]
 
 
 def detect_format(path: Path, head: bytes) -> str:
@@ -67,3 +84,24 @@ def load_document(path: Path, source: str, max_file_mb: float) -> LoadedDocument
     if not any(block.text.strip() for block in document.blocks):
         raise LoadError("no extractable text" + ("; OCR is not supported" if kind == "pdf" else ""))
     return document
+
+
+def run_in_worker(worker: Worker, seconds: float, function, *args):
+    """`function(*args)` in `worker`; a LoadError (one line) when it runs out of time or dies."""
+    try:
+        return worker.call(seconds, function, *args)
+    except WorkerTimeoutError:
+        raise LoadError(
+            f"reading the file took longer than {seconds:g} s and was stopped; a file that "
+            "slow to read is damaged or built to be slow: re-export it (or split it) and add "
+            "it again"
+        ) from None
+    except WorkerDiedError as err:
+        raise LoadError(f"reading the file failed ({err}); re-export it and add it again") from None
+
+
+def load_in_worker(
+    worker: Worker, path: Path, source: str, max_file_mb: float, seconds: float = LOAD_SECONDS
+) -> LoadedDocument:
+    """`load_document` in `worker`'s child process, stopped after `seconds`."""
+    return run_in_worker(worker, seconds, load_document, path, source, max_file_mb)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from ingest.loaders.errors import LoadError
 from ingest.loaders.text import title_from_name
 from ingest.models import LoadedDocument
 from ingest.structure import HeadingMatcher, blocks_from_pages
+from ingest.worker import exit_with_parent
 
 # pypdf logs every repairable oddity of real-world files; the user gets one line per file.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -62,20 +62,23 @@ def _outline(reader: PdfReader) -> list[tuple[int, str]]:
     return entries
 
 
-# pypdf's text extraction is pure Python (~18 ms a page) and holds the GIL, so a long PDF
-# delays the encoder by seconds. From this many pages on, a forked worker extracts the
-# second half while this process extracts the first: the machine's second core would
-# otherwise sit idle until the first chunks reach the encoder.
-PARALLEL_FROM_PAGES = 24
+# pypdf's text extraction is pure Python (~18 ms a page). From this many pages on, a second
+# process extracts the second half while this one extracts the first: the machine's second
+# core would otherwise sit idle until the first chunks reach the encoder. That process is
+# spawned, not forked (this one runs threads: a watchdog at least, see ingest/worker.py),
+# which costs about half a second of start-up, hence the threshold; and it exits when this
+# one does, so a `kill -9` of `ingest` mid-extraction leaves nothing behind.
+PARALLEL_FROM_PAGES = 60
 
 
 def _page_texts(reader: PdfReader, path: Path) -> list[str]:
     count = len(reader.pages)
-    if count < PARALLEL_FROM_PAGES or (os.cpu_count() or 1) < 2 or sys.platform != "linux":
+    if count < PARALLEL_FROM_PAGES or (os.cpu_count() or 1) < 2:
         return _extract_range(reader, 0, count)
     middle = count // 2
+    spawn = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(1, mp_context=spawn, initializer=exit_with_parent) as pool:
             second_half = pool.submit(_extract_file_range, str(path), middle, count)
             first_half = _extract_range(reader, 0, middle)
             return first_half + second_half.result()

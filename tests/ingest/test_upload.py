@@ -271,3 +271,16 @@ def test_a_2000_page_pdf_is_refused_by_the_page_limit(tmp_path: Path, corpus: Pa
 def test_the_page_limit_is_a_policy_not_a_crash(tmp_path: Path, corpus: Path) -> None:
     result = _upload(tmp_path, "register.pdf", long_pdf(2000), corpus, max_pages=2000)
     assert (result.format, result.pages) == ("pdf", 2000)
+
+
+@pytest.mark.parametrize("second", ["policy.md", "POLICY.md", "\uff30olicy.md", "Policy.MD"])
+def test_names_differing_only_in_case_or_width_are_one_name(
+    tmp_path: Path, corpus: Path, second: str
+) -> None:
+    """Issue 14, finding 13: `Policy.md`, `policy.md` and `Ｐolicy.md` could coexist."""
+    _upload(tmp_path, "Policy.md", policy_note(7).encode(), corpus)
+    message = _refused(tmp_path, second, policy_note(8).encode(), corpus)
+    assert "Policy.md is already in the corpus" in message and "replace" in message
+    replaced = _upload(tmp_path, second, policy_note(8).encode(), corpus, replace=True)
+    assert replaced.name == "Policy.md"  # the new version keeps the name citations show
+    assert sorted(p.name for p in corpus.iterdir()) == ["Policy.md", "note-001.md"]

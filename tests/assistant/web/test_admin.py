@@ -310,3 +310,11 @@ def test_a_file_of_another_type_shows_as_never_indexed_and_can_be_removed(
     assert admin.remove(STAFF, "minutes.docx").startswith("Removed minutes.docx")
     assert admin.pending() == []
     assert [e["action"] for e in audit.read()] == ["remove"]
+
+
+def test_a_saved_upload_removes_the_uploaded_temporary_file(admin: Admin, tmp_path: Path) -> None:
+    """Issue 14, finding 13: the web server's copy of each upload stayed on disk for good."""
+    incoming = _incoming(tmp_path, "note-5.md", policy_note(5))
+    admin.upload(STAFF, incoming, "note-5.md")
+    assert not incoming.exists()
+    assert not incoming.parent.exists()  # its own folder, left empty, goes too
