@@ -44,6 +44,9 @@ lint: $(STAMP)
 eval: $(STAMP)
 	$(PY) -m assistant.cli eval --set evals/sets/sample.jsonl --baseline --report evals/reports/sample
 	@if [ -f $(NIST) ]; then $(PY) -m assistant.cli eval --set evals/sets/nist.jsonl --corpus $(NIST) --baseline --report evals/reports/nist; fi
+	@# The blind sets (evals/sets/README.md): heldout is reported, never tuned on.
+	$(PY) -m assistant.cli eval --set evals/sets/sample-blind.heldout.jsonl --baseline --report evals/reports/sample-blind-heldout
+	@if [ -f $(NIST) ]; then $(PY) -m assistant.cli eval --set evals/sets/pdfs.heldout.jsonl --corpus $(dir $(NIST)) --baseline --report evals/reports/pdfs-heldout; fi
 
 corpus: $(STAMP)
 	$(PY) tools/render_corpus.py --out corpus

@@ -23,6 +23,8 @@ KINDS = (
     "paraphrase",
     "multi-page",
     "follow-up",
+    "yes-no",
+    "count",
     "out_of_scope",
 )
 OUT_OF_SCOPE = "out_of_scope"
