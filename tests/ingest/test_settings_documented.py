@@ -41,6 +41,8 @@ def test_every_setting_is_documented_with_its_variable_and_default() -> None:
             problems.append(f"{name}: no row in the settings table of docs/settings.md")
         elif row["env"] != env:
             problems.append(f"{name}: variable {row['env']}, expected {env}")
-        elif _shown(default).replace(",", "") not in row["default"].replace("`", "").replace(",", ""):
+        elif _shown(default).replace(",", "") not in row["default"].replace("`", "").replace(
+            ",", ""
+        ):
             problems.append(f"{name}: default shown as {row['default'].strip()}, is {default}")
     assert not problems, "\n".join(problems)
