@@ -24,7 +24,7 @@ run: $(STAMP)
 	$(PY) -m assistant.cli serve --ensure-index
 
 test: $(STAMP) browser-deps lint
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=10
 	$(PY) -m assistant.cli eval --set evals/sets/sample.jsonl --gate sample
 	@if [ -f $(NIST) ]; then $(PY) -m assistant.cli eval --set evals/sets/nist.jsonl --corpus $(NIST) --gate nist; \
 	else echo "note: $(NIST) absent: NIST gate skipped"; fi
