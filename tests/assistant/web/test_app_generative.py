@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from app_calls import free_port
-from conftest import serve_app
+from app_server import serve_app
 
 from assistant.access.audit import AuditLog
 from assistant.compose import build_assistant

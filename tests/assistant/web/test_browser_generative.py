@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import AppServer, serve_app
+from app_server import AppServer, serve_app
 from test_browser import browser, open_page  # noqa: F401  (the shared Chromium fixture)
 
 from assistant.web.render import DRAFT_NOTE, STOPPED_NOTE
