@@ -358,8 +358,12 @@ def stored_hashes(settings: Settings) -> dict[str, str]:
 def record_login_failure(
     audit: AuditLog, user: str, address: str, where: str, locked_seconds: float
 ) -> None:
-    """Record a wrong password at `where` ("login" or "staff sign-in")."""
+    """Record a wrong password at `where` ("login" or "staff sign-in").
+
+    On the governance stream: sign-in events are never rotated away by question volume.
+    """
     audit._append(
+        audit.governance,
         {
             "time": _now(),
             "event": "login_failure",
