@@ -371,5 +371,5 @@ def record_login_failure(
             "address": address,
             "where": where,
             "locked_seconds": round(float(locked_seconds), 1),
-        }
+        },
     )
