@@ -472,10 +472,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
             event = str(record.get("event", ""))
             print(f"{time:<19}  {user:<16} {event:<9} {_audit_summary(record)}")
     # Reading a trail that was tampered with must not look like a clean read.
+    return _say_broken(broken, "; see `toolkit-assistant audit verify`")
+
+
+def _say_broken(broken: list, hint: str = "") -> int:
+    """One error line per broken chain; the exit status a tampered trail gives."""
     for report in broken:
         print(
             f"error: the audit chain ({report.stream}) is broken at {report.file}:{report.line}: "
-            f"{report.problem}; see `toolkit-assistant audit verify`",
+            f"{report.problem}{hint}",
             file=sys.stderr,
         )
     return 1 if broken else 0
@@ -520,14 +525,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
         count = write(records, sys.stdout)
     where = f" to {args.output}" if args.output else ""
     print(f"exported {count} events{where}", file=sys.stderr)
-    broken = _broken_chains(log)
-    for report in broken:
-        print(
-            f"error: the audit chain ({report.stream}) is broken at {report.file}:{report.line}: "
-            f"{report.problem}",
-            file=sys.stderr,
-        )
-    return 1 if broken else 0
+    return _say_broken(_broken_chains(log))
 
 
 # -- eval -----------------------------------------------------------------------------------
