@@ -6,9 +6,11 @@ sanitizer, in Rust), which keeps text and harmless structure and drops scripts, 
 event handlers, images, forms and frames. The page is served with a CSP that runs nothing
 and fetches nothing (`assistant.web.viewer`), so nh3 is the first line, not the only one.
 
-Afterwards one pass over the sanitized markup (stdlib `HTMLParser`: nh3's output is
-well-formed) puts an anchor on the cited section's heading and wraps the quoted sentences in
-`<mark>`, even where a sentence runs across inline tags. Work grows with the file's size.
+nh3 (html5ever) takes time in the square of how deeply tags nest, so libxml2 parses first,
+in linear time, and stops building the tree at 256 levels (ingest refuses a file nested
+that deep, so it is never cited). Afterwards one pass over the sanitized markup (stdlib
+`HTMLParser`: nh3's output is well-formed) puts an anchor on the cited section's heading
+and wraps the quoted sentences in `<mark>`, even across inline tags. Work grows with size.
 """
 
 from __future__ import annotations
@@ -18,12 +20,17 @@ from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
 
+import lxml.etree
+import lxml.html
 import nh3
 
 from assistant.qa.models import QUOTE_SEPARATOR
 from ingest.loaders.markdown import markdown_to_html, split_front_matter
 
 CITED_ANCHOR = "ta-cited"
+# The marking pass is Python, about 20 µs a tag: past this many tags the document is shown
+# sanitized but unmarked (a real policy has a few thousand; this bounds a hostile one).
+MAX_TAGS_TO_MARK = 50_000
 _SECTION_SEPARATOR = " > "
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 # What a boundary between these separates is never one word: a space stands for it.
@@ -58,8 +65,13 @@ def sanitized_html(text: str, kind: str) -> str:
         text = markdown_to_html(split_front_matter(text)[1])
     elif kind != "html":
         return f'<pre class="ta-text">{escape(text)}</pre>'
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    try:
+        root = lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
+    except lxml.etree.ParserError:  # "Document is empty"
+        return ""
     return nh3.clean(
-        text,
+        lxml.html.tostring(root, encoding="unicode"),
         tags=_TAGS,
         clean_content_tags=_DROP_WITH_CONTENT,
         attributes=_ATTRIBUTES,
@@ -75,6 +87,8 @@ def render_cited(html: str, section: str = "", quote: str = "") -> RenderedDocum
     failing that an earlier part. The quote is looked for after that heading first, then
     anywhere; without the heading, the first mark carries the anchor.
     """
+    if html.count("<") > MAX_TAGS_TO_MARK:
+        return RenderedDocument(html, False, False)
     walk = _Walk()
     walk.feed(html)
     walk.close()
@@ -142,9 +156,13 @@ class _Walk(HTMLParser):
         self.tokens.append(("text", data))
         if self._heading:
             self._heading[2].append(data)
+        folded_ascii = data.lower() if data.isascii() else None
         for offset, char in enumerate(data):
             if char.isspace() or char == "\u00a0":
                 self._space((token, offset))
+            elif folded_ascii is not None:  # the common case, without Unicode folding
+                self.chars.append(folded_ascii[offset])
+                self.where.append((token, offset))
             elif char != "\u00ad":  # a soft hyphen is invisible, and never in a quote
                 for folded in _fold(char):
                     self.chars.append(folded)

@@ -55,9 +55,7 @@ def citation_url(citation: Citation) -> str:
     return view_url(citation.source, citation.page, citation.section, citation.quote)
 
 
-def view_url(
-    source: str, page: int | None = None, section: str = "", quote_text: str = ""
-) -> str:
+def view_url(source: str, page: int | None = None, section: str = "", quote_text: str = "") -> str:
     """The app's relative link that opens `source` at a citation (`assistant.web.viewer`)."""
     params = []
     if page is not None:

@@ -36,9 +36,9 @@ from assistant.web.render import (
 
 STATIC_DIR = Path(__file__).with_name("static")
 MAX_PAGE = 100_000
-# Rendering is linear, but a page of many MB helps nobody: past this the file is offered
+# Rendering is linear, about 3 s a MB at worst (bench/viewer.py); past this the file is offered
 # as it is (at /corpus/), unrendered.
-MAX_RENDER_BYTES = 8 * 1024 * 1024
+MAX_RENDER_BYTES = 1024 * 1024
 _KINDS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
 _MEDIA = {
     ".mjs": "text/javascript",
@@ -181,7 +181,8 @@ def _rendered_page(
         body, note = "", f"This document is too large to show here; open {link}."
     else:
         text = raw.decode("utf-8-sig", errors="replace")
-        rendered = render_cited(sanitized_html(text, _KINDS.get(suffix, "text")), section, quote_text)
+        html = sanitized_html(text, _KINDS.get(suffix, "text"))
+        rendered = render_cited(html, section, quote_text)
         body, note = rendered.body, _note(rendered.section_found, rendered.quote_found, quote_text)
         note += f" Or open {link}."
     return f"""<!doctype html>
