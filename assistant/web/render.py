@@ -127,12 +127,28 @@ def _bullet(line: str) -> str:
     return "\u2022 " + line[2:] if line.startswith("- ") else line
 
 
+# A quote from a worked example or scenario: what happened there, not what must be done.
+_EXAMPLE_BADGE = (
+    '<span class="ta-example" title="Quoted from a worked example or scenario">'
+    "example, not a rule</span> "
+)
+
+
+def _quoted_lines(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return "".join(f"<p>{_MARKER.sub(_CITE_BADGE, escape(_bullet(line)))}</p>" for line in lines)
+
+
 def answer_html(answer: Answer) -> str:
     """The chat bubble: the quoted sentences with [n] badges, then the numbered sources."""
     # splitlines, not split("\n"): a bare "\r" also ends a line, and a blank line left in the
     # bubble would switch the Chatbot back to Markdown (a typed ![x](url) fetches an image).
-    lines = [line for line in answer.answer.splitlines() if line.strip()]
-    body = "".join(f"<p>{_MARKER.sub(_CITE_BADGE, escape(_bullet(line)))}</p>" for line in lines)
+    body = _quoted_lines(answer.answer)
+    if answer.more.strip() and not answer.refused:
+        body += (
+            '<details class="ta-more"><summary>More from the sources</summary>'
+            f"{_quoted_lines(answer.more)}</details>"
+        )
     if answer.notice:
         body = f'<p class="ta-note ta-notice" role="status">{escape(answer.notice)}</p>{body}'
     if answer.refused:
@@ -143,7 +159,7 @@ def answer_html(answer: Answer) -> str:
         )
     sources = "".join(
         f"<li>{_MARKER.sub(_CITE_BADGE, f'[{c.n}]')} {escape(c.title)}{_page_suffix(c)} "
-        f"{_open_link(c)}</li>"
+        f"{_EXAMPLE_BADGE if c.example else ''}{_open_link(c)}</li>"
         for c in answer.citations
     )
     label = _model_label(answer)
