@@ -71,7 +71,9 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
     words = _WORD.findall(question)
     names = []
     for word in words[1:]:
-        if (word[0].isupper() or word.isupper()) and word.lower() not in vocabulary:
+        # "Playbook's" is the name "Playbook": the possessive is not part of it.
+        name = word.removesuffix("'s").removesuffix("\u2019s")
+        if (name[0].isupper() or name.isupper()) and name.lower() not in vocabulary:
             names.append(word)
     return tuple(names)
 

@@ -35,13 +35,18 @@ from ingest.sentence_index import SentenceIndex, SentenceIndexDamagedError
 from ingest.settings import RetrievalSettings
 from ingest.store import Store, StoredChunk, StoreError
 
-# Follow-ups lean on the conversation: "and what about its accuracy?", "Accuracy?".
-# A pronoun anywhere, or a connective at the start; "and" inside a question ("supervised
-# and unsupervised learning") says nothing about the conversation.
-_REFERS_BACK = re.compile(
-    r"\b(it|its|it's|they|them|their|this|that|these|those|he|she|his|her|the same)\b",
-    re.IGNORECASE,
-)
+# Follow-ups lean on the conversation: "and what about its accuracy?", "Accuracy?". Only a
+# question that refers back is read with the previous one; a new topic is retrieved on its
+# own, or the earlier topic leaks into it. "it"/"its" refer back anywhere; "this"/"that"
+# only near the start or at the end ("Why is that?"), since "guidance that covers drones"
+# uses "that" inside a question of its own; "they"/"their" only in a short question ("What
+# are their error rates?"), since "agencies ... their decisions" has its own antecedent.
+_IT = re.compile(r"\b(it|its|it's|the same)\b", re.IGNORECASE)
+_DEMONSTRATIVES = frozenset({"this", "that", "these", "those"})
+_EARLY_WORDS = 4
+_DEMONSTRATIVE_LAST = re.compile(r"\b(this|that|these|those|them)\W*$", re.IGNORECASE)
+_THEY = re.compile(r"\b(they|them|their|he|she|his|her)\b", re.IGNORECASE)
+_THEY_MAX_TERMS = 3
 _CONTINUES = re.compile(r"^\s*(and|also|but|so|then|what about|how about)\b", re.IGNORECASE)
 _SHORT_QUESTION_TERMS = 1
 _WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
@@ -82,13 +87,22 @@ def retrieval_query(question: str, history: list[str] | None) -> str:
     """The question, with the previous question prepended when it reads as a follow-up."""
     if not history:
         return question
-    if (
-        _REFERS_BACK.search(question)
-        or _CONTINUES.match(question)
-        or len(terms(question)) <= _SHORT_QUESTION_TERMS
-    ):
+    if refers_back(question):
         return f"{history[-1]} {question}"
     return question
+
+
+def refers_back(question: str) -> bool:
+    """Whether a question leans on the one before (see the patterns above)."""
+    content_terms = len(terms(question))
+    return bool(
+        _IT.search(question)
+        or bool(_DEMONSTRATIVES & {w.lower() for w in _WORDS.findall(question)[:_EARLY_WORDS]})
+        or _DEMONSTRATIVE_LAST.search(question)
+        or (_THEY.search(question) and content_terms <= _THEY_MAX_TERMS)
+        or _CONTINUES.match(question)
+        or content_terms <= _SHORT_QUESTION_TERMS
+    )
 
 
 def _lift_pages(snapshot: IndexSnapshot, scores: dict[str, float]) -> list[str]:

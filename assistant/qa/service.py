@@ -172,14 +172,40 @@ class Assistant:
                 return event.answer
         raise AssertionError("ask_stream ends with Final")
 
+    def resolve_item(self, question: str, history: list[str]) -> str:
+        """ "Explain the second one" after a list: the question with that item's words.
+
+        The previous answer is asked again (history holds questions, not answers); its
+        list items, or else its sentences, are what "the second one" counts.
+        """
+        match = _ORDINAL_REFERENCE.search(question)
+        if match is None or not history:
+            return question
+        if not match["noun"] and not _ENDS_REFERENCE.match(question[match.end() :]):
+            return question  # "the first time", "the second line of defence": not a reference
+        previous = self.ask(history[-1], history[:-1])
+        if previous.refused:
+            return question
+        lines = [line for line in previous.answer.splitlines() if line.strip()]
+        items = (
+            [line for line in lines if line.startswith("- ")]
+            or _enumerated(_CITATION_MARKER.sub("", lines[0]))
+            or lines
+        )
+        position = _ORDINALS[match["ordinal"].lower()]
+        item = items[position - 1] if position <= len(items) else items[-1]
+        words = _CITATION_MARKER.sub("", item).removeprefix("- ").split()[:_ITEM_WORDS]
+        return f"{question[: match.start()]}{' '.join(words)}{question[match.end() :]}"
+
     def ask_stream(
         self, question: str, history: list[str] | None = None, k: int | None = None
     ) -> Iterator[StreamEvent]:
         """`Retrieved` as soon as the passages are in, `Draft` pieces while a model writes,
         then `Final` with the answer as shown (the extractive answerer yields no drafts)."""
         started = time.perf_counter()
-        question = clean_question(question)
+        asked = question = clean_question(question)
         history = [clean_question(h) for h in (history or []) if h and h.strip()][-3:]
+        question = self.resolve_item(question, history)
         snapshot = self.retriever.snapshot()  # one generation for the whole answer
         passages = self.retriever.retrieve(question, history, k, snapshot=snapshot)
         retrieved = time.perf_counter()
@@ -213,6 +239,7 @@ class Assistant:
         }
         if first_token is not None:
             answer.timings_ms["first_token"] = (first_token - started) * 1000
+        answer.question = asked
         answer.trace = replace(
             self.trace,
             generation=snapshot.generation,
@@ -250,6 +277,36 @@ class Assistant:
         if not candidate.is_relative_to(root) or not candidate.is_file():
             return None
         return candidate, sha256
+
+
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
+    "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "last": 10**6,
+}  # fmt: skip
+_ORDINAL_REFERENCE = re.compile(
+    r"\bthe\s+(?P<ordinal>" + "|".join(_ORDINALS) + r")\b"
+    r"(?:\s+(?P<noun>one|item|point|principle|step|stage|function|characteristic|category|"
+    r"element|part|option|requirement|question|risk|area|pillar|dimension)s?\b)?",
+    re.IGNORECASE,
+)
+_ENDS_REFERENCE = re.compile(r"\s*(?:[?.!,;:]|$)")
+_CITATION_MARKER = re.compile(r"\s*\[\d+\]\s*$")
+_ITEM_WORDS = 16
+
+
+def _enumerated(sentence: str) -> list[str]:
+    """The items a sentence lists after its colon: "three categories: systemic,
+    computational and statistical, and human-cognitive." gives three."""
+    _, colon, listed = sentence.partition(":")
+    if not colon:
+        return []
+    parts = [p.strip(" .;") for p in _ITEM_SEPARATOR.split(listed)]
+    parts = [p for p in parts if p]
+    return parts if len(parts) >= 2 else []
+
+
+_ITEM_SEPARATOR = re.compile(r",\s*(?:and\s+|or\s+)?|;\s*")
 
 
 def _cited_chunk_ids(answer: Answer, passages: list[Passage]) -> tuple[str, ...]:

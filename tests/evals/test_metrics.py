@@ -92,3 +92,46 @@ def test_citation_precision_is_the_share_on_gold() -> None:
 def test_percentile() -> None:
     assert percentile([10.0, 20.0, 30.0, 40.0], 50) == 25.0
     assert percentile([], 95) is None
+
+
+def test_the_opening_is_the_first_sentence_or_the_first_list_whole() -> None:
+    from evals.metrics import answers_first, opening
+
+    listed = "The functions are as follows: [1]\n- Govern [1]\n- Map [1]\nAlso measure. [2]"
+    assert opening(listed) == "The functions are as follows: [1]\n- Govern [1]\n- Map [1]"
+    assert opening("A is B. [1]\nC is D. [2]") == "A is B. [1]"
+    assert answers_first("A is B. [1]\nC is D. [2]", ["c is d"]) is False
+    assert answers_first("A is B. [1]\nC is D. [2]", ["a IS  b"]) is True
+    assert answers_first(listed, ["map"]) is True
+    assert answers_first(listed, []) is None
+
+
+def test_outcomes_share_every_question_and_add_up_to_one() -> None:
+    from evals.runner import QuestionResult, summarize
+
+    def result(kind: str, refused: bool, recall: float | None) -> QuestionResult:
+        return QuestionResult(
+            id=f"{kind}{refused}{recall}",
+            kind=kind,
+            question="q",
+            refused=refused,
+            answer="",
+            latency_ms=1.0,
+            ranked_units=[],
+            relevant_units=[],
+            key_fact_recall=recall,
+        )
+
+    metrics = summarize(
+        [
+            result("factoid", False, 1.0),
+            result("factoid", False, 0.0),
+            result("factoid", True, 0.0),
+            result("out-of-scope", True, None),
+        ]
+    )
+    assert metrics["answered_correct"] == 0.25
+    assert metrics["answered_without_fact"] == 0.25
+    assert metrics["refused_in_scope"] == 0.25
+    assert metrics["refused_out_of_scope"] == 0.25
+    assert metrics["answered_out_of_scope"] == 0.0

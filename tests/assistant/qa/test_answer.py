@@ -264,3 +264,59 @@ def test_a_follow_up_is_answered_from_its_own_words() -> None:
     )
     assert cited_lines(answer)[0][0] == "The risk score is likelihood multiplied by severity."
     assert_verbatim(answer)
+
+
+# -- answer first, short main answer, more, examples ------------------------------------
+RETENTION_GUIDE = passage(
+    "This guide describes how footage retention decisions are documented by the agency. "
+    "Footage retention must be limited to what the purpose of the recording requires. "
+    "The retention period is set in the agency's written data retention policy.",
+    source="retention.pdf",
+    page=2,
+    section="4 Data > 4.2 Footage retention",
+)
+RETENTION_EXAMPLE = passage(
+    "In the fictional city of Ardent, footage retention was kept for 31 days before deletion.",
+    source="scenarios.pdf",
+    page=9,
+    section="Annex B > Worked example: the Ardent pilot",
+)
+
+
+def test_a_sentence_about_the_document_never_opens_the_answer() -> None:
+    answer = ask("How are footage retention decisions documented?", [RETENTION_GUIDE])
+    first, _ = cited_lines(answer)[0]
+    assert not first.startswith("This guide"), answer.answer
+    assert_verbatim(answer)
+
+
+def test_a_worked_example_is_labelled_and_does_not_open_the_answer() -> None:
+    answer = ask("How long is footage retention kept?", [RETENTION_EXAMPLE, RETENTION_GUIDE])
+    first, n = cited_lines(answer)[0]
+    assert "Ardent" not in first, answer.answer
+    examples = [c for c in answer.citations if c.example]
+    assert all(c.source == "scenarios.pdf" for c in examples)
+    assert not next(c for c in answer.citations if c.n == n).example
+
+
+def test_the_main_answer_is_short_and_the_rest_goes_to_more() -> None:
+    topics = [
+        "algorithm audits every year",
+        "complaints from the public about facial recognition",
+        "procurement contracts before signature",
+        "training data provenance reports",
+        "error rates published by vendors",
+        "retention schedules for biometric templates",
+        "incident logs after each deployment",
+        "impact assessments written by project teams",
+        "budgets for new analytics tools",
+    ]
+    sentences = [f"Oversight board members review {topic}." for topic in topics]
+    passages = [passage(s, source=f"rules{n}.pdf") for n, s in enumerate(sentences)]
+    answer = ask("What do oversight board members review?", passages, more_sentences=3)
+    assert 1 <= len(cited_lines(answer)) <= 5
+    more = [line for line in answer.more.splitlines() if line.strip()]
+    assert 1 <= len(more) <= 3
+    numbers = {c.n for c in answer.citations}
+    assert all(int(_CITED_LINE.match(line)["n"]) in numbers for line in more)
+    assert not set(more) & set(answer.answer.splitlines()), "a quote is shown once"
