@@ -88,13 +88,11 @@ def conversation_markdown(
 # -- PDF -------------------------------------------------------------------------------------
 def _font_folder() -> Path | None:
     spec = importlib.util.find_spec("matplotlib")  # finds the package without importing it
-    for folder in [
-        *(
-            Path(p) / "mpl-data" / "fonts" / "ttf"
-            for p in (spec and spec.submodule_search_locations) or []
-        ),
-        _SYSTEM_FONTS,
-    ]:
+    packaged = [
+        Path(p) / "mpl-data" / "fonts" / "ttf"
+        for p in (spec and spec.submodule_search_locations) or []
+    ]
+    for folder in [*packaged, _SYSTEM_FONTS]:
         if (folder / "DejaVuSans.ttf").is_file() and (folder / "DejaVuSans-Bold.ttf").is_file():
             return folder
     return None
