@@ -4,7 +4,9 @@ their citations, private to their browser, and the sign-out button of a login.""
 from __future__ import annotations
 
 import io
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -96,6 +98,12 @@ def test_login_conversation_survives_a_reload_exports_copies_and_signs_out(
     _open_tools(page)
     listed = page.get_by_label("Your conversations")
     assert QUESTION in listed.input_value()
+
+    page.once("dialog", lambda dialog: dialog.accept())  # "Delete this conversation?"
+    page.get_by_role("button", name="Delete").click()
+    page.locator(".ta-answer").wait_for(state="detached", timeout=TIMEOUT_MS)
+    with closing(sqlite3.connect(login_app.settings.app.conversations_file)) as db:
+        assert db.execute("SELECT COUNT(*) FROM turns").fetchone() == (0,)
 
     page.get_by_text("Sign out", exact=True).click()
     page.locator("input[type=password]").wait_for(timeout=TIMEOUT_MS)
