@@ -18,7 +18,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from ingest.loaders import SUPPORTED_SUFFIXES
-from ingest.manifest import MANIFEST_NAME, Manifest, corpus_kind, read_manifest
+from ingest.manifest import MANIFEST_NAME, Manifest, corpus_kind, document_group, read_manifest
 from ingest.models import DocumentRecord, FailedFile, RefreshReport, file_sha256
 from ingest.settings import Settings
 
@@ -46,6 +46,7 @@ class SourceFile:
     origin: str  # from the manifest: "sample", a URL, or "" when unlisted
     title: str
     version: str
+    group: str = "agency"  # official | agency | sample (`ingest.manifest.document_group`)
 
 
 def keyword_dir(store_path: Path, generation: str) -> Path:
@@ -112,7 +113,14 @@ def _source_file(source: str, path: Path, manifest: Manifest) -> SourceFile:
     entry = manifest.for_file(source)
     if entry is None:
         return SourceFile(source, path, origin="", title="", version="")
-    return SourceFile(source, path, origin=entry.origin, title=entry.title, version=entry.version)
+    return SourceFile(
+        source,
+        path,
+        origin=entry.origin,
+        title=entry.title,
+        version=entry.version,
+        group=document_group(entry),
+    )
 
 
 def set_aside_store(settings: Settings) -> Path | None:
@@ -222,10 +230,9 @@ class Refresher:
 
         present = {f.source for f in files} | {f.source for f in report.failed}
         report.removed = sorted(source for source in old if source not in present)
-        origins = {f.source: f.origin or "unlisted" for f in files}
+        groups = {f.source: f.group for f in files}
         kind = corpus_kind(
-            [origins.get(r.source, "unlisted") for r in kept]
-            + [origins[f.source] for f, _ in to_load]
+            [groups.get(r.source, "agency") for r in kept] + [f.group for f, _ in to_load]
         )
 
         if (

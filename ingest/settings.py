@@ -187,6 +187,17 @@ class AppSettings(BaseModel):
     max_history: int = Field(
         10, ge=0, le=100, description="Earlier questions the `ask` API accepts for follow-ups."
     )
+    conversations_file: Path = Field(
+        Path(".toolkit-assistant/conversations.sqlite3"),
+        description="Officers' conversations, per user (or per browser without a login), "
+        "SQLite, mode 0600; not written when audit.store_questions is false.",
+    )
+    conversation_retention_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="A conversation untouched for this many days is deleted (0: none is kept).",
+    )
 
 
 class AuthSettings(BaseModel):

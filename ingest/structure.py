@@ -19,6 +19,44 @@ _LABELLED = re.compile(
 _NUMBER_PREFIX = re.compile(r"^(\d{1,2}(\.\d{1,2}){0,3}\.?|(Part|Appendix|Annex)\s+\w{1,3}:?)\s+")
 
 
+# Titles producers leave in a file's metadata that say nothing about the document.
+_PLACEHOLDER_TITLES = frozenset(
+    {"untitled", "title", "about:blank", "document", "new document", "no title", "none", "-"}
+)
+_FILE_NAME = re.compile(
+    r"[^/\\]{1,200}\.(?:pdf|docx?|odt|rtf|txt|md|html?|pptx?|xlsx?|indd|pages)", re.IGNORECASE
+)
+_PATH_OR_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]{0,20}:|[A-Za-z]:\\|/)", re.IGNORECASE)
+_WORD_PROCESSOR_PREFIX = re.compile(r"^microsoft (?:word|powerpoint|excel) - ", re.IGNORECASE)
+
+
+def is_placeholder_title(title: str, file_name: str = "") -> bool:
+    """Whether a metadata title says nothing: empty, "Untitled", "about:blank", a URL or
+    path, or a file name (the document's own or any other: "report_v2.docx")."""
+    text = " ".join(title.split())
+    bare = _WORD_PROCESSOR_PREFIX.sub("", text)
+    lowered = bare.lower()
+    stem = file_name.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
+    return (
+        not lowered
+        or lowered in _PLACEHOLDER_TITLES
+        or lowered.startswith("untitled")
+        or bool(stem)
+        and lowered in {stem, file_name.lower()}
+        or bool(_FILE_NAME.fullmatch(bare))
+        or bool(_PATH_OR_URL.match(bare))
+    )
+
+
+def first_heading(lines: list[str], matcher: HeadingMatcher) -> str:
+    """The first line of `lines` that is a heading, or "" when there is none."""
+    for index in range(len(lines)):
+        heading, _ = _heading_at(lines, index, matcher)
+        if heading is not None:
+            return heading[1]
+    return ""
+
+
 def _squash(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 

@@ -21,6 +21,9 @@ def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TOOLKIT_ASSISTANT_AUTH__USERS_FILE", str(state / "users.json"))
     monkeypatch.setenv("TOOLKIT_ASSISTANT_AUDIT__FILE", str(state / "audit.jsonl"))
     monkeypatch.setenv("TOOLKIT_ASSISTANT_AUTH__SECRET_FILE", str(state / "install-secret"))
+    monkeypatch.setenv(
+        "TOOLKIT_ASSISTANT_APP__CONVERSATIONS_FILE", str(state / "conversations.sqlite3")
+    )
     monkeypatch.setenv("TOOLKIT_ASSISTANT_CONFIG", str(state / "no-config.toml"))
     monkeypatch.delenv("TOOLKIT_ASSISTANT_CHROMA_URL", raising=False)
     return state

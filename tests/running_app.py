@@ -47,7 +47,11 @@ def start_app(ingested: Path, folder: Path, require_login: bool) -> Iterator[Run
     settings = Settings(
         store=folder / "store",
         corpus=folder / "corpus",
-        app={"port": free_port(), "feedback_file": folder / "feedback.jsonl"},
+        app={
+            "port": free_port(),
+            "feedback_file": folder / "feedback.jsonl",
+            "conversations_file": folder / "conversations.sqlite3",
+        },
         auth={
             "users_file": folder / "users.json",
             "require_login": require_login,

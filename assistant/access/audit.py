@@ -47,7 +47,7 @@ from ingest.settings import AuditSettings, Settings
 
 __all__ = ["AuditConfigError", "AuditLog", "governance_path", "stored_hashes", "text_sha256"]
 
-CORPUS_ACTIONS = ("add", "replace", "remove", "refresh", "upload")
+CORPUS_ACTIONS = ("add", "replace", "remove", "refresh", "upload", "label")  # label: title/version
 ACCOUNT_ACTIONS = ("add", "replace", "remove")
 SIGN_IN_OUTCOMES = ("ok", "failed", "locked")
 VERDICTS = ("disregarded", "wrong")

@@ -19,7 +19,16 @@ from pathlib import Path
 from assistant.access.audit import AuditLog, stored_hashes
 from assistant.access.auth import User, UserStore
 from ingest.loaders import SUPPORTED_SUFFIXES
-from ingest.manifest import MANIFEST_NAME, ManifestError
+from ingest.manifest import (
+    AGENCY,
+    MANIFEST_NAME,
+    MAX_TITLE_CHARS,
+    MAX_VERSION_CHARS,
+    ManifestError,
+    clean_label,
+    read_manifest,
+    set_entry,
+)
 from ingest.models import RefreshReport, file_sha256
 from ingest.refresh import RefreshInProgressError, UsageError, refresh
 from ingest.settings import Settings
@@ -125,28 +134,88 @@ class Admin:
         return sorted(changes)
 
     # -- changes -------------------------------------------------------------------------------
-    def upload(self, user: User | None, path: Path, name: str, replace: bool = False) -> str:
+    def upload(
+        self,
+        user: User | None,
+        path: Path,
+        name: str,
+        replace: bool = False,
+        title: str = "",
+        version: str = "",
+    ) -> str:
         """Check and save one file into the corpus folder; the message for the page.
 
-        Once saved, the uploaded file (the web server's temporary copy) is removed: the
-        corpus holds its own copy. A refused one is kept for a second try (with 'replace'
-        ticked, say) from the same upload box.
+        The manifest gets its entry: `kind = "agency"`, and the title typed (else the one
+        found in the file) and the version. Once saved, the uploaded file (the web server's
+        temporary copy) is removed: the corpus holds its own copy. A refused one is kept for
+        a second try (with 'replace' ticked, say) from the same upload box.
         """
         user = self.require_staff(user)
-        result = self._while_not_refreshing(
-            lambda: save_upload(
+        title, version = _labels(title, version)
+        self._readable_manifest()  # refuse before the file lands, not after
+
+        def save() -> UploadResult:
+            result = save_upload(
                 Path(path),
                 name,
                 self.settings.corpus,
                 self.settings.ingest.max_file_mb,
                 replace=replace,
             )
-        )
+            labels = {"title": title or result.title, "version": version}
+            set_entry(self.settings.corpus, result.name, **labels, kind=AGENCY, origin=AGENCY)
+            return result
+
+        try:
+            result = self._while_not_refreshing(save)
+        except ManifestError as err:
+            raise AdminError(f"the document was saved but its title was not ({err})") from None
         _discard_upload(Path(path))
         self.audit.corpus_change(
             user.name, "upload", result.name, result.replaced_sha256, result.sha256
         )
-        return _saved_message(result, name)
+        return _saved_message(result, name, title)
+
+    def labels(self, source: str) -> tuple[str, str]:
+        """(title, version) of a corpus document as the manifest has them ("" if unlisted)."""
+        self._corpus_path(source)
+        entry = self._readable_manifest().for_file(source.strip())
+        return (entry.title, entry.version) if entry else ("", "")
+
+    def set_labels(self, user: User | None, source: str, title: str, version: str) -> str:
+        """Write a document's title and version to the manifest; the message for the page.
+
+        Officers see them in citations after the next refresh (a changed label re-indexes
+        the document). A document the manifest did not list gets an entry of kind agency.
+        """
+        user = self.require_staff(user)
+        path = self._corpus_path(source)
+        source = path.relative_to(self.settings.corpus.resolve()).as_posix()
+        title, version = _labels(title, version)
+        if not title:
+            raise AdminError("type a title: officers see it in every citation of the document")
+        if not path.is_file():
+            raise AdminError(f"there is no document {source} in the corpus folder")
+        listed = self._readable_manifest().for_file(source)
+        extra = {} if listed else {"kind": AGENCY, "origin": AGENCY}
+        try:
+            self._while_not_refreshing(
+                lambda: set_entry(
+                    self.settings.corpus, source, title=title, version=version, **extra
+                )
+            )
+        except ManifestError as err:
+            raise AdminError(str(err)) from None
+        sha256 = _sha256_or_none(path)
+        self.audit.corpus_change(user.name, "label", source, sha256, sha256)
+        shown = f"\u201c{title}\u201d" + (f", version {version}" if version else "")
+        return f"Saved {source} as {shown}. Refresh the index to show it in citations."
+
+    def _readable_manifest(self):
+        try:
+            return read_manifest(self.settings.corpus)
+        except ManifestError as err:
+            raise AdminError(str(err)) from None
 
     def remove(self, user: User | None, source: str) -> str:
         """Delete one document from the corpus folder; the message for the page."""
@@ -232,14 +301,24 @@ def _delete(path: Path) -> str | None:
     return sha256
 
 
-def _saved_message(result: UploadResult, original_name: str) -> str:
+def _labels(title: str, version: str) -> tuple[str, str]:
+    try:
+        return (
+            clean_label(title, MAX_TITLE_CHARS, "title"),
+            clean_label(version, MAX_VERSION_CHARS, "version"),
+        )
+    except ManifestError as err:
+        raise AdminError(str(err)) from None
+
+
+def _saved_message(result: UploadResult, original_name: str, title: str = "") -> str:
     kind = {"pdf": "PDF", "markdown": "Markdown", "html": "HTML", "text": "text"}[result.format]
     pages = f", {result.pages} pages" if result.pages else ""
     renamed = f" (renamed from {original_name!r})" if original_name.strip() != result.name else ""
     verb = "Replaced" if result.replaced_sha256 else "Saved"
     return (
-        f"{verb} {result.name}{renamed}: {kind}{pages}, titled \u201c{result.title}\u201d. "
-        "Refresh the index to make it searchable."
+        f"{verb} {result.name}{renamed}: {kind}{pages}, titled \u201c{title or result.title}"
+        "\u201d. Refresh the index to make it searchable."
     )
 
 

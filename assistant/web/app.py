@@ -19,24 +19,44 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import logging
+import sqlite3
 import sys
+import tempfile
 import threading
 import time
+from collections import OrderedDict
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 
 import gradio as gr
 
 from assistant.access.audit import AuditLog
 from assistant.access.auth import AuthError, User
+from assistant.access.conversations import (
+    MAX_TURNS,
+    browser_owner,
+    is_browser_token,
+    new_browser_token,
+    open_store,
+    user_owner,
+)
 from assistant.access.feedback import record_feedback
+from assistant.access.secrets import install_secret
 from assistant.compose import build_assistant
 from assistant.qa.models import Answer, Draft, Final, Retrieved
 from assistant.qa.service import MAX_QUESTION_CHARS, Assistant, QuestionError
 from assistant.web import documents, render, viewer
 from assistant.web.access import WebAccess, guard, staff_routes
 from assistant.web.admin import Admin, AdminError
+from assistant.web.export import (
+    ExportError,
+    answer_markdown,
+    conversation_markdown,
+    conversation_pdf,
+)
 from assistant.web.guard import CLIENT_ADDRESS
 from ingest.embedding import set_encoder_threads
 from ingest.settings import Settings
@@ -60,6 +80,7 @@ ICONS = viewer.STATIC_DIR / "icons"  # bundled SVGs: emoji show as boxes without
 # The chat keeps the latest messages only: the page sends the whole conversation back with
 # each question, and the request-size limit must never cut an officer's question off.
 MAX_CHAT_MESSAGES = 100
+MAX_PAGES_REMEMBERED = 10_000  # pages whose conversation owner is kept beside their session
 # The staff sign-in runs in the page, not through Gradio's queue: the password goes to
 # `/staff/sign-in` (which sets the cookie) and the handler after it gets only the message.
 _SIGN_IN_JS = """async (name, password) => {
@@ -72,6 +93,16 @@ _SIGN_IN_JS = """async (name, password) => {
     message = "The sign-in could not reach the server; try again.";
   }
   return [name, message];
+}"""
+# The answer's Markdown comes from the server; the clipboard API needs a secure context
+# (https or localhost), so a selected textarea is the fallback elsewhere.
+_COPY_JS = """async (text) => {
+  if (!text) return;
+  try { await navigator.clipboard.writeText(text); return; } catch (err) {}
+  const area = document.createElement("textarea");
+  area.value = text; area.style.position = "fixed"; area.style.left = "-9999px";
+  document.body.appendChild(area); area.select();
+  try { document.execCommand("copy"); } finally { area.remove(); }
 }"""
 _SIGN_OUT_JS = """async () => {
   await fetch("staff/sign-out", {method: "POST", credentials: "same-origin"});
@@ -92,9 +123,10 @@ def _stopped() -> dict:
     return _bot(render.message_html(render.STOPPED_NOTE, "ta-note"))
 
 
-def _new_session() -> dict:
-    # Earlier questions feed follow-ups; the last answer is what the thumbs rate.
-    return {"history": [], "last": None}
+def _new_session(owner: str | None = None) -> dict:
+    # Earlier questions feed follow-ups; the last answer is what the thumbs rate; `answers`
+    # are what Copy and Export use, `conversation` the stored conversation they extend.
+    return {"history": [], "last": None, "answers": [], "conversation": None, "owner": owner}
 
 
 def unreachable_message(chroma_url: str) -> str:
@@ -142,6 +174,8 @@ def build_app(
     audit = audit or AuditLog(settings.audit)
     admin = admin or Admin(settings, audit)
     access = WebAccess.create(settings, audit, admin)
+    conversations = open_store(settings)
+    page_owners: OrderedDict[str, str] = OrderedDict()  # session hash -> owner, see record
     answer_concurrency = {
         "concurrency_id": "answer",
         "concurrency_limit": settings.app.answer_concurrency,
@@ -159,6 +193,17 @@ def build_app(
         audit.question(_user_name(request), result, result.timings_ms.get("total", 0.0))
         session["history"] = [*session["history"], result.question][-3:]
         session["last"] = result
+        session["answers"] = [*session.get("answers", []), result][-MAX_TURNS:]
+        # A question sent while the page was still loading ran with the session from
+        # before the load set its owner: the page's owner is kept here too.
+        session["owner"] = session.get("owner") or page_owners.get(request.session_hash)
+        if conversations is not None and session.get("owner"):
+            try:
+                session["conversation"] = conversations.add_turn(
+                    session["owner"], session.get("conversation"), result
+                )
+            except (sqlite3.Error, OSError) as err:  # the answer is shown all the same
+                log.error("conversation not saved: %s", err)
 
     def on_question(question: str, chat: list, session: dict, request: gr.Request):
         if _empty(question):
@@ -240,8 +285,97 @@ def build_app(
             return
         gr.Info("Thank you: your rating of the latest answer was saved on this machine.")
 
-    def on_new_chat():
-        return [], "", render.sources_html(None), _new_session()
+    def on_new_chat(session: dict):
+        return [], "", render.sources_html(None), _new_session((session or {}).get("owner"))
+
+    # -- conversations: kept per user (per browser without a login), reopened, exported ------
+    def owner_of(request: gr.Request, token: object) -> tuple[str, object]:
+        """The owner key of this page, and the browser token to keep (a new one if needed)."""
+        name = _user_name(request)
+        if settings.auth.require_login and name:
+            return user_owner(name), token
+        if not is_browser_token(token):  # none yet, or not one this server could have made
+            token = new_browser_token()
+        return browser_owner(token, install_secret(Path(settings.auth.secret_file))), token
+
+    def conversation_choices(session: dict) -> dict:
+        listed = conversations.list(session["owner"]) if conversations and session else []
+        choices = [(_conversation_label(c.title, c.updated, c.turns), c.id) for c in listed]
+        return gr.update(choices=choices, value=(session or {}).get("conversation"))
+
+    def shown(conversation, owner: str):
+        """Chat, sources, session and list for a stored conversation (None: an empty chat)."""
+        session = _new_session(owner)
+        if conversation is None or not conversation.answers:
+            return [], render.sources_html(None), session, conversation_choices(session)
+        answers = conversation.answers
+        session.update(
+            history=[a.question for a in answers][-3:],
+            last=answers[-1],
+            answers=answers,
+            conversation=conversation.id,
+        )
+        return (
+            _chat_of(answers),
+            render.sources_html(answers[-1]),
+            session,
+            conversation_choices(session),
+        )
+
+    def on_page_load(token: object, request: gr.Request):
+        """A visit or a reload: the latest conversation of this user (or browser) again."""
+        owner, token = owner_of(request, token)
+        page_owners[request.session_hash] = owner
+        while len(page_owners) > MAX_PAGES_REMEMBERED:
+            page_owners.popitem(last=False)
+        latest = conversations.latest(owner) if conversations else None
+        return token, *shown(latest, owner)
+
+    def on_open(choice: str | None, session: dict):
+        owner = (session or {}).get("owner")
+        if not owner or not conversations or not choice:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return shown(conversations.get(owner, choice), owner)
+
+    def on_delete(choice: str | None, session: dict):
+        owner = (session or {}).get("owner")
+        if not owner or not conversations or not choice:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        conversations.delete(owner, choice)
+        gr.Info("The conversation was deleted.")
+        if session.get("conversation") == choice:
+            return shown(None, owner)
+        return gr.skip(), gr.skip(), gr.skip(), conversation_choices(session)
+
+    def on_copy(session: dict) -> str:
+        answer = (session or {}).get("last")
+        if answer is None:
+            gr.Info("Ask a question first; Copy takes the latest answer.")
+            return ""
+        gr.Info("The latest answer and its citations were copied as Markdown.")
+        return answer_markdown(answer)
+
+    def on_export(kind: str, session: dict):
+        answers = (session or {}).get("answers") or []
+        if not answers:
+            gr.Info("Ask a question first: the export holds the questions and answers.")
+            return gr.update(value=None, visible=False)
+        now = datetime.now().astimezone()
+        title = answers[0].question if len(answers[0].question) <= 80 else "Conversation"
+        # A folder of its own (0700): the conversation is sensitive; Gradio serves a copy.
+        folder = Path(tempfile.mkdtemp(prefix="toolkit-export-"))
+        name = f"conversation-{now:%Y%m%d-%H%M%S}"
+        try:
+            if kind == "pdf":
+                path = folder / f"{name}.pdf"
+                path.write_bytes(conversation_pdf(answers, now, title))
+            else:
+                path = folder / f"{name}.md"
+                path.write_text(conversation_markdown(answers, now, title), encoding="utf-8")
+        except ExportError as err:
+            gr.Warning(str(err))
+            return gr.update(value=None, visible=False)
+        return gr.update(value=str(path), visible=True)
 
     def ask(
         question: str, history: list[str] | None = None, request: gr.Request | None = None
@@ -317,17 +451,42 @@ def build_app(
             return refused(err), gr.skip(), gr.skip()
         return "", table, files
 
-    def admin_upload(file: str | None, replace: bool, request: gr.Request):
+    def admin_upload(
+        file: str | None,
+        replace: bool,
+        title: str | None,
+        version: str | None,
+        request: gr.Request,
+    ):
         user = acting_user(request)
         try:
             admin.require_staff(user)
             if not file:
                 raise AdminError("choose a file to add first")
-            message = admin.upload(user, Path(file), Path(file).name, replace=bool(replace))
+            message = admin.upload(
+                user,
+                Path(file),
+                Path(file).name,
+                replace=bool(replace),
+                title=title or "",
+                version=version or "",
+            )
             table, files = panel(user)
         except Exception as err:
             return refused(err), gr.skip(), gr.skip(), gr.skip()
         return render.admin_message_html(message), table, files, None
+
+    def admin_ask_remove(source: str | None):
+        """Remove asks first: the file goes from the corpus folder at once."""
+        if not source:
+            return gr.update(visible=False), render.admin_message_html(
+                "choose a document to remove", ok=False
+            )
+        question = (
+            f"Remove {source} from the corpus folder? Officers get answers from it until the "
+            "next refresh, then never again; only a new upload brings it back."
+        )
+        return gr.update(visible=True), render.admin_message_html(question)
 
     def admin_remove(source: str | None, request: gr.Request):
         user = acting_user(request)
@@ -337,6 +496,24 @@ def build_app(
         except Exception as err:
             return refused(err), gr.skip(), gr.skip()
         return render.admin_message_html(message), table, files
+
+    def admin_labels(source: str | None, request: gr.Request):
+        """A document chosen: its title and version from the manifest, to edit."""
+        try:
+            admin.require_staff(acting_user(request))
+            title, version = admin.labels(source or "") if source else ("", "")
+        except Exception:
+            return gr.skip(), gr.skip()
+        return title, version
+
+    def admin_save_labels(source: str | None, title: str, version: str, request: gr.Request):
+        user = acting_user(request)
+        try:
+            message = admin.set_labels(user, source or "", title or "", version or "")
+            table, _ = panel(user)
+        except Exception as err:
+            return refused(err), gr.skip()
+        return render.admin_message_html(message), table
 
     def admin_refresh(request: gr.Request, progress=_PROGRESS):
         user = acting_user(request)
@@ -358,7 +535,17 @@ def build_app(
     streaming = settings.generation.answerer == "generative"
     with gr.Blocks(title="Toolkit Assistant", analytics_enabled=False) as app:
         session = gr.State(_new_session())
+        # A random id for this browser's conversations when there is no login: kept in
+        # localStorage, under a fixed key and secret so that it survives restarts too.
+        browser_id = gr.BrowserState(
+            None,
+            storage_key="toolkit-assistant-browser",
+            secret=_browser_state_secret(settings),
+        )
         banner_box = gr.HTML(banner())
+        if settings.auth.require_login:
+            # Gradio's own /logout ends the login and goes back to the login form.
+            gr.Button("Sign out", link="logout", size="sm", elem_id="sign-out")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
                 with gr.Column(scale=3):
@@ -400,6 +587,25 @@ def build_app(
                         label="Example questions",
                         elem_id="ta-examples",
                     )
+                    with gr.Accordion("Conversations, copy and export", open=False):
+                        with gr.Row():
+                            copy_button = gr.Button("Copy answer as Markdown", size="sm")
+                            export_md = gr.Button("Export as Markdown", size="sm")
+                            export_pdf = gr.Button("Export as PDF", size="sm")
+                        copy_text = gr.Textbox(visible=False)
+                        export_file = gr.File(
+                            label="Exported conversation", visible=False, interactive=False
+                        )
+                        if conversations is None:
+                            gr.HTML(render.message_html(CONVERSATIONS_OFF_NOTE, "ta-note"))
+                        conversation_list = gr.Dropdown(
+                            label="Your conversations",
+                            choices=[],
+                            visible=conversations is not None,
+                        )
+                        with gr.Row(visible=conversations is not None):
+                            open_button = gr.Button("Open", size="sm")
+                            delete_button = gr.Button("Delete", size="sm", variant="stop")
                 with gr.Column(scale=2):
                     sources = gr.HTML(render.sources_html(None), elem_id="sources", js_on_load=None)
             # With a login, officers never see the tab: `admin_open` shows it to staff.
@@ -429,12 +635,29 @@ def build_app(
                             replace = gr.Checkbox(
                                 label="Replace a document of the same name (a new version)"
                             )
+                            upload_title = gr.Textbox(
+                                label="Title shown in citations (empty: the file's own)",
+                                max_lines=1,
+                                max_length=200,
+                            )
+                            upload_version = gr.Textbox(
+                                label="Version or edition", max_lines=1, max_length=60
+                            )
                             upload_button = gr.Button("Add to the corpus folder")
                         with gr.Column():
                             remove_choice = gr.Dropdown(
-                                label="Document to remove from the corpus folder", choices=[]
+                                label="Document: edit its title and version, or remove it",
+                                choices=[],
                             )
+                            edit_title = gr.Textbox(label="Title", max_lines=1, max_length=200)
+                            edit_version = gr.Textbox(label="Version", max_lines=1, max_length=60)
+                            save_labels = gr.Button("Save title and version")
                             remove_button = gr.Button("Remove", variant="stop")
+                            with gr.Column(visible=False) as confirm_box:
+                                confirm_text = gr.HTML("")
+                                with gr.Row():
+                                    confirm_remove = gr.Button("Yes, remove", variant="stop")
+                                    cancel_remove = gr.Button("Cancel")
                     refresh_button = gr.Button(
                         "Refresh the index from the corpus folder", variant="primary"
                     )
@@ -450,21 +673,51 @@ def build_app(
             trigger_mode="always_last",
             **answer_concurrency,
         )
-        question.submit(**answer_io)
-        ask_button.click(**answer_io)
-        examples.load_input_event.then(**answer_io)  # a clicked example is asked at once
+        listed_io = dict(
+            fn=conversation_choices,
+            inputs=session,
+            outputs=conversation_list,
+            api_visibility="private",
+        )
+        question.submit(**answer_io).then(**listed_io)
+        ask_button.click(**answer_io).then(**listed_io)
+        # a clicked example is asked at once
+        examples.load_input_event.then(**answer_io).then(**listed_io)
         # on_stop flags the session; its answer closes at its next step, which closes the
         # model's stream (the HTTP connection to the model's server is dropped: it stops).
         stop_button.click(on_stop, chat, chat, api_visibility="private")
         up.click(lambda s: on_vote("up", s), session, None, api_visibility="private")
         down.click(lambda s: on_vote("down", s), session, None, api_visibility="private")
         reset_io = dict(
-            fn=on_new_chat, outputs=[chat, question, sources, session], api_visibility="private"
+            fn=on_new_chat,
+            inputs=session,
+            outputs=[chat, question, sources, session],
+            api_visibility="private",
         )
         new_chat.click(**reset_io)
         chat.clear(**reset_io)  # the chat's own bin icon must forget the follow-up history too
         # A re-ingest can change the corpus while the app runs: refresh the banner per visit.
         app.load(banner, None, banner_box, api_visibility="private")
+        shown_io = [chat, sources, session, conversation_list]
+        app.load(on_page_load, browser_id, [browser_id, *shown_io], api_visibility="private")
+        open_button.click(on_open, [conversation_list, session], shown_io, api_visibility="private")
+        delete_button.click(
+            on_delete,
+            [conversation_list, session],
+            shown_io,
+            js="(choice, session) => [confirm('Delete this conversation? It cannot be undone.') "
+            "? choice : null, session]",
+            api_visibility="private",
+        )
+        copy_button.click(on_copy, session, copy_text, api_visibility="private").then(
+            None, copy_text, None, js=_COPY_JS, api_visibility="private"
+        )
+        export_md.click(
+            lambda s: on_export("md", s), session, export_file, api_visibility="private"
+        )
+        export_pdf.click(
+            lambda s: on_export("pdf", s), session, export_file, api_visibility="private"
+        )
         gr.api(ask, api_name="ask", **answer_concurrency)
 
         hidden = {"api_visibility": "private", **_ADMIN_CONCURRENCY}
@@ -497,14 +750,25 @@ def build_app(
         reload.click(admin_status, None, [admin_message, status, remove_choice], **hidden)
         upload_button.click(
             admin_upload,
-            [upload_file, replace],
+            [upload_file, replace, upload_title, upload_version],
             [admin_message, status, remove_choice, upload_file],
             **hidden,
         )
         remove_button.click(
+            admin_ask_remove, [remove_choice], [confirm_box, confirm_text], **hidden
+        )
+        cancel_remove.click(lambda: gr.update(visible=False), None, confirm_box, **hidden)
+        confirm_remove.click(
             admin_remove,
             [remove_choice],
             [admin_message, status, remove_choice],
+            **hidden,
+        ).then(lambda: gr.update(visible=False), None, confirm_box, **hidden)
+        remove_choice.change(admin_labels, [remove_choice], [edit_title, edit_version], **hidden)
+        save_labels.click(
+            admin_save_labels,
+            [remove_choice, edit_title, edit_version],
+            [admin_message, status],
             **hidden,
         )
         refresh_button.click(
@@ -516,6 +780,31 @@ def build_app(
         )
     app.toolkit_access = access  # for `launch`: its routes and guard share these sessions
     return app
+
+
+CONVERSATIONS_OFF_NOTE = (
+    "Conversations are not kept on this server (audit.store_questions is false, or the "
+    "retention is 0 days): a reload starts a new chat. Export a conversation to keep it."
+)
+
+
+def _browser_state_secret(settings: Settings) -> str:
+    """BrowserState's key, derived from the install secret: the same after a restart."""
+    secret = install_secret(Path(settings.auth.secret_file))
+    return hashlib.sha256(b"browser-state\0" + secret).hexdigest()[:32]
+
+
+def _conversation_label(title: str, updated: float, turns: int) -> str:
+    when = datetime.fromtimestamp(updated).astimezone().strftime("%d %b %H:%M")
+    return f"{title} \u00b7 {when} \u00b7 {turns} question{'s' if turns != 1 else ''}"
+
+
+def _chat_of(answers: list[Answer]) -> list[dict]:
+    chat: list[dict] = []
+    for answer in answers:
+        chat.append({"role": "user", "content": render.message_html(answer.question)})
+        chat.append(_bot(render.answer_html(answer)))
+    return chat[-MAX_CHAT_MESSAGES:]
 
 
 def _recent(chat: list | None) -> list:

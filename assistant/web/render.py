@@ -33,13 +33,34 @@ CORPUS_KINDS = {
     "sample": "Sample corpus: documents written for this project from public facts, "
     "not the official INTERPOL/UNICRI Toolkit.",
     "official": "Official corpus: the INTERPOL/UNICRI AI Toolkit and related policy documents.",
-    "mixed": "Mixed corpus: official Toolkit documents together with sample documents "
-    "written for this project.",
+    "agency": "Agency corpus: documents added by your agency, "
+    "not the official INTERPOL/UNICRI Toolkit.",
     "empty": "No documents are indexed: staff run `toolkit-assistant ingest` to load the corpus.",
     "unknown": "The loaded corpus could not be identified; "
     "staff re-run `toolkit-assistant ingest`.",
 }
 DISCLAIMER = "Answers quote the loaded documents as guidance; they are not legal advice."
+# What each group of a mixed corpus ("official+agency", see ingest.manifest.corpus_kind) is.
+_GROUP_PHRASES = {
+    "official": "official Toolkit documents",
+    "agency": "documents added by your agency",
+    "sample": "sample documents written for this project",
+}
+_LEGACY_KINDS = {"mixed": "official+sample"}  # stores published before agency documents
+
+
+def corpus_description(kind: str) -> str:
+    """The banner's first sentence for a corpus kind: one group, or each group of a mix."""
+    kind = _LEGACY_KINDS.get(kind, kind)
+    if kind in CORPUS_KINDS:
+        return CORPUS_KINDS[kind]
+    groups = kind.split("+")
+    if len(groups) < 2 or any(g not in _GROUP_PHRASES for g in groups):
+        return f"Corpus: {kind}."
+    phrases = [_GROUP_PHRASES[g] for g in groups]
+    listed = phrases[0] if len(phrases) == 2 else ", ".join(phrases[:-1])
+    joiner = " together with " if len(phrases) == 2 else " and "
+    return f"Mixed corpus: {listed}{joiner}{phrases[-1]}."
 
 
 def document_url(citation: Citation) -> str:
@@ -273,7 +294,7 @@ def message_html(text: str, css_class: str = "ta-question") -> str:
 
 
 def banner_html(kind: str, documents: int) -> str:
-    corpus = CORPUS_KINDS.get(kind, f"Corpus: {kind}.")
+    corpus = corpus_description(kind)
     return (
         f'<div class="ta-banner" role="note"><strong>{escape(corpus)}</strong> '
         f"{documents} documents loaded. {escape(DISCLAIMER)}</div>"

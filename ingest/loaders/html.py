@@ -20,7 +20,7 @@ from ingest.cleaning import normalize_whitespace
 from ingest.loaders.errors import LoadError
 from ingest.loaders.text import read_utf8, title_from_name
 from ingest.models import Block, LoadedDocument
-from ingest.structure import SECTION_SEPARATOR
+from ingest.structure import SECTION_SEPARATOR, is_placeholder_title
 
 # Real pages nest a few dozen levels; libxml2 silently stops at 256.
 MAX_DEPTH = 200
@@ -175,7 +175,8 @@ def blocks_from_html(
         return title or fallback_title, []
     walk = _walk(root, from_markdown)
     first_h1 = walk.h1s[0] if walk.h1s else ""
-    title = title or walk.title or first_h1 or fallback_title
+    page_title = "" if is_placeholder_title(walk.title) else walk.title  # "about:blank"...
+    title = title or page_title or first_h1 or fallback_title
     # A page with one <h1> uses it as its title; then it is not a section of itself.
     title_heading = first_h1 if len(walk.h1s) == 1 else None
 

@@ -15,7 +15,7 @@ from ingest.cleaning import join_hyphenated, normalize_whitespace, remove_runnin
 from ingest.loaders.errors import LoadError
 from ingest.loaders.text import title_from_name
 from ingest.models import LoadedDocument
-from ingest.structure import HeadingMatcher, blocks_from_pages
+from ingest.structure import HeadingMatcher, blocks_from_pages, first_heading, is_placeholder_title
 from ingest.worker import exit_with_parent
 
 # pypdf logs every repairable oddity of real-world files; the user gets one line per file.
@@ -103,20 +103,15 @@ def _extract_range(reader: PdfReader, start: int, stop: int) -> list[str]:
     return texts
 
 
-def _metadata_title(reader: PdfReader) -> str:
+def _metadata_title(reader: PdfReader, file_name: str) -> str:
     try:
         title = (reader.metadata or {}).get("/Title")
     except Exception:
         return ""
-    title = str(title or "").strip()
-    # Producers often leave "Untitled" or a file name in /Title.
-    if (
-        not title
-        or title.lower() in {"untitled", "title"}
-        or title.lower().endswith((".doc", ".docx", ".pdf"))
-    ):
-        return ""
-    return title
+    title = " ".join(str(title or "").split())[:200]
+    # Producers often leave "Untitled", "about:blank" (a page printed from a browser) or a
+    # file name in /Title: the first heading names the document better.
+    return "" if is_placeholder_title(title, file_name) else title
 
 
 def load_pdf(path: Path, source: str, sha256: str) -> LoadedDocument:
@@ -126,8 +121,16 @@ def load_pdf(path: Path, source: str, sha256: str) -> LoadedDocument:
         raise LoadError("no extractable text; OCR is not supported (scanned or image-only PDF)")
     pages = remove_running_text(pages)
     matcher = HeadingMatcher(_outline(reader))
-    first_line = next((line for text in pages for line in text.split("\n") if line), "")
-    title = _metadata_title(reader) or first_line[:120] or title_from_name(path)
+    lines = [line for text in pages[:3] for line in text.split("\n") if line]
+    first_line = lines[0] if lines else ""
+    title = (
+        _metadata_title(reader, source)
+        # An outline's first heading is the document's title more often than not; numbered
+        # headings found by pattern ("1 Introduction") are not, and the first line is.
+        or (first_heading(lines, matcher)[:120] if matcher.uses_outline else "")
+        or first_line[:120]
+        or title_from_name(path)
+    )
     blocks = blocks_from_pages(
         [(number, text.split("\n")) for number, text in enumerate(pages, start=1)], title, matcher
     )

@@ -318,3 +318,49 @@ def test_a_saved_upload_removes_the_uploaded_temporary_file(admin: Admin, tmp_pa
     admin.upload(STAFF, incoming, "note-5.md")
     assert not incoming.exists()
     assert not incoming.parent.exists()  # its own folder, left empty, goes too
+
+
+def test_title_and_version_set_on_upload_and_edited_later_reach_the_manifest_and_index(
+    admin: Admin, audit: AuditLog, settings: Settings, tmp_path: Path
+) -> None:
+    from ingest.manifest import read_manifest
+
+    incoming = _incoming(tmp_path, "x", policy_note(3))
+    message = admin.upload(STAFF, incoming, "drones.md", title=" Drone\npolicy ", version="2026-1")
+    assert "titled \u201cDrone policy\u201d" in message
+    entry = read_manifest(settings.corpus).for_file("drones.md")
+    assert (entry.title, entry.version, entry.kind, entry.origin) == (
+        "Drone policy",
+        "2026-1",
+        "agency",
+        "agency",
+    )
+    admin.refresh(STAFF)
+    row = next(r for r in admin.documents() if r["document"] == "drones.md")
+    assert (row["title"], row["version"]) == ("Drone policy", "2026-1")
+    assert Store(settings.store).current().corpus_kind == "agency"
+
+    assert admin.labels("drones.md") == ("Drone policy", "2026-1")
+    message = admin.set_labels(STAFF, "drones.md", "Drone Flight Policy", "2026-2")
+    assert "Refresh the index" in message
+    assert admin.labels("drones.md") == ("Drone Flight Policy", "2026-2")
+    report = admin.refresh(STAFF)
+    assert report.updated == ["drones.md"]
+    row = next(r for r in admin.documents() if r["document"] == "drones.md")
+    assert (row["title"], row["version"]) == ("Drone Flight Policy", "2026-2")
+    sha = file_sha256(settings.corpus / "drones.md")
+    assert ("sam", "label", "drones.md", sha, sha) in _corpus_events(audit)
+
+
+def test_labels_are_checked_and_only_staff_may_set_them(admin: Admin, settings: Settings) -> None:
+    with pytest.raises(PermissionError):
+        admin.set_labels(OFFICER, "note-1.md", "Title", "1")
+    with pytest.raises(AdminError, match="type a title"):
+        admin.set_labels(STAFF, "note-1.md", "  ", "1")
+    with pytest.raises(AdminError, match="at most 200"):
+        admin.set_labels(STAFF, "note-1.md", "t" * 201, "1")
+    with pytest.raises(AdminError, match="not a document of the corpus folder"):
+        admin.set_labels(STAFF, "../x.md", "Title", "1")
+    with pytest.raises(AdminError, match="there is no document"):
+        admin.set_labels(STAFF, "missing.md", "Title", "1")
+    assert not (settings.corpus / "manifest.toml").exists()

@@ -35,7 +35,7 @@ def _handler_inputs(client: httpx.Client, url: str) -> dict[str, list]:
     upload = uploaded(client, url, "note-9.md", policy_note(9))
     return {
         "admin_status": [],
-        "admin_upload": [upload, True],
+        "admin_upload": [upload, True, "", ""],
         # A document name not offered to this session is stopped by Gradio before the
         # handler (see below); an empty choice reaches the handler, which checks the role.
         "admin_remove": [None],
@@ -185,7 +185,7 @@ def test_the_chat_answers_while_a_refresh_runs(
         assert staff_sign_in(client, open_app.url, "sam", PASSWORD).status_code == 200
         assert "Signed in as <strong>sam</strong>" in staff.run("admin_sign_in", ["sam", ""]).text
         upload = uploaded(client, open_app.url, "Note 3.md", policy_note(3))
-        saved = staff.run("admin_upload", [upload, False])
+        saved = staff.run("admin_upload", [upload, False, "", ""])
         assert "Saved Note-3.md (renamed from" in saved.text
 
         result: dict = {}

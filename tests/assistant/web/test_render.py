@@ -173,3 +173,22 @@ def test_retrieved_passages_fill_the_sources_panel_before_the_answer() -> None:
     assert "Retrieved passages" in html and "Why &lt;now&gt;?" in html
     assert "Principles &lt;b&gt;" in html and "Text &amp; &lt;i&gt;more&lt;/i&gt;" in html
     assert 'href="view/02-principles.pdf?page=3"' in html  # no quote yet: the page
+
+
+def test_the_banner_words_each_mix_of_official_agency_and_sample_documents() -> None:
+    official_agency = banner_html("official+agency", 4)
+    assert (
+        "Mixed corpus: official Toolkit documents together with documents added by your agency."
+        in official_agency
+    )
+    assert "sample" not in official_agency
+    agency_sample = banner_html("agency+sample", 4)
+    assert "documents added by your agency together with sample documents" in agency_sample
+    assert "official" not in agency_sample
+    every = banner_html("official+agency+sample", 4)
+    assert (
+        "official Toolkit documents, documents added by your agency and sample documents" in every
+    )
+    assert "Agency corpus" in banner_html("agency", 2)
+    # A store published before agency documents existed says "mixed": official and sample.
+    assert "official Toolkit documents together with sample documents" in banner_html("mixed", 3)
