@@ -128,21 +128,23 @@ class Admin:
     def upload(self, user: User | None, path: Path, name: str, replace: bool = False) -> str:
         """Check and save one file into the corpus folder; the message for the page.
 
-        Once saved, the uploaded file (the web server's temporary copy) is removed: the
-        corpus holds its own copy. A refused one is kept for a second try (with 'replace'
-        ticked, say) from the same upload box.
+        The uploaded file (the web server's temporary copy) is removed whatever the outcome:
+        a saved one has its copy in the corpus, and a refused one (wrong role, bad content)
+        must not pile up on the server's disk; the page empties its upload box for a retry.
         """
-        user = self.require_staff(user)
-        result = self._while_not_refreshing(
-            lambda: save_upload(
-                Path(path),
-                name,
-                self.settings.corpus,
-                self.settings.ingest.max_file_mb,
-                replace=replace,
+        try:
+            user = self.require_staff(user)
+            result = self._while_not_refreshing(
+                lambda: save_upload(
+                    Path(path),
+                    name,
+                    self.settings.corpus,
+                    self.settings.ingest.max_file_mb,
+                    replace=replace,
+                )
             )
-        )
-        _discard_upload(Path(path))
+        finally:
+            _discard_upload(Path(path))
         self.audit.corpus_change(
             user.name, "upload", result.name, result.replaced_sha256, result.sha256
         )

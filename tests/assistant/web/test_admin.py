@@ -130,6 +130,8 @@ def test_a_new_version_and_a_removal_are_audited_with_hashes_before_and_after(
     newer = _incoming(tmp_path, "note-1.md", policy_note(1, " Second edition."))
     with pytest.raises(UploadError, match="a different file named note-1.md"):
         admin.upload(STAFF, newer, "note-1.md")
+    assert not newer.exists()  # a refused upload's copy goes too: the page uploads it again
+    newer = _incoming(tmp_path, "note-1.md", policy_note(1, " Second edition."))
     assert admin.upload(STAFF, newer, "note-1.md", replace=True).startswith("Replaced note-1.md")
     new = file_sha256(settings.corpus / "note-1.md")
     assert admin.pending() == [("note-1.md", "changed")]
@@ -318,3 +320,24 @@ def test_a_saved_upload_removes_the_uploaded_temporary_file(admin: Admin, tmp_pa
     admin.upload(STAFF, incoming, "note-5.md")
     assert not incoming.exists()
     assert not incoming.parent.exists()  # its own folder, left empty, goes too
+
+
+@pytest.mark.parametrize(
+    ("user", "content", "refusal"),
+    [
+        pytest.param(STAFF, b"%PDF-1.7 truncated", UploadError, id="bad-content"),
+        pytest.param(STAFF, b"\x00\x01 binary", UploadError, id="binary-as-markdown"),
+        pytest.param(OFFICER, b"# A note\n\nText.", PermissionError, id="not-staff"),
+    ],
+)
+def test_a_refused_upload_removes_the_uploaded_temporary_file(
+    admin: Admin, settings: Settings, tmp_path: Path, user: User, content: bytes, refusal: type
+) -> None:
+    """Issue 14, finding 13: a refused upload's copy stayed on the server's disk."""
+    incoming = tmp_path / "upload-cache" / "3f2a" / "note-7.md"
+    incoming.parent.mkdir(parents=True)
+    incoming.write_bytes(content)
+    with pytest.raises(refusal):
+        admin.upload(user, incoming, "note-7.md")
+    assert not incoming.exists() and not incoming.parent.exists()
+    assert not (settings.corpus / "note-7.md").exists()
