@@ -141,6 +141,7 @@ class Admin:
                     self.settings.corpus,
                     self.settings.ingest.max_file_mb,
                     replace=replace,
+                    check_seconds=self.settings.ingest.upload_check_seconds,
                 )
             )
         finally:

@@ -7,7 +7,15 @@ import threading
 from pathlib import Path
 
 import pytest
-from pdf_factory import encrypted_pdf, handbook_pdf, image_only_pdf, long_pdf, truncated_pdf
+from pdf_factory import (
+    encrypted_pdf,
+    handbook_pdf,
+    image_only_pdf,
+    long_pdf,
+    shared_stream_pdf,
+    truncated_pdf,
+    write,
+)
 from store_helpers import policy_note
 
 from assistant.access.audit import AuditLog
@@ -341,3 +349,17 @@ def test_a_refused_upload_removes_the_uploaded_temporary_file(
         admin.upload(user, incoming, "note-7.md")
     assert not incoming.exists() and not incoming.parent.exists()
     assert not (settings.corpus / "note-7.md").exists()
+
+
+def test_the_upload_check_stops_within_ingest_upload_check_seconds(
+    settings: Settings, audit: AuditLog, users: UserStore, tmp_path: Path
+) -> None:
+    """Finding 9, with the budget from the settings: a PDF whose pages share one huge stream."""
+    quick = settings.model_copy(
+        update={"ingest": settings.ingest.model_copy(update={"upload_check_seconds": 2.0})}
+    )
+    admin = Admin(quick, audit, users)
+    incoming = write(tmp_path / "incoming" / "crafted.pdf", shared_stream_pdf())
+    with pytest.raises(UploadError, match="took longer than 2 s and was stopped"):
+        admin.upload(STAFF, incoming, "crafted.pdf")
+    assert not (settings.corpus / "crafted.pdf").exists() and not incoming.exists()
