@@ -181,13 +181,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _format_answer(answer) -> str:
     lines = [f"Note: {answer.notice}", ""] if answer.notice else []
     lines += [answer.answer, ""]
+    if answer.more:
+        lines += ["More from the sources:", answer.more, ""]
     if answer.refused:
         if answer.pointers:
             lines.append("Nearest documents:")
             lines += [f"  - {p.title} ({p.source}{_where(p)})" for p in answer.pointers]
         return "\n".join(lines)
     for c in answer.citations:
-        lines.append(f"[{c.n}] {c.title} ({c.source}{_where(c)})")
+        example = " (an example, not a rule)" if c.example else ""
+        lines.append(f"[{c.n}] {c.title} ({c.source}{_where(c)}){example}")
         lines.append(f"    \u201c{c.quote}\u201d")
     return "\n".join(lines)
 

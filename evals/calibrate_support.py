@@ -27,7 +27,7 @@ import numpy as np
 
 import ingest  # noqa: F401  (offline environment first)
 from assistant.llm.verify import Verifier, claim_parts
-from assistant.qa.sentences import split_units
+from ingest.sentences import split_units
 
 _KEEP = 0.7
 _MIN_WORDS = 8

@@ -5,11 +5,20 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from evals.metrics import ANSWER_METRICS, GENERATION_METRICS, LOWER_IS_BETTER, RETRIEVAL_METRICS
+from evals.metrics import (
+    ANSWER_METRICS,
+    GENERATION_METRICS,
+    LOWER_IS_BETTER,
+    OUTCOME_METRICS,
+    RETRIEVAL_METRICS,
+)
 
 THRESHOLDS_FILE = Path(__file__).with_name("thresholds.toml")
 KNOWN_METRICS = (
-    frozenset(RETRIEVAL_METRICS) | frozenset(ANSWER_METRICS) | frozenset(GENERATION_METRICS)
+    frozenset(RETRIEVAL_METRICS)
+    | frozenset(ANSWER_METRICS)
+    | frozenset(OUTCOME_METRICS)
+    | frozenset(GENERATION_METRICS)
 )
 
 

@@ -26,17 +26,35 @@ RETRIEVAL_METRICS = {
 }
 ANSWER_METRICS = (
     "key_fact_recall",
+    "answer_first_rate",
     "citation_precision",
     "refusal_accuracy",
     "false_refusal_rate",
     "latency_p50_ms",
     "latency_p95_ms",
 )
+# CRAG-style outcomes, each a share of all questions: they add up to 1 over a set.
+OUTCOME_METRICS = (
+    "answered_correct",  # in scope, answered, a key fact shown
+    "answered_without_fact",  # in scope, answered, no key fact shown
+    "refused_in_scope",  # in scope, refused: a false refusal
+    "refused_out_of_scope",  # out of scope, refused: right
+    "answered_out_of_scope",  # out of scope, answered: a guess
+)
 # Reported with `--answerer generative` only: the share of shown sentences that verification
 # accepts, and the share of answers the model wrote (the rest fell back to quotes).
 GENERATION_METRICS = ("supported_sentence_rate", "generated_rate")
 # Metrics where less is better.
-LOWER_IS_BETTER = frozenset({"false_refusal_rate", "latency_p50_ms", "latency_p95_ms"})
+LOWER_IS_BETTER = frozenset(
+    {
+        "false_refusal_rate",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "answered_without_fact",
+        "refused_in_scope",
+        "answered_out_of_scope",
+    }
+)
 
 
 class Located(Protocol):
@@ -134,6 +152,34 @@ def key_fact_recall(answer_text: str, key_facts: Sequence[str]) -> FactCheck:
     text = normalize_text(answer_text)
     missing = [fact for fact in key_facts if normalize_text(fact) not in text]
     return FactCheck(1 - len(missing) / len(key_facts), missing)
+
+
+def opening(answer_text: str) -> str:
+    """What an answer opens with: its first sentence, or its first list whole.
+
+    Answer lines are one quoted unit each; list items start with "- ". An opener that
+    introduces a list ("... the following:") is read with its items.
+    """
+    lines = [line for line in answer_text.split("\n") if line.strip()]
+    if not lines:
+        return ""
+    first = lines[0]
+    if not (first.startswith("- ") or first.rstrip(" 0123456789[]").rstrip().endswith(":")):
+        return first
+    block = [first]
+    for line in lines[1:]:
+        if not line.startswith("- "):
+            break
+        block.append(line)
+    return "\n".join(block)
+
+
+def answers_first(answer_text: str, key_facts: Sequence[str]) -> bool | None:
+    """Whether the answer's opening holds a key fact; None when the question lists none."""
+    if not key_facts:
+        return None
+    text = normalize_text(opening(answer_text))
+    return any(normalize_text(fact) in text for fact in key_facts)
 
 
 def citation_precision(citations: Sequence[Located], gold: Sequence[GoldRef]) -> float:

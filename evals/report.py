@@ -11,7 +11,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.metrics import ANSWER_METRICS, GENERATION_METRICS, LOWER_IS_BETTER, RETRIEVAL_METRICS
+from evals.metrics import (
+    ANSWER_METRICS,
+    GENERATION_METRICS,
+    LOWER_IS_BETTER,
+    OUTCOME_METRICS,
+    RETRIEVAL_METRICS,
+)
 
 LAST_REPORT = Path(__file__).with_name("reports") / "last.json"
 REGRESSION_TOLERANCE = 0.01
@@ -45,11 +51,11 @@ def format_summary(result: dict) -> str:
     names = list(systems)
     width = max(len(SYSTEM_LABELS.get(n, n)) for n in names) + 2
     lines = [f"eval set {result['set']}: {result['n']} questions", ""]
-    lines.append(f"{'metric':<20}" + "".join(f"{SYSTEM_LABELS.get(n, n):>{width}}" for n in names))
+    lines.append(f"{'metric':<22}" + "".join(f"{SYSTEM_LABELS.get(n, n):>{width}}" for n in names))
     generation = [m for m in GENERATION_METRICS if m in result["metrics"]]
-    for metric in (*RETRIEVAL_METRICS, *ANSWER_METRICS, *generation):
+    for metric in (*RETRIEVAL_METRICS, *ANSWER_METRICS, *OUTCOME_METRICS, *generation):
         cells = [_format(systems[n]["metrics"].get(metric), metric) for n in names]
-        lines.append(f"{metric:<20}" + "".join(f"{c:>{width}}" for c in cells))
+        lines.append(f"{metric:<22}" + "".join(f"{c:>{width}}" for c in cells))
     lines += ["", _by_kind_table(result)]
     return "\n".join(lines)
 
@@ -147,7 +153,7 @@ def _markdown(result: dict, previous: dict | None, by_kind_png: Path, latency_pn
     header = "| metric | " + " | ".join(SYSTEM_LABELS.get(n, n) for n in systems) + " |"
     lines += [header, "|---|" + "---:|" * len(systems)]
     generation = [m for m in GENERATION_METRICS if m in result["metrics"]]
-    for metric in (*RETRIEVAL_METRICS, *ANSWER_METRICS, *generation):
+    for metric in (*RETRIEVAL_METRICS, *ANSWER_METRICS, *OUTCOME_METRICS, *generation):
         cells = " | ".join(_format(s["metrics"].get(metric), metric) for s in systems.values())
         lines.append(f"| {metric} | {cells} |")
     lines += [

@@ -16,9 +16,11 @@ from typing import Protocol
 from assistant.qa.models import Answer
 from evals.baselines import Retriever
 from evals.metrics import (
+    OUTCOME_METRICS,
     RANKING_DEPTH,
     RETRIEVAL_METRICS,
     Located,
+    answers_first,
     citation_precision,
     key_fact_recall,
     mean,
@@ -95,6 +97,7 @@ class QuestionResult:
     relevant_units: list[str]
     retrieval: dict[str, float] = field(default_factory=dict)  # empty when out of scope
     key_fact_recall: float | None = None
+    answer_first: bool | None = None  # None when refused, out of scope or without key facts
     missing_facts: list[str] = field(default_factory=list)
     citation_precision: float | None = None  # None when refused or out of scope
     cited_units: list[str] = field(default_factory=list)
@@ -214,6 +217,9 @@ def _ask_one(
         ranked_units=ranked_units(passages, question.gold),
         relevant_units=relevant_units(question.gold),
         key_fact_recall=facts.recall if question.in_scope else None,
+        answer_first=answers_first(answer.answer, question.key_facts)
+        if answered_in_scope
+        else None,
         missing_facts=facts.missing,
         citation_precision=citation_precision(answer.citations, question.gold)
         if answered_in_scope
@@ -254,12 +260,16 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, float | None]:
     }
     metrics.update(
         key_fact_recall=mean(r.key_fact_recall for r in in_scope),
+        answer_first_rate=mean(
+            None if r.answer_first is None else float(r.answer_first) for r in in_scope
+        ),
         citation_precision=mean(r.citation_precision for r in in_scope),
         refusal_accuracy=mean(float(r.refused) for r in out_of_scope),
         false_refusal_rate=mean(float(r.refused) for r in in_scope),
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
     )
+    metrics.update(_outcomes(results))
     checked = [r for r in results if r.shown_sentences is not None]
     if checked:
         shown = sum(r.shown_sentences or 0 for r in checked)
@@ -269,6 +279,24 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, float | None]:
         # Answers whose shown text the model wrote, not the extractive fallback.
         metrics["generated_rate"] = mean(float(r.answerer == "generative") for r in checked)
     return {name: _rounded(value) for name, value in metrics.items()}
+
+
+def outcome(result: QuestionResult) -> str:
+    """The CRAG-style outcome of one question (`OUTCOME_METRICS`)."""
+    if not result.in_scope:
+        return "refused_out_of_scope" if result.refused else "answered_out_of_scope"
+    if result.refused:
+        return "refused_in_scope"
+    return "answered_correct" if result.key_fact_recall else "answered_without_fact"
+
+
+def _outcomes(results: Sequence[QuestionResult]) -> dict[str, float | None]:
+    if not results:
+        return dict.fromkeys(OUTCOME_METRICS)
+    counts = {name: 0 for name in OUTCOME_METRICS}
+    for result in results:
+        counts[outcome(result)] += 1
+    return {name: count / len(results) for name, count in counts.items()}
 
 
 def _rounded(value: float | None) -> float | None:

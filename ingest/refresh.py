@@ -279,7 +279,14 @@ class Refresher:
             raise RuntimeError(
                 f"generation {result.generation} holds {len(keyword)} chunks, expected {expected}"
             )
-        keyword.save(keyword_dir(self.settings.store, result.generation))
+        folder = keyword_dir(self.settings.store, result.generation)
+        keyword.save(folder)
+        previous = (
+            _loaded_sentences(keyword_dir(self.settings.store, current.generation))
+            if current
+            else None
+        )
+        _build_sentences(store, result.generation, previous).save(folder)
         # The previous generation stays one more refresh, for readers still mid-question.
         store.publish(result.generation, kind, pipeline)
         return self._finish(report, store, result.generation)
@@ -294,16 +301,20 @@ class Refresher:
         from ingest.keyword_index import KeywordIndex, KeywordIndexDamagedError
 
         folder = keyword_dir(self.settings.store, generation)
-        try:
-            if KeywordIndex.load(folder) is not None:
-                return
-        except KeywordIndexDamagedError:
-            pass
         if self.settings.chroma_url and not folder.exists():
             return  # a server store: readers build their own copy
-        KeywordIndex.build(
-            (c.id, keyword_text(c.title, c.section, c.text)) for c in store.iter_chunks(generation)
-        ).save(folder)
+        try:
+            keyword_ok = KeywordIndex.load(folder) is not None
+        except KeywordIndexDamagedError:
+            keyword_ok = False
+        if not keyword_ok:
+            KeywordIndex.build(
+                (c.id, keyword_text(c.title, c.section, c.text))
+                for c in store.iter_chunks(generation)
+            ).save(folder)
+        # A store built before sentence vectors existed gets them on its next refresh.
+        if _loaded_sentences(folder) is None:
+            _build_sentences(store, generation, None).save(folder)
 
     def _drop_stale_generations(self, store, current: str) -> None:
         drop_stale_generations(store, self.settings.store, keep=current)
@@ -326,6 +337,28 @@ class Refresher:
             field.sort()
         report.failed.sort(key=lambda f: f.source)
         return report
+
+
+def _loaded_sentences(folder: Path):
+    """The sentence index in `folder`; None when missing, outdated or damaged (rebuilt)."""
+    from ingest.sentence_index import SentenceIndex, SentenceIndexDamagedError
+
+    try:
+        return SentenceIndex.load(folder)
+    except SentenceIndexDamagedError:
+        return None
+
+
+def _build_sentences(store, generation: str, previous):
+    """Sentence vectors of a generation's chunks; sentences `previous` holds are reused."""
+    from ingest.embedding import Embedder
+    from ingest.sentence_index import SentenceIndex
+
+    return SentenceIndex.build(
+        ((c.id, c.text) for c in store.iter_chunks(generation)),
+        Embedder().embed_passages,
+        previous,
+    )
 
 
 def _same_labels(record: DocumentRecord, file: SourceFile) -> bool:

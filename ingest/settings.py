@@ -61,11 +61,16 @@ class IngestSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    """Hybrid retrieval: dense (Chroma) and keyword (BM25), fused by reciprocal rank."""
+    """Hybrid retrieval: dense (Chroma), sentence and keyword (BM25) lists, fused by
+    weighted reciprocal rank. The weights were chosen on evals/sets/pdfs.tune.jsonl."""
 
     k: int = Field(5, ge=1, le=50, description="Passages returned for an answer.")
     candidates: int = Field(30, ge=5, le=500, description="Hits taken from each retriever.")
-    dense_weight: float = Field(0.5, ge=0, le=1, description="RRF weight of the dense list.")
+    dense_weight: float = Field(0.3, ge=0, le=1, description="RRF weight of the dense list.")
+    keyword_weight: float = Field(0.5, ge=0, le=1, description="RRF weight of the BM25 list.")
+    sentence_weight: float = Field(
+        0.7, ge=0, le=1, description="RRF weight of the best-sentence (small-to-big) list."
+    )
     rrf_c: int = Field(60, ge=1, description="The RRF constant (60 in the original paper).")
     max_passages_per_document: int = Field(
         3, ge=1, description="Cap so one document cannot crowd out the others."
@@ -78,7 +83,12 @@ class RetrievalSettings(BaseModel):
 class AnswerSettings(BaseModel):
     """Extractive answers and refusal."""
 
-    max_sentences: int = Field(6, ge=1, le=20, description="Sentences (or whole lists) quoted.")
+    max_sentences: int = Field(
+        5, ge=1, le=20, description="Sentences (or one whole list) in the main answer."
+    )
+    more_sentences: int = Field(
+        4, ge=0, le=20, description='Further quotes under "More from the sources".'
+    )
     rerank_sentences: int = Field(
         12, ge=0, le=40, description="Top lexical candidates re-scored with the embedding model."
     )

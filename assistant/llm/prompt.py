@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.qa.sentences import split_units
+from ingest.sentences import split_units
 
 SYSTEM_PROMPT = (
     "You answer questions from police officers using only the numbered sources that the user "

@@ -39,9 +39,9 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.qa.models import Answer
-from assistant.qa.sentences import split_units
 from ingest.embedding import Embedder
 from ingest.keyword_index import stem_words
+from ingest.sentences import split_units
 
 MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

@@ -15,9 +15,9 @@ from typing import Protocol
 import numpy as np
 
 from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
-from assistant.qa.sentences import Unit, split_units
 from ingest.embedding import Embedder
 from ingest.keyword_index import KeywordIndex, terms
+from ingest.sentences import Unit, split_units
 from ingest.settings import AnswerSettings
 
 _MIN_WORDS = 4
@@ -25,6 +25,8 @@ _LIST_ITEMS_MAX = 10
 # Share of the best unit's score another unit needs to join the answer.
 _JOIN_RATIO = 0.72
 _JOIN_RATIO_SAME_PASSAGE = 0.6
+# Share of the best unit's score a quote needs for "More from the sources".
+_MORE_RATIO = 0.55
 # Questions that ask for a list ("What are the levels of ...", "Which checks ...") prefer
 # a whole list over any one of its items.
 _LIST_QUESTION = re.compile(
@@ -33,6 +35,38 @@ _LIST_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _LIST_BONUS = 0.08
+# "How do I ...": the steps, which documents give as a list.
+_STEPS_QUESTION = re.compile(r"^\s*how\s+(do|does|should|can|would)\b|\b(steps|process)\b", re.I)
+_DEFINITION_QUESTION = re.compile(
+    r"^\s*(what\s+(is|are|does)\b(?!.*\b(role|purpose|difference)\b)|define\b|"
+    r"what\s+do\s+(you|we)\s+mean\b)|\bmean(s|ing)?\b.*\?\s*$",
+    re.I,
+)
+_DEFINES = re.compile(r"\b(is|are|refers to|means|is defined as|describes?)\b", re.I)
+_QUANTITY_QUESTION = re.compile(r"\bhow\s+(many|much|long|often)\b|\bwhen\b|\bwhat\s+year\b", re.I)
+_HAS_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty)\b", re.I
+)
+_CUE_BONUS = 0.06
+# Sentences about the document itself, and disclaimers: true, but never the answer.
+_ABOUT_THE_DOCUMENT = re.compile(
+    r"^(this|the present|these)\s+(guide|document|toolkit|section|chapter|publication|"
+    r"playbook|framework|report|resource|annex|book|booklet|paper|material|tool)s?\b"
+    r"|\b(disclaimer|not intended to|does not constitute|should not be (construed|"
+    r"interpreted)|for (general )?information(al)? purposes|not legal advice|"
+    r"without prejudice)\b",
+    re.I,
+)
+# Worked examples, scenarios and case studies: quoted as examples, never as rules.
+_EXAMPLE_HEADING = re.compile(
+    r"\b(example|examples|scenario|scenarios|case stud(y|ies)|illustration|vignette|"
+    r"fictional|hypothetical|worked)\b",
+    re.I,
+)
+_EXAMPLE_TEXT = re.compile(
+    r"^(for (example|instance)|in this (example|scenario|case)|imagine|suppose)\b", re.I
+)
+MAIN_SENTENCES = 5  # the main answer: about five sentences, or one list
 _ANNOUNCES = re.compile(r"(as follows|the following)[.:]?$|:$", re.IGNORECASE)
 _REFERS_BACK = re.compile(
     r"(They|These|This|Those|It|Its|Such|Both|Each of|In this|In that|In these)\b"
@@ -58,6 +92,7 @@ class _Candidate:
     units: tuple[Unit, ...]
     lexical: float
     score: float
+    can_open: bool = True  # not about the document, not a disclaimer, not an example
 
     @property
     def text(self) -> str:
@@ -91,8 +126,8 @@ class ExtractiveAnswerer:
         candidates = self._score(question, history, passages)
         if not candidates:
             return Answer(question=question, answer="", refused=True)
-        selected = self._select(candidates)
-        return _compose(question, passages, selected)
+        selected, more = self._select(candidates)
+        return _compose(question, passages, selected, more)
 
     def sentence_texts(self, chunks: Iterable[tuple[str, str]]) -> list[str]:
         """Every text `_semantic` may embed for these (section, text) chunks, once each.
@@ -140,17 +175,31 @@ class ExtractiveAnswerer:
             history,
             [_context(passages[i].section, g) for i, g, _ in top],
         )
-        list_bonus = _LIST_BONUS if _LIST_QUESTION.search(question) else 0.0
+        wants_list = bool(_LIST_QUESTION.search(question) or _STEPS_QUESTION.search(question))
+        list_bonus = _LIST_BONUS if wants_list else 0.0
+        cue = _answer_cue(question)
         scored = [
             _Candidate(
-                i, g, lex, 0.5 * sem + 0.3 * lex + 0.2 * prior(i) + list_bonus * (len(g) > 1)
+                i,
+                g,
+                lex,
+                0.5 * sem
+                + 0.3 * lex
+                + 0.2 * prior(i)
+                + list_bonus * (len(g) > 1)
+                + (_CUE_BONUS if cue and cue.search(g[0].text) else 0.0),
+                _can_open(passages[i], g),
             )
             for (i, g, lex), sem in zip(top, semantic, strict=True)
         ]
         scored += [
-            _Candidate(i, g, lex, 0.3 * lex + 0.2 * prior(i)) for i, g, lex in lexical[len(top) :]
+            _Candidate(i, g, lex, 0.3 * lex + 0.2 * prior(i), _can_open(passages[i], g))
+            for i, g, lex in lexical[len(top) :]
         ]
-        return sorted(scored, key=lambda c: c.score, reverse=True)
+        ranked = sorted(scored, key=lambda c: c.score, reverse=True)
+        # The opener is the best candidate that can open; the others keep their order.
+        opener = next((c for c in ranked if c.can_open), ranked[0])
+        return [opener] + [c for c in ranked if c is not opener]
 
     def _semantic(self, question: str, history: list[str], texts: list[str]) -> np.ndarray:
         if self.settings.rerank_sentences == 0:
@@ -164,14 +213,18 @@ class ExtractiveAnswerer:
         return 0.6 * (vectors[2:] @ vectors[0]) + 0.4 * (vectors[2:] @ vectors[1])
 
     # -- selection --------------------------------------------------------------------
-    def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
+    def _select(self, candidates: list[_Candidate]) -> tuple[list[_Candidate], list[_Candidate]]:
+        """The main answer (short: an opener, what completes it, or one list), then the
+        other relevant quotes for "More from the sources"."""
         best = candidates[0]
         selected = [best]
         follower = _continuation(best, candidates)
         if follower is not None and self.settings.max_sentences > 1:
             selected.append(follower)
+        limit = min(self.settings.max_sentences, MAIN_SENTENCES)
+        more: list[_Candidate] = []
         for candidate in candidates[1:]:
-            if len(selected) >= self.settings.max_sentences:
+            if len(more) >= self.settings.more_sentences:
                 break
             # The opener's own passage is read in context, so its neighbours join more
             # easily than sentences from elsewhere.
@@ -180,12 +233,34 @@ class ExtractiveAnswerer:
                 if candidate.passage_index == best.passage_index
                 else _JOIN_RATIO
             )
-            if candidate.score < ratio * best.score:
+            if candidate.score < _MORE_RATIO * best.score:
                 continue
-            if any(_overlaps(candidate, s) for s in selected):
+            if any(_overlaps(candidate, s) for s in selected + more):
                 continue
-            selected.append(candidate)
-        return selected
+            main_is_full = len(selected) >= limit or (best.is_list and candidate.is_list)
+            if main_is_full or candidate.score < ratio * best.score:
+                more.append(candidate)
+            else:
+                selected.append(candidate)
+        return selected, more
+
+
+def _answer_cue(question: str) -> re.Pattern | None:
+    """What the opening sentence of a good answer to this kind of question looks like."""
+    if _QUANTITY_QUESTION.search(question):
+        return _HAS_NUMBER
+    if _DEFINITION_QUESTION.search(question):
+        return _DEFINES
+    return None
+
+
+def is_example(passage: Passage, group: tuple[Unit, ...]) -> bool:
+    """A quote from a worked example, scenario or case study, by its heading or wording."""
+    return bool(_EXAMPLE_HEADING.search(passage.section) or _EXAMPLE_TEXT.search(group[0].text))
+
+
+def _can_open(passage: Passage, group: tuple[Unit, ...]) -> bool:
+    return not (_ABOUT_THE_DOCUMENT.search(group[0].text) or is_example(passage, group))
 
 
 def _continuation(opener: _Candidate, candidates: list[_Candidate]) -> _Candidate | None:
@@ -273,41 +348,65 @@ def _overlaps(a: _Candidate, b: _Candidate) -> bool:
     return len(wa & wb) / max(1, len(wa | wb)) >= _REDUNDANT_JACCARD
 
 
-def _compose(question: str, passages: list[Passage], selected: list[_Candidate]) -> Answer:
-    """Opener first, then the rest grouped by passage in reading order; lists kept whole."""
-    opener, rest = selected[0], selected[1:]
-    order = [opener.passage_index] + sorted(
-        {c.passage_index for c in rest} - {opener.passage_index}
-    )
+def _compose(
+    question: str,
+    passages: list[Passage],
+    selected: list[_Candidate],
+    more: list[_Candidate] = (),
+) -> Answer:
+    """Opener first, then the rest grouped by passage in reading order; lists kept whole.
+
+    "More from the sources" follows the same rule and continues the citation numbers.
+    """
     numbers: dict[int, int] = {}
     quotes: dict[int, list[Unit]] = {}
-    lines: list[str] = []
     used: set[tuple[int, int]] = set()
+    examples: set[int] = set()
 
-    for passage_index in order:
-        group = [c for c in selected if c.passage_index == passage_index]
-        if passage_index == opener.passage_index:
-            group = [opener] + sorted(
-                (c for c in group if c is not opener), key=lambda c: c.first.start
-            )
-        else:
-            group.sort(key=lambda c: c.first.start)
-        number = numbers.setdefault(passage_index, len(numbers) + 1)
-        for candidate in group:
-            for unit in candidate.units:
-                if (passage_index, unit.start) in used:
-                    continue
-                used.add((passage_index, unit.start))
-                quotes.setdefault(passage_index, []).append(unit)
-                prefix = "- " if unit.is_list_item else ""
-                lines.append(f"{prefix}{unit.text} [{number}]")
+    def lines_of(chosen: list[_Candidate]) -> list[str]:
+        if not chosen:
+            return []
+        opener, rest = chosen[0], chosen[1:]
+        order = [opener.passage_index] + sorted(
+            {c.passage_index for c in rest} - {opener.passage_index}
+        )
+        lines: list[str] = []
+        for passage_index in order:
+            group = [c for c in chosen if c.passage_index == passage_index]
+            if passage_index == opener.passage_index:
+                group = [opener] + sorted(
+                    (c for c in group if c is not opener), key=lambda c: c.first.start
+                )
+            else:
+                group.sort(key=lambda c: c.first.start)
+            number = numbers.setdefault(passage_index, len(numbers) + 1)
+            for candidate in group:
+                if is_example(passages[passage_index], candidate.units):
+                    examples.add(number)
+                for unit in candidate.units:
+                    if (passage_index, unit.start) in used:
+                        continue
+                    used.add((passage_index, unit.start))
+                    quotes.setdefault(passage_index, []).append(unit)
+                    prefix = "- " if unit.is_list_item else ""
+                    lines.append(f"{prefix}{unit.text} [{number}]")
+        return lines
 
+    main = lines_of(selected)
+    further = lines_of(list(more))
     citations = [
         Citation.from_passage(
             number,
             passages[i],
             f" {QUOTE_SEPARATOR} ".join(u.text for u in sorted(quotes[i], key=lambda u: u.start)),
+            example=number in examples,
         )
         for i, number in sorted(numbers.items(), key=lambda item: item[1])
     ]
-    return Answer(question=question, answer="\n".join(lines), refused=False, citations=citations)
+    return Answer(
+        question=question,
+        answer="\n".join(main),
+        refused=False,
+        citations=citations,
+        more="\n".join(further),
+    )

@@ -36,9 +36,14 @@ class Citation:
     text: str
     quote: str
     score: float
+    # The quote comes from a worked example, scenario or case study: shown as an example,
+    # never as a rule.
+    example: bool = False
 
     @classmethod
-    def from_passage(cls, n: int, passage: Passage, quote: str = "") -> Citation:
+    def from_passage(
+        cls, n: int, passage: Passage, quote: str = "", example: bool = False
+    ) -> Citation:
         return cls(
             n=n,
             source=passage.source,
@@ -48,6 +53,7 @@ class Citation:
             text=passage.text,
             quote=quote,
             score=passage.dense_score,
+            example=example,
         )
 
     @property
@@ -75,6 +81,9 @@ class Answer:
     answer: str
     refused: bool
     citations: list[Citation] = field(default_factory=list)
+    # "More from the sources": other relevant quotes, in the answer's line format, citing
+    # the same numbered citations. Empty when there are none.
+    more: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Nearest documents when refused: pointers, not evidence. Not part of the JSON contract.
     pointers: list[Citation] = field(default_factory=list)

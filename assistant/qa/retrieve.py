@@ -1,8 +1,20 @@
-"""Hybrid retrieval: dense (Chroma) and keyword (BM25) lists fused by reciprocal rank.
+"""Hybrid retrieval: dense, sentence and keyword lists fused by weighted reciprocal rank.
 
-Fusion is LangChain's `EnsembleRetriever` (weighted RRF); each side is a small
-`BaseRetriever` over the current index generation. After fusion, near-duplicate passages
-are merged and each document is capped, so one long document cannot crowd out the rest.
+Three lists over the current index generation:
+- dense: the chunk's own vector (Chroma);
+- sentence: the chunk's best sentence (`ingest.sentence_index`, small-to-big);
+- keyword: BM25 over title, section and text.
+
+The fusion is written here rather than with LangChain's `EnsembleRetriever`, which this
+module used until the sentence list came: `EnsembleRetriever` returns the fused order but
+not the fused scores, and two corrections below need them. Passages from bibliographies
+and from question lists ("Did your organization ...?") are demoted: they echo a
+question's words but never answer it. A page whose second passage is also relevant lifts
+its best one. After fusion, near-duplicates are merged and each document is capped, so
+one long document cannot crowd out the rest.
+
+Weights and corrections were chosen on `evals/sets/pdfs.tune.jsonl` and checked on the
+held-out split (docs/evals.md).
 """
 
 from __future__ import annotations
@@ -14,16 +26,12 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from langchain_classic.retrievers import EnsembleRetriever
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from assistant.qa.models import Passage
 from ingest.embedding import Embedder
 from ingest.keyword_index import KeywordIndex, KeywordIndexDamagedError, terms
 from ingest.refresh import keyword_dir
+from ingest.sentence_index import SentenceIndex, SentenceIndexDamagedError
 from ingest.settings import RetrievalSettings
 from ingest.store import Store, StoredChunk, StoreError
 
@@ -38,6 +46,13 @@ _CONTINUES = re.compile(r"^\s*(and|also|but|so|then|what about|how about)\b", re
 _SHORT_QUESTION_TERMS = 1
 _WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
 
+# Bibliographies and reference lists: they cite the question's words, never answer them.
+_REFERENCE_SECTION = re.compile(r"\b(references|bibliography|works cited|further reading)\b", re.I)
+_QUESTION_SHARE = 0.5  # a passage more than half questions is a checklist, not an answer
+# In units of a first-place RRF score (1 / (rrf_c + 1)) of weight one; tuned on pdfs.tune.
+_NON_ANSWER_DEMOTION = 0.5
+_SAME_PAGE_LIFT = 0.5
+
 log = logging.getLogger(__name__)
 
 
@@ -50,32 +65,17 @@ class IndexSnapshot:
     chunks: dict[str, StoredChunk]
     keyword: KeywordIndex
     vocabulary: frozenset[str]  # every lower-cased word of the corpus, for unknown names
+    sentences: SentenceIndex | None = None  # None for a store built before they existed
+    non_answers: frozenset[str] = frozenset()  # bibliography and question-list chunks
 
 
-class _DenseSide(BaseRetriever):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    store: Store
-    snapshot: IndexSnapshot
-    vector: np.ndarray
-    n: int
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        hits = self.store.query(self.snapshot.generation, self.vector, self.n)
-        return [Document(page_content="", metadata={"chunk_id": i, "dense": s}) for i, s in hits]
-
-
-class _KeywordSide(BaseRetriever):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    snapshot: IndexSnapshot
-    n: int
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        hits = self.snapshot.keyword.search(query, self.n)
-        return [Document(page_content="", metadata={"chunk_id": i}) for i, _ in hits]
+def is_non_answer(chunk: StoredChunk) -> bool:
+    """A bibliography entry or a list of questions: never the passage that answers."""
+    if _REFERENCE_SECTION.search(chunk.section.rsplit(">", 1)[-1]):
+        return True
+    lines = [line for line in chunk.text.split("\n") if line.strip()]
+    questions = sum(line.rstrip().endswith("?") for line in lines)
+    return bool(lines) and questions / len(lines) > _QUESTION_SHARE
 
 
 def retrieval_query(question: str, history: list[str] | None) -> str:
@@ -89,6 +89,25 @@ def retrieval_query(question: str, history: list[str] | None) -> str:
     ):
         return f"{history[-1]} {question}"
     return question
+
+
+def _lift_pages(snapshot: IndexSnapshot, scores: dict[str, float]) -> list[str]:
+    """Ids best first, each page's best passage lifted by its second: two relevant
+    passages on one page make that page likelier to hold the answer."""
+    by_page: dict[tuple[str, int], list[float]] = {}
+    for chunk_id, score in scores.items():
+        chunk = snapshot.chunks.get(chunk_id)
+        if chunk is not None and chunk.page is not None:
+            by_page.setdefault((chunk.doc_id, chunk.page), []).append(score)
+    lifted = dict(scores)
+    for chunk_id, score in scores.items():
+        chunk = snapshot.chunks.get(chunk_id)
+        if chunk is None or chunk.page is None:
+            continue
+        page = sorted(by_page[(chunk.doc_id, chunk.page)], reverse=True)
+        if len(page) > 1 and score == page[0]:
+            lifted[chunk_id] = score + _SAME_PAGE_LIFT * page[1]
+    return sorted(lifted, key=lifted.__getitem__, reverse=True)
 
 
 def _shingles(text: str) -> set[tuple[str, ...]]:
@@ -169,7 +188,21 @@ class HybridRetriever:
             for c in chunks.values()
             for word in _WORDS.findall(f"{c.title} {c.section} {c.text}")
         )
-        return IndexSnapshot(generation, corpus_kind, chunks, keyword, vocabulary)
+        try:
+            sentences = SentenceIndex.load(folder)
+        except SentenceIndexDamagedError as err:
+            log.warning("%s; run `toolkit-assistant ingest` to rebuild it", err)
+            sentences = None
+        if sentences is None:
+            log.warning(
+                "no sentence index for generation %s: answers use chunk vectors only until "
+                "`toolkit-assistant ingest` builds it",
+                generation,
+            )
+        non_answers = frozenset(c.id for c in chunks.values() if is_non_answer(c))
+        return IndexSnapshot(
+            generation, corpus_kind, chunks, keyword, vocabulary, sentences, non_answers
+        )
 
     def retrieve(
         self,
@@ -186,22 +219,35 @@ class HybridRetriever:
         query = retrieval_query(question, history)
         vector = self.embedder.embed_query(query)
         n = max(self.settings.candidates, 2 * k)
-        dense = _DenseSide(store=self.store, snapshot=snapshot, vector=vector, n=n)
-        keyword = _KeywordSide(snapshot=snapshot, n=n)
         if mode == "dense":
-            ranked = dense.invoke(query)
+            ids = [i for i, _ in self.store.query(snapshot.generation, vector, n)]
         elif mode == "keyword":
-            ranked = keyword.invoke(query)
+            ids = [i for i, _ in snapshot.keyword.search(query, n)]
         else:
-            weight = self.settings.dense_weight
-            ranked = EnsembleRetriever(
-                retrievers=[dense, keyword],
-                weights=[weight, 1 - weight],
-                c=self.settings.rrf_c,
-                id_key="chunk_id",
-            ).invoke(query)
-        ids = [doc.metadata["chunk_id"] for doc in ranked]
+            ids = self._fused(snapshot, query, vector, n)
         return self._passages(snapshot, ids, vector, k)
+
+    def _fused(self, snapshot: IndexSnapshot, query: str, vector: np.ndarray, n: int) -> list[str]:
+        settings = self.settings
+        lists = [
+            (
+                settings.dense_weight,
+                [i for i, _ in self.store.query(snapshot.generation, vector, n)],
+            ),
+            (settings.keyword_weight, [i for i, _ in snapshot.keyword.search(query, n)]),
+        ]
+        if snapshot.sentences is not None:
+            lists.append(
+                (settings.sentence_weight, [i for i, _ in snapshot.sentences.best(vector, n)])
+            )
+        scores: dict[str, float] = {}
+        for weight, ids in lists:
+            for rank, chunk_id in enumerate(ids):
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (settings.rrf_c + rank + 1)
+        first_place = 1.0 / (settings.rrf_c + 1)
+        for chunk_id in scores.keys() & snapshot.non_answers:
+            scores[chunk_id] -= _NON_ANSWER_DEMOTION * first_place
+        return _lift_pages(snapshot, scores)
 
     def _passages(
         self, snapshot: IndexSnapshot, ids: list[str], vector: np.ndarray, k: int

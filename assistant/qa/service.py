@@ -27,9 +27,9 @@ from assistant.qa.models import (
 )
 from assistant.qa.refusal import Evidence, is_weak, measure_evidence, states_quantity
 from assistant.qa.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
-from assistant.qa.sentences import split_units
 from ingest.embedding import MODEL_NAME, Embedder, return_freed_memory
 from ingest.models import DocumentRecord
+from ingest.sentences import split_units
 from ingest.settings import Settings
 from ingest.store import Store
 

@@ -35,7 +35,7 @@ from assistant.access.feedback import record_feedback
 from assistant.compose import build_assistant
 from assistant.qa.models import Answer, Draft, Final, Retrieved
 from assistant.qa.service import MAX_QUESTION_CHARS, Assistant, QuestionError
-from assistant.web import documents, render
+from assistant.web import documents, render, viewer
 from assistant.web.access import WebAccess, guard, staff_routes
 from assistant.web.admin import Admin, AdminError
 from assistant.web.guard import CLIENT_ADDRESS
@@ -56,6 +56,9 @@ EXAMPLE_QUESTIONS = [
     "What are the five steps of a rights-based risk assessment?",
 ]
 CSS_FILE = Path(__file__).with_name("app.css")
+# The page's own script (citation links, focus after an example): `launch(js=...)`.
+APP_JS = (viewer.STATIC_DIR / "app.js").read_text(encoding="utf-8")
+ICONS = viewer.STATIC_DIR / "icons"  # bundled SVGs: emoji show as boxes without an emoji font
 # The chat keeps the latest messages only: the page sends the whole conversation back with
 # each question, and the request-size limit must never cut an officer's question off.
 MAX_CHAT_MESSAGES = 100
@@ -122,7 +125,7 @@ def _answer_or_message(assistant: Assistant, question: str, history: list[str]) 
 def _message_for(err: Exception) -> str:
     """Call only in an `except` block: a sentence for the officer, the traceback to the log."""
     if isinstance(err, QuestionError):
-        return f"Please rephrase: {err}."
+        return f"Please rephrase: {str(err).rstrip('.')}."
     if isinstance(err, StoreUnreachableError):
         log.error("store error: %s", err)
         return unreachable_message(err.url)
@@ -171,12 +174,13 @@ def build_app(
         session["last"] = result
 
     def on_question(question: str, chat: list, session: dict, request: gr.Request):
+        if _empty(question):
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         session, chat = dict(session or _new_session()), _recent(chat)
         result = accountability.refusal(session) or _answer_or_message(
             assistant, question, session["history"]
         )
-        if question.strip():
-            chat = [*chat, {"role": "user", "content": render.message_html(question)}]
+        chat = [*chat, {"role": "user", "content": render.question_html(question)}]
         if isinstance(result, str):
             chat.append({"role": "assistant", "content": render.message_html(result, "ta-error")})
             # Keep the typed text so the officer can fix it rather than retype it.
@@ -194,44 +198,45 @@ def build_app(
     def on_question_streaming(question: str, chat: list, session: dict, request: gr.Request):
         """The generative answerer's handler: sources at once, the draft as it is written,
         then the verified answer in its place. The question box is emptied once, when the
-        sources come: what the officer types meanwhile (the next question) is kept."""
+        sources come: what the officer types meanwhile (the next question) is kept. The
+        Stop button (the last output) shows while the answer is being written."""
+        if _empty(question):
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
         session, chat = dict(session or _new_session()), _recent(chat)
         stopping.discard(request.session_hash)
-        if question.strip():
-            chat = [*chat, {"role": "user", "content": render.message_html(question)}]
+        chat = [*chat, {"role": "user", "content": render.question_html(question)}]
         if refusal := accountability.refusal(session):
-            yield (
-                question,
-                [*chat, _bot(render.message_html(refusal, "ta-error"))],
-                gr.skip(),
-                session,
-            )
+            refused = [*chat, _bot(render.message_html(refusal, "ta-error"))]
+            yield question, refused, gr.skip(), session, gr.skip()
             return
+        show, hide = gr.update(visible=True), gr.update(visible=False)
+        yield gr.skip(), chat, gr.skip(), session, show
         draft, result = "", None
         try:
             with closing(assistant.ask_stream(question, session["history"])) as events:
                 for event in events:
                     if request.session_hash in stopping:
                         stopping.discard(request.session_hash)
-                        yield gr.skip(), [*chat, _stopped()], gr.skip(), session
+                        yield gr.skip(), [*chat, _stopped()], gr.skip(), session, hide
                         return
                     if isinstance(event, Retrieved):
                         sources_panel = render.retrieved_html(event.question, event.passages)
                         bubble = render.draft_html("")
-                        yield "", [*chat, _bot(bubble)], sources_panel, session
+                        yield "", [*chat, _bot(bubble)], sources_panel, session, show
                     elif isinstance(event, Draft):
                         draft += event.text
                         bubble = _bot(render.draft_html(draft))
-                        yield gr.skip(), [*chat, bubble], gr.skip(), session
+                        yield gr.skip(), [*chat, bubble], gr.skip(), session, show
                     elif isinstance(event, Final):
                         result = event.answer
         except Exception as err:
             message = render.message_html(_message_for(err), "ta-error")
-            yield question, [*chat, _bot(message)], gr.skip(), session
+            yield question, [*chat, _bot(message)], gr.skip(), session, hide
             return
         record(result, session, request)
         answer_bubble = _bot(render.answer_html(result))
-        yield gr.skip(), [*chat, answer_bubble], render.sources_html(result), session
+        yield gr.skip(), [*chat, answer_bubble], render.sources_html(result), session, hide
 
     def on_stop(chat: list, request: gr.Request) -> list:
         """The Stop button: an unfinished draft was never verified, so it goes."""
@@ -427,16 +432,21 @@ def build_app(
                     question = gr.Textbox(
                         label="Your question",
                         placeholder="Type a question and press Enter",
+                        info=render.QUESTION_LIMIT_NOTE,
                         lines=1,
                         max_lines=4,
                         autofocus=True,
+                        elem_id="ta-question",
                     )
                     with gr.Row():
-                        ask_button = gr.Button("Ask", variant="primary")
-                        stop_button = gr.Button("Stop", variant="stop", visible=streaming)
-                        up = gr.Button("\U0001f44d Helpful")
-                        down = gr.Button("\U0001f44e Not helpful")
-                        new_chat = gr.Button("New chat")
+                        ask_button = gr.Button("Ask", variant="primary", icon=ICONS / "send.svg")
+                        # Shown by the streaming answer while the model writes, and only then.
+                        stop_button = gr.Button(
+                            "Stop", variant="stop", visible=False, icon=ICONS / "stop.svg"
+                        )
+                        up = gr.Button("Helpful", icon=ICONS / "thumbs-up.svg")
+                        down = gr.Button("Not helpful", icon=ICONS / "thumbs-down.svg")
+                        new_chat = gr.Button("New chat", icon=ICONS / "new-chat.svg")
                     with gr.Accordion("Disregard or correct the latest answer", open=False):
                         verdict = gr.Radio(list(VERDICTS), label="Your verdict", value=None)
                         reason = gr.Textbox(
@@ -444,7 +454,12 @@ def build_app(
                         )
                         mark_button = gr.Button("Record the verdict")
                         oversight_note = gr.HTML("")
-                    gr.Examples(EXAMPLE_QUESTIONS, inputs=question, label="Example questions")
+                    examples = gr.Examples(
+                        EXAMPLE_QUESTIONS,
+                        inputs=question,
+                        label="Example questions",
+                        elem_id="ta-examples",
+                    )
                 with gr.Column(scale=2):
                     sources = gr.HTML(render.sources_html(None), elem_id="sources", js_on_load=None)
             # With a login, officers never see the tab: `admin_open` shows it to staff.
@@ -488,7 +503,7 @@ def build_app(
         answer_io = dict(
             fn=on_question_streaming if streaming else on_question,
             inputs=[question, chat, session],
-            outputs=[question, chat, sources, session],
+            outputs=[question, chat, sources, session, *([stop_button] if streaming else [])],
             api_visibility="private",
             # A question asked while the last is still ending (just stopped) runs next,
             # rather than being dropped as Gradio's default ("once") would.
@@ -497,6 +512,7 @@ def build_app(
         )
         question.submit(**answer_io)
         ask_button.click(**answer_io)
+        examples.load_input_event.then(**answer_io)  # a clicked example is asked at once
         # on_stop flags the session; its answer closes at its next step, which closes the
         # model's stream (the HTTP connection to the model's server is dropped: it stops).
         stop_button.click(on_stop, chat, chat, api_visibility="private")
@@ -617,6 +633,14 @@ def _checked_purpose(request: gr.Request | None, required: bool) -> str | None:
     return purpose or None
 
 
+def _empty(question: str | None) -> bool:
+    """An empty question gets a hint, and no bubble in the chat (the page stays as it was)."""
+    if (question or "").strip():
+        return False
+    gr.Info(render.EMPTY_QUESTION_HINT)
+    return True
+
+
 def _bot(content: str) -> dict:
     return {"role": "assistant", "content": content}
 
@@ -659,6 +683,8 @@ def launch(app: gr.Blocks, assistant: Assistant, settings: Settings, block: bool
             # Our routes come before Gradio's, and Gradio's own file route gets no corpus path.
             "routes": [
                 documents.document_route(render.DOCUMENT_ROUTE, assistant.document_path),
+                viewer.viewer_route(assistant.document_path),
+                viewer.static_route(),
                 *staff_routes(access),
             ],
             "middleware": [guard(settings, access)],
@@ -666,6 +692,7 @@ def launch(app: gr.Blocks, assistant: Assistant, settings: Settings, block: bool
         },
         theme=gr.themes.Default(),  # its fonts are bundled: the page fetches nothing outside
         css_paths=[CSS_FILE],
+        js=APP_JS,
         prevent_thread_lock=not block,
         quiet=not block,
     )

@@ -41,7 +41,7 @@ def document_route(path_prefix: str, lookup: Lookup) -> Route:
 
     async def document(request: Request) -> Response:
         source = request.path_params["source"]
-        opened = await anyio.to_thread.run_sync(_open_indexed, source, lookup)
+        opened = await anyio.to_thread.run_sync(open_indexed, source, lookup)
         if opened is None:
             return PlainTextResponse(
                 "Not a document of the index.",
@@ -67,7 +67,7 @@ def document_route(path_prefix: str, lookup: Lookup) -> Route:
     return Route(f"/{path_prefix}/{{source:path}}", document, methods=["GET", "HEAD"])
 
 
-def _open_indexed(source: str, lookup: Lookup):
+def open_indexed(source: str, lookup: Lookup):
     """(open file, suffix, size) when `source` is served as it was indexed, else None."""
     try:
         found = lookup(source)

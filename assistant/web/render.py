@@ -12,11 +12,22 @@ from html import escape
 from urllib.parse import quote
 
 from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
+from assistant.qa.service import MAX_QUESTION_CHARS
+from assistant.web.document_html import CITED_ANCHOR
 from ingest.models import RefreshReport
 
 DOCUMENT_ROUTE = "corpus"  # relative, so the links survive a proxy's root path
+VIEW_ROUTE = "view"  # the document opened at a citation: assistant.web.viewer
+STATIC_ROUTE = "ta-static"
+MAX_QUOTE_CHARS = 2000  # of a quote in a viewer link; quotes are a few sentences
+MAX_SECTION_CHARS = 500
 _MARKER = re.compile(r"\[(\d+)\]")
-_CITE_BADGE = r'<span class="ta-cite">[\1]</span>'  # markers survive escape() unchanged
+# A link to its source card (`static/app.js` scrolls to it and highlights it): reachable by
+# Tab, opened by Enter. The markers survive escape() unchanged.
+_CITE_BADGE = (
+    r'<a class="ta-cite ta-cite-link" href="#ta-source-\1" data-ta-cite="\1" '
+    r'aria-label="Source \1: show its quoted passage">[\1]</a>'
+)
 
 CORPUS_KINDS = {
     "sample": "Sample corpus: documents written for this project from public facts, "
@@ -39,6 +50,28 @@ def document_url(citation: Citation) -> str:
     return url
 
 
+def citation_url(citation: Citation) -> str:
+    """The app's viewer at the citation: the page or section, the quote highlighted."""
+    return view_url(citation.source, citation.page, citation.section, citation.quote)
+
+
+def view_url(source: str, page: int | None = None, section: str = "", quote_text: str = "") -> str:
+    """The app's relative link that opens `source` at a citation (`assistant.web.viewer`)."""
+    params = []
+    if page is not None:
+        params.append(f"page={page}")
+    if section and not source.lower().endswith(".pdf"):
+        params.append("section=" + quote(section[:MAX_SECTION_CHARS], safe=""))
+    if quote_text:
+        params.append("quote=" + quote(quote_text[:MAX_QUOTE_CHARS], safe=""))
+    url = f"{VIEW_ROUTE}/{quote(source, safe='/')}"
+    if params:
+        url += "?" + "&".join(params)
+    if not source.lower().endswith(".pdf"):
+        url += f"#{CITED_ANCHOR}"
+    return url
+
+
 def where(citation: Citation) -> str:
     """'section · page N' as plain text (escape before use)."""
     # The section path comes as "2 Heading > 2.1 Subheading".
@@ -54,9 +87,12 @@ def _page_suffix(citation: Citation) -> str:
 
 def _open_link(citation: Citation) -> str:
     is_pdf = citation.source.lower().endswith(".pdf")
-    label = f"Open PDF at page {citation.page}" if is_pdf and citation.page else "Open document"
+    if is_pdf and citation.page:
+        label = f"Open PDF at page {citation.page}"
+    else:
+        label = "Open at the quote" if citation.quote else "Open the document"
     return (
-        f'<a class="ta-open" href="{escape(document_url(citation))}" target="_blank" '
+        f'<a class="ta-open" href="{escape(citation_url(citation))}" target="_blank" '
         f'rel="noopener noreferrer">{escape(label)} \u2197</a>'
     )
 
@@ -91,12 +127,28 @@ def _bullet(line: str) -> str:
     return "\u2022 " + line[2:] if line.startswith("- ") else line
 
 
+# A quote from a worked example or scenario: what happened there, not what must be done.
+_EXAMPLE_BADGE = (
+    '<span class="ta-example" title="Quoted from a worked example or scenario">'
+    "example, not a rule</span> "
+)
+
+
+def _quoted_lines(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return "".join(f"<p>{_MARKER.sub(_CITE_BADGE, escape(_bullet(line)))}</p>" for line in lines)
+
+
 def answer_html(answer: Answer) -> str:
     """The chat bubble: the quoted sentences with [n] badges, then the numbered sources."""
     # splitlines, not split("\n"): a bare "\r" also ends a line, and a blank line left in the
     # bubble would switch the Chatbot back to Markdown (a typed ![x](url) fetches an image).
-    lines = [line for line in answer.answer.splitlines() if line.strip()]
-    body = "".join(f"<p>{_MARKER.sub(_CITE_BADGE, escape(_bullet(line)))}</p>" for line in lines)
+    body = _quoted_lines(answer.answer)
+    if answer.more.strip() and not answer.refused:
+        body += (
+            '<details class="ta-more"><summary>More from the sources</summary>'
+            f"{_quoted_lines(answer.more)}</details>"
+        )
     if answer.notice:
         body = f'<p class="ta-note ta-notice" role="status">{escape(answer.notice)}</p>{body}'
     if answer.refused:
@@ -106,16 +158,39 @@ def answer_html(answer: Answer) -> str:
             "</p></div>"
         )
     sources = "".join(
-        f'<li><span class="ta-cite">[{c.n}]</span> {escape(c.title)}{_page_suffix(c)} '
-        f"{_open_link(c)}</li>"
+        f"<li>{_MARKER.sub(_CITE_BADGE, f'[{c.n}]')} {escape(c.title)}{_page_suffix(c)} "
+        f"{_EXAMPLE_BADGE if c.example else ''}{_open_link(c)}</li>"
         for c in answer.citations
     )
-    return f'<div class="ta-answer">{body}<ol class="ta-source-list">{sources}</ol></div>'
+    label = _model_label(answer)
+    return (
+        f'<div class="ta-answer">{label}{body}<ol class="ta-source-list">{sources}</ol>'
+        f"{_JUMP_TO_SOURCES}</div>"
+    )
+
+
+# Shown on narrow screens only (app.css), where the sources panel is below the chat.
+_JUMP_TO_SOURCES = (
+    '<p class="ta-jump"><a href="#sources" data-ta-jump="sources">'
+    "Sources and quoted passages ↓</a></p>"
+)
+MODEL_LABEL = (
+    "Written by a language model from the cited passages, not quoted from them; each "
+    "sentence with a citation was checked against its source."
+)
+DRAFT_LABEL = "Being written by a language model; not yet checked."
+
+
+def _model_label(answer: Answer) -> str:
+    """Model-written text says so; a quoted (extractive) answer needs no label."""
+    if answer.answerer != "generative":
+        return ""
+    return f'<p class="ta-model-label">{escape(MODEL_LABEL)}</p>'
 
 
 def _card(citation: Citation, passage: str, label: str) -> str:
     return (
-        f'<article class="ta-card" id="ta-source-{citation.n}">'
+        f'<article class="ta-card" id="ta-source-{citation.n}" tabindex="-1">'
         f'<h3><span class="ta-cite">{escape(label)}</span> {escape(citation.title)}</h3>'
         f'<p class="ta-meta">{escape(where(citation))}</p>'
         f"{passage}<p>{_open_link(citation)}</p></article>"
@@ -170,7 +245,23 @@ STOPPED_NOTE = "Stopped. The unfinished answer was not checked, so it is not sho
 def draft_html(text: str) -> str:
     """The model's text as it arrives: plain, escaped, flagged as unchecked."""
     lines = "".join(f"<p>{escape(line)}</p>" for line in text.splitlines() if line.strip())
-    return f'<div class="ta-answer ta-draft">{lines}<p class="ta-note">{DRAFT_NOTE}</p></div>'
+    return (
+        f'<div class="ta-answer ta-draft"><p class="ta-model-label">{DRAFT_LABEL}</p>{lines}'
+        f'<p class="ta-note">{DRAFT_NOTE}</p></div>'
+    )
+
+
+QUESTION_LIMIT_NOTE = f"Up to {MAX_QUESTION_CHARS:,} characters. Press Enter to send."
+EMPTY_QUESTION_HINT = "Type a question first, or click one of the example questions."
+SHOWN_OF_A_LONG_QUESTION = 300  # characters of an over-long question echoed in the chat
+
+
+def question_html(question: str) -> str:
+    """The officer's bubble; a question over the limit is cut short (it is not answered)."""
+    if len(" ".join(question.split())) <= MAX_QUESTION_CHARS:  # measured as the service does
+        return message_html(question)
+    shown = question[:SHOWN_OF_A_LONG_QUESTION].rstrip()
+    return message_html(f"{shown}… [{len(question):,} characters in all; not sent]")
 
 
 def message_html(text: str, css_class: str = "ta-question") -> str:

@@ -22,7 +22,7 @@ from paths import CORPUS, REPO
 
 pytestmark = pytest.mark.integration
 
-ANSWER_KEYS = {"question", "answer", "refused", "citations", "timings_ms", "answerer"}
+ANSWER_KEYS = {"question", "answer", "more", "refused", "citations", "timings_ms", "answerer"}
 CITATION_TYPES = {
     "n": int,
     "source": str,
@@ -32,6 +32,7 @@ CITATION_TYPES = {
     "text": str,
     "quote": str,
     "score": float,
+    "example": bool,
 }
 POINTER_KEYS = {"source", "title", "page", "section"}
 
@@ -103,7 +104,7 @@ def test_json_answer_follows_the_contract(sample_store: Path) -> None:
         for key, expected in CITATION_TYPES.items():
             assert isinstance(citation[key], expected), (key, citation[key])
         assert citation["n"] == number
-        assert f"[{number}]" in data["answer"]
+        assert f"[{number}]" in data["answer"] + data["more"]
         assert citation["quote"] and citation["quote"].split(" \u2026 ")[0] in citation["text"]
         assert (CORPUS / citation["source"]).is_file()
 

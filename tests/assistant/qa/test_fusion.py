@@ -1,8 +1,8 @@
 """HybridRetriever's fusion and post-processing, with the dense side scripted.
 
 The store is a fake whose `query` returns a fixed dense ranking; the keyword side is the
-real BM25 index built from the chunk texts, and fusion is the real EnsembleRetriever as
-`HybridRetriever.retrieve` wires it. So these tests cover the RRF weights and id key, the
+real BM25 index built from the chunk texts, and fusion is the real weighted RRF of
+`HybridRetriever.retrieve`. So these tests cover the RRF weights and id key, the
 near-duplicate merge and the per-document cap without the model or Chroma.
 """
 
@@ -109,8 +109,8 @@ def test_near_duplicate_passages_are_merged(tmp_path: Path) -> None:
     ]
     hybrid = retriever(tmp_path, chunks, dense=["policy_2023", "policy_2024", "other", "f0"])
     ids = [p.chunk_id for p in hybrid.retrieve("How are facial recognition results used?", k=3)]
-    assert ids[0] == "policy_2023"
-    assert "policy_2024" not in ids
+    assert ids[0] in {"policy_2023", "policy_2024"}
+    assert len({"policy_2023", "policy_2024"} & set(ids)) == 1, "one copy is kept"
     assert len(ids) == 3, "the merged copy's place goes to the next passage"
 
 

@@ -60,11 +60,15 @@ def generative_app(sample_settings: Settings, tmp_path_factory: pytest.TempPathF
 def test_the_chat_shows_sources_then_the_draft_then_the_checked_answer(generative_app) -> None:
     app = generative_app
     updates = list(_streaming_handler(app)(QUESTION, [], None, SimpleNamespace(session_hash="s")))
-    box, chat, sources, _ = updates[0]
+    # First the question, with the Stop button shown; it is hidden again at the end.
+    _, chat, _, _, stop = updates.pop(0)
+    assert chat[-1]["role"] == "user" and stop["visible"] is True
+    box, chat, sources, _, _ = updates[0]
     assert box == "" and "Retrieved passages" in sources
     assert "ta-draft" in chat[-1]["content"] and chat[0]["role"] == "user"
     assert any(render.DRAFT_NOTE in u[1][-1]["content"] for u in updates[1:-1])
-    box, chat, sources, session = updates[-1]
+    box, chat, sources, session, stop = updates[-1]
+    assert stop["visible"] is False
     final = session["last"]
     assert chat[-1]["content"] == render.answer_html(final)
     assert sources == render.sources_html(final)
@@ -77,12 +81,14 @@ def test_stop_ends_the_answer_at_its_next_step_and_shows_no_draft(generative_app
     on_stop = next(f.fn for f in app.fns.values() if f.name == "on_stop")
     officer = SimpleNamespace(session_hash="s1")
     updates = _streaming_handler(app)(QUESTION, [], None, officer)
-    _, chat, _, _ = next(updates)  # the sources are in; the draft bubble is open
+    next(updates)  # the question, Stop shown
+    _, chat, _, _, _ = next(updates)  # the sources are in; the draft bubble is open
     assert "ta-draft" in chat[-1]["content"]
     stopped = on_stop(chat, officer)
     assert render.STOPPED_NOTE in stopped[-1]["content"] and "ta-draft" not in str(stopped)
     rest = list(updates)  # the handler ends at its next step, with the same message
     assert len(rest) == 1 and render.STOPPED_NOTE in rest[0][1][-1]["content"]
+    assert rest[0][4]["visible"] is False  # Stop hidden once stopped
     # A finished answer is not touched by Stop.
     finished = [{"role": "assistant", "content": "<div class='ta-answer'>done</div>"}]
     assert on_stop(finished, officer) == finished

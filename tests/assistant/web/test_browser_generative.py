@@ -13,7 +13,7 @@ import pytest
 from app_server import AppServer, serve_app
 from test_browser import browser, open_page  # noqa: F401  (the shared Chromium fixture)
 
-from assistant.web.render import DRAFT_NOTE, STOPPED_NOTE
+from assistant.web.render import DRAFT_LABEL, DRAFT_NOTE, MODEL_LABEL, STOPPED_NOTE
 
 pytestmark = [pytest.mark.browser, pytest.mark.llm]
 ANSWER_TIMEOUT_MS = 90_000
@@ -53,14 +53,21 @@ def test_sources_then_the_unchecked_draft_then_the_checked_answer(page) -> None:
     assert answer.locator(".ta-cite", has_text="[1]").count() >= 1
     assert DRAFT_NOTE not in answer.inner_text()
     assert page.locator("#sources mark").count() >= 1  # the checked answer's quotes
+    if "ta-model-label" in answer.inner_html():  # the model's text, not the quoted fallback
+        assert MODEL_LABEL in answer.inner_text()
+    page.get_by_role("button", name="Stop").wait_for(state="hidden")  # idle again
 
 
-def test_stop_removes_the_unchecked_draft(page) -> None:
+def test_stop_shows_only_while_writing_and_removes_the_unchecked_draft(page) -> None:
+    stop = page.get_by_role("button", name="Stop")
+    assert not stop.is_visible()  # idle: no Stop
     _ask(page, "What does proportionality mean in the principles for responsible AI innovation?")
     page.locator(".ta-draft").wait_for(timeout=ANSWER_TIMEOUT_MS)
-    page.get_by_role("button", name="Stop").click()
+    assert DRAFT_LABEL in page.locator(".ta-draft").inner_text()  # labelled as the model's
+    stop.click()
     page.get_by_text(STOPPED_NOTE).wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert page.locator(".ta-draft").count() == 0
+    stop.wait_for(state="hidden", timeout=ANSWER_TIMEOUT_MS)
     # The app still answers after a stop.
     _ask(page, "Which five domains does the readiness self-assessment cover?")
     page.locator(".ta-answer:not(.ta-draft)").wait_for(timeout=ANSWER_TIMEOUT_MS)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from assistant.qa.models import REFUSAL_TEXT, Answer, Citation, Passage
 from assistant.web.render import (
+    DRAFT_LABEL,
     DRAFT_NOTE,
+    MAX_QUOTE_CHARS,
+    MODEL_LABEL,
     answer_html,
     banner_html,
     document_url,
@@ -13,6 +16,7 @@ from assistant.web.render import (
     message_html,
     retrieved_html,
     sources_html,
+    view_url,
 )
 
 
@@ -62,10 +66,19 @@ def test_answer_html_turns_markers_into_badges_and_lists_sources() -> None:
     )
     html = answer_html(answer)
     assert "<script>" not in html and "&lt;script&gt;" in html
-    assert '<span class="ta-cite">[1]</span>' in html
+    # Each marker is a link to its source card, in the answer and in its source list.
+    badge = '<a class="ta-cite ta-cite-link" href="#ta-source-1" data-ta-cite="1"'
+    assert html.count(badge) == 2 and html.count('href="#ta-source-2"') == 2
     assert "\u2022 An item." in html
-    assert 'href="corpus/02-principles.pdf#page=3"' in html
-    assert 'href="corpus/glossary.md"' in html and "Open document" in html
+    # The viewer opens at the page or section, with the quote to highlight.
+    assert 'href="view/02-principles.pdf?page=3&amp;quote=Second%20one."' in html
+    assert (
+        'href="view/glossary.md?section=4%20Harm%20%3E%204.2%20Safety&amp;quote=Second%20one.'
+        '#ta-cited"' in html
+    )
+    assert "Open at the quote" in html
+    assert 'href="#sources"' in html  # one tap to the sources on a narrow screen
+    assert "language model" not in html  # quoted, not written by a model
 
 
 def test_refusal_points_to_nearest_documents_not_passages() -> None:
@@ -75,7 +88,7 @@ def test_refusal_points_to_nearest_documents_not_passages() -> None:
     assert "ta-source-list" not in answer_html(answer)
     panel = sources_html(answer)
     assert "Nearest documents" in panel and "not as evidence" in panel
-    assert "Principles" in panel and "corpus/02-principles.pdf#page=3" in panel
+    assert "Principles" in panel and 'href="view/02-principles.pdf?page=3"' in panel
     assert "Passage text" not in panel and "<mark>" not in panel
     assert "&lt;b&gt;q&lt;/b&gt;" in panel
 
@@ -131,6 +144,25 @@ def test_the_draft_is_plain_escaped_text_flagged_as_unchecked() -> None:
     assert "ta-cite" not in html  # a draft's numbers are not yet the shown citations
     assert "\n" not in html  # no blank line: the Chatbot never falls back to Markdown
     assert DRAFT_NOTE in html
+    assert DRAFT_LABEL in html
+
+
+def test_model_written_answers_are_labelled() -> None:
+    answer = Answer(
+        question="q",
+        answer="A sentence. [1]",
+        refused=False,
+        citations=[_citation(1)],
+        answerer="generative",
+    )
+    html = answer_html(answer)
+    assert f'<p class="ta-model-label">{MODEL_LABEL}</p>' in html
+
+
+def test_view_url_quotes_the_source_and_bounds_the_quote() -> None:
+    url = view_url('sub/a "b"#c.md', None, "S", "x" * 5000)
+    assert url.startswith("view/sub/a%20%22b%22%23c.md?section=S&quote=xxx")
+    assert url.endswith("#ta-cited") and url.count("x") == MAX_QUOTE_CHARS
 
 
 def test_retrieved_passages_fill_the_sources_panel_before_the_answer() -> None:
@@ -140,4 +172,4 @@ def test_retrieved_passages_fill_the_sources_panel_before_the_answer() -> None:
     html = retrieved_html("Why <now>?", [passage])
     assert "Retrieved passages" in html and "Why &lt;now&gt;?" in html
     assert "Principles &lt;b&gt;" in html and "Text &amp; &lt;i&gt;more&lt;/i&gt;" in html
-    assert "corpus/02-principles.pdf#page=3" in html
+    assert 'href="view/02-principles.pdf?page=3"' in html  # no quote yet: the page

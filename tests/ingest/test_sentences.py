@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.qa.sentences import Unit, split_units
+from ingest.sentences import Unit, split_units
 
 PASSAGES = [
     "Use care, e.g. The model may drift. Then stop.",
