@@ -131,7 +131,11 @@ class GenerationBuilder:
     ) -> tuple[LoadedDocument, list[Chunk]] | FailedFile:
         try:
             document = load_in_worker(
-                reader, file.path, file.source, self.settings.ingest.max_file_mb
+                reader,
+                file.path,
+                file.source,
+                self.settings.ingest.max_file_mb,
+                seconds=self.settings.ingest.load_seconds,
             )
         except LoadError as err:
             return FailedFile(file.source, str(err))

@@ -40,6 +40,24 @@ class IngestSettings(BaseModel):
         24, ge=0, le=96, description="Word pieces repeated between neighbouring chunks."
     )
     embed_batch_size: int = Field(32, ge=1, le=512, description="Chunks per encoder batch.")
+    # A 2,000-page PDF reads in about 40 s on one core: five minutes leaves room for a slow
+    # machine and stops a file crafted to be slow (pages sharing one huge content stream).
+    load_seconds: float = Field(
+        300.0,
+        gt=0,
+        le=86_400,
+        description="Time budget for reading one document at ingest or refresh; past it the "
+        "reading process is stopped and the file reported as failed.",
+    )
+    # The admin tab's checks of one upload (page count, trial load): a 1,000-page PDF takes
+    # about 20 s. The admin tab is held meanwhile, so this is shorter than `load_seconds`.
+    upload_check_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3_600,
+        description="Time budget for the checks of one upload in the admin tab; past it the "
+        "upload is refused.",
+    )
 
 
 class RetrievalSettings(BaseModel):

@@ -19,7 +19,7 @@ Decisions:
   2,000-page file would occupy the shared CPU for minutes while officers ask questions.
   Such a document can still be ingested at the shell (`toolkit-assistant ingest`).
 - The page count and the trial load run in a child process, stopped after
-  `UPLOAD_CHECK_SECONDS` (see ingest/worker.py): a 10 KB PDF whose 30 pages share one
+  `ingest.upload_check_seconds` (see ingest/worker.py): a 10 KB PDF whose 30 pages share one
   2 MB content stream took 169 s in-process, holding the admin tab for everyone.
 - Names are compared as people read them: NFKC-normalised and case-insensitively, so
   `Policy.md`, `policy.md` and a full-width `Ｐolicy.md` are one name. An upload whose name
@@ -45,7 +45,7 @@ from ingest.models import LoadedDocument, file_sha256
 from ingest.worker import Worker
 
 MAX_UPLOAD_PAGES = 1000
-# The checks of one file (page count and trial load): a 1,000-page PDF takes about 20 s.
+# The default of the setting `ingest.upload_check_seconds`, for callers without settings.
 UPLOAD_CHECK_SECONDS = 60.0
 MAX_STEM_CHARS = 100
 SNIFF_BYTES = 8192

@@ -41,7 +41,9 @@ class RunningApp:
         return [e for e in self.audit.read() if e["event"] == "corpus"]
 
 
-def start_app(ingested: Path, folder: Path, require_login: bool) -> Iterator[RunningApp]:
+def start_app(
+    ingested: Path, folder: Path, require_login: bool, require_purpose: bool = False
+) -> Iterator[RunningApp]:
     shutil.copytree(ingested / "corpus", folder / "corpus")
     shutil.copytree(ingested / "store", folder / "store")
     settings = Settings(
@@ -57,7 +59,7 @@ def start_app(ingested: Path, folder: Path, require_login: bool) -> Iterator[Run
             "require_login": require_login,
             "secret_file": folder / "install-secret",
         },
-        audit={"file": folder / "audit.jsonl"},
+        audit={"file": folder / "audit.jsonl", "require_purpose": require_purpose},
     )
     users = UserStore(settings.auth.users_file, rounds=4)
     users.add("sam", PASSWORD, "staff")

@@ -218,11 +218,12 @@ class AuditLog:
 
     def record_oversight(
         self, user: str | None, answer_id: str, verdict: str, reason: str | None = None
-    ) -> None:
-        """An officer marked an answer disregarded or wrong (EU AI Act Art. 14)."""
+    ) -> bool:
+        """An officer marked an answer disregarded or wrong (EU AI Act Art. 14); False when
+        the event could not be written."""
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, not {verdict!r}")
-        self._append(
+        return self._append(
             self.governance,
             {
                 "time": _now(),
@@ -234,12 +235,13 @@ class AuditLog:
             },
         )
 
-    def record_purpose(self, user: str | None, conversation: str, purpose: str) -> None:
-        """The case reference or purpose given for a conversation (LED Art. 25)."""
+    def record_purpose(self, user: str | None, conversation: str, purpose: str) -> bool:
+        """The case reference or purpose given for a conversation (LED Art. 25); False when
+        the event could not be written."""
         text = _clean_text(purpose, MAX_PURPOSE_CHARS, "purpose")
         if not text:
             raise ValueError("the purpose is empty; give a case reference or a purpose")
-        self._append(
+        return self._append(
             self.governance,
             {
                 "time": _now(),

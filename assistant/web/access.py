@@ -77,6 +77,12 @@ class WebAccess:
             name = "(not a user name)"  # e.g. a password typed into the name field
         record_login_failure(self.audit, name, address, where, locked)
 
+    def succeeded(self, name: str, address: str, method: str) -> None:
+        """A right password at `method` ("login" or "staff"): the throttle forgets this
+        name's failures, and the sign-in goes on the governance stream of the audit trail."""
+        self.throttle.succeeded(name, address)
+        self.audit.sign_in(name, "ok", address, method)
+
     def staff_user(self, request: object) -> User | None:
         """The staff sign-in's user, from the server's cookie, if it is still live."""
         cookies = getattr(request, "cookies", None) or {}
@@ -178,7 +184,7 @@ def staff_routes(access: WebAccess) -> list[Route]:
             return JSONResponse({"ok": False, "message": str(err)}, status_code=403)
         except (PermissionError, AuthError) as err:
             return JSONResponse({"ok": False, "message": str(err)}, status_code=403)
-        access.throttle.succeeded(name, address)
+        await asyncio.to_thread(access.succeeded, user.name, address, "staff")
         response = JSONResponse({"ok": True, "message": ""})
         response.set_cookie(
             STAFF_COOKIE, access.staff.create(user.name), httponly=True, samesite="strict"

@@ -146,31 +146,35 @@ class Admin:
         """Check and save one file into the corpus folder; the message for the page.
 
         The manifest gets its entry: `kind = "agency"`, and the title typed (else the one
-        found in the file) and the version. Once saved, the uploaded file (the web server's
-        temporary copy) is removed: the corpus holds its own copy. A refused one is kept for
-        a second try (with 'replace' ticked, say) from the same upload box.
+        found in the file) and the version. The uploaded file (the web server's temporary
+        copy) is removed whatever the outcome: a saved one has its copy in the corpus, and a
+        refused one (wrong role, bad content) must not pile up on the server's disk; the page
+        empties its upload box for a retry.
         """
-        user = self.require_staff(user)
-        title, version = _labels(title, version)
-        self._readable_manifest()  # refuse before the file lands, not after
-
-        def save() -> UploadResult:
-            result = save_upload(
-                Path(path),
-                name,
-                self.settings.corpus,
-                self.settings.ingest.max_file_mb,
-                replace=replace,
-            )
-            labels = {"title": title or result.title, "version": version}
-            set_entry(self.settings.corpus, result.name, **labels, kind=AGENCY, origin=AGENCY)
-            return result
-
         try:
-            result = self._while_not_refreshing(save)
-        except ManifestError as err:
-            raise AdminError(f"the document was saved but its title was not ({err})") from None
-        _discard_upload(Path(path))
+            user = self.require_staff(user)
+            title, version = _labels(title, version)
+            self._readable_manifest()  # refuse before the file lands, not after
+
+            def save() -> UploadResult:
+                result = save_upload(
+                    Path(path),
+                    name,
+                    self.settings.corpus,
+                    self.settings.ingest.max_file_mb,
+                    replace=replace,
+                    check_seconds=self.settings.ingest.upload_check_seconds,
+                )
+                labels = {"title": title or result.title, "version": version}
+                set_entry(self.settings.corpus, result.name, **labels, kind=AGENCY, origin=AGENCY)
+                return result
+
+            try:
+                result = self._while_not_refreshing(save)
+            except ManifestError as err:
+                raise AdminError(f"the document was saved but its title was not ({err})") from None
+        finally:
+            _discard_upload(Path(path))
         self.audit.corpus_change(
             user.name, "upload", result.name, result.replaced_sha256, result.sha256
         )

@@ -30,10 +30,11 @@ from collections import OrderedDict
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 import gradio as gr
 
-from assistant.access.audit import AuditLog
+from assistant.access.audit import MAX_PURPOSE_CHARS, MAX_REASON_CHARS, VERDICTS, AuditLog
 from assistant.access.auth import AuthError, User
 from assistant.access.conversations import (
     MAX_TURNS,
@@ -58,6 +59,7 @@ from assistant.web.export import (
     conversation_pdf,
 )
 from assistant.web.guard import CLIENT_ADDRESS
+from assistant.web.oversight import ChatAccountability, OversightError
 from ingest.embedding import set_encoder_threads
 from ingest.settings import Settings
 from ingest.store import StoreError, StoreUnreachableError
@@ -81,6 +83,8 @@ ICONS = viewer.STATIC_DIR / "icons"  # bundled SVGs: emoji show as boxes without
 # each question, and the request-size limit must never cut an officer's question off.
 MAX_CHAT_MESSAGES = 100
 MAX_PAGES_REMEMBERED = 10_000  # pages whose conversation owner is kept beside their session
+# The `ask` API's case reference or purpose (`audit.require_purpose`).
+PURPOSE_HEADER = "x-purpose"
 # The staff sign-in runs in the page, not through Gradio's queue: the password goes to
 # `/staff/sign-in` (which sets the cookie) and the handler after it gets only the message.
 _SIGN_IN_JS = """async (name, password) => {
@@ -115,6 +119,10 @@ _SIGN_OUT_JS = """async () => {
 _ADMIN_CONCURRENCY = {"concurrency_id": "admin", "concurrency_limit": 4}
 # What an admin action may refuse with: each is a one-line message for the page.
 _ADMIN_REFUSALS = (PermissionError, AdminError, UploadError, AuthError, StoreError)
+# Files posted to Gradio's upload route but never handed to the admin tab (an abandoned
+# upload box, or anyone who can reach the page): every 10 minutes those older than an hour
+# are removed, and all of them when the server stops. Handled ones go at once (Admin.upload).
+_UPLOAD_CACHE = (600, 3600)
 _PROGRESS = gr.Progress()  # Gradio finds the bar by this default; it holds no state of ours
 _STAGES = {"load": ("Reading documents", "documents"), "embed": ("Embedding passages", "chunks")}
 
@@ -176,6 +184,7 @@ def build_app(
     access = WebAccess.create(settings, audit, admin)
     conversations = open_store(settings)
     page_owners: OrderedDict[str, str] = OrderedDict()  # session hash -> owner, see record
+    accountability = ChatAccountability(audit, settings.audit.require_purpose)
     answer_concurrency = {
         "concurrency_id": "answer",
         "concurrency_limit": settings.app.answer_concurrency,
@@ -190,7 +199,11 @@ def build_app(
 
     def record(result: Answer, session: dict, request: gr.Request) -> None:
         """An answer shown in the chat: audited, and remembered for follow-ups and thumbs."""
-        audit.question(_user_name(request), result, result.timings_ms.get("total", 0.0))
+        latency = result.timings_ms.get("total", 0.0)
+        context = accountability.question_context(session)
+        accountability.answered(
+            session, audit.question(_user_name(request), result, latency, **context)
+        )
         session["history"] = [*session["history"], result.question][-3:]
         session["last"] = result
         session["answers"] = [*session.get("answers", []), result][-MAX_TURNS:]
@@ -209,7 +222,9 @@ def build_app(
         if _empty(question):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         session, chat = dict(session or _new_session()), _recent(chat)
-        result = _answer_or_message(assistant, question, session["history"])
+        result = accountability.refusal(session) or _answer_or_message(
+            assistant, question, session["history"]
+        )
         chat = [*chat, {"role": "user", "content": render.question_html(question)}]
         if isinstance(result, str):
             chat.append({"role": "assistant", "content": render.message_html(result, "ta-error")})
@@ -236,6 +251,10 @@ def build_app(
         session, chat = dict(session or _new_session()), _recent(chat)
         stopping.discard(request.session_hash)
         chat = [*chat, {"role": "user", "content": render.question_html(question)}]
+        if refusal := accountability.refusal(session):
+            refused = [*chat, _bot(render.message_html(refusal, "ta-error"))]
+            yield question, refused, gr.skip(), session, gr.skip()
+            return
         show, hide = gr.update(visible=True), gr.update(visible=False)
         yield gr.skip(), chat, gr.skip(), session, show
         draft, result = "", None
@@ -377,19 +396,40 @@ def build_app(
             return gr.update(value=None, visible=False)
         return gr.update(value=str(path), visible=True)
 
+    def on_purpose(text: str, session: dict, request: gr.Request):
+        """The officer's case reference or purpose for this conversation (once)."""
+        session = dict(session or _new_session())
+        try:
+            done = accountability.give_purpose(_user_name(request), session, text)
+        except OversightError as err:
+            return gr.skip(), render.message_html(str(err), "ta-error"), session
+        return gr.update(interactive=False), render.message_html(done, "ta-note"), session
+
+    def on_oversight(verdict: str | None, reason: str, session: dict, request: gr.Request):
+        """The officer marks the latest answer disregarded or wrong."""
+        try:
+            done = accountability.mark(_user_name(request), session or {}, verdict or "", reason)
+        except OversightError as err:
+            return gr.skip(), render.message_html(str(err), "ta-error")
+        return "", render.message_html(done, "ta-note")
+
     def ask(
         question: str, history: list[str] | None = None, request: gr.Request | None = None
     ) -> dict:
         """Answer a question from the corpus; returns the answer JSON (`Answer.to_dict()`).
 
         `history` is the list of earlier questions of the conversation, for follow-ups.
+        The case reference or purpose (required with `audit.require_purpose`) comes in the
+        `X-Purpose` header, so that callers of the two-argument API keep working.
         """
         history = _checked_history(history, settings.app.max_history)
+        purpose = _checked_purpose(request, settings.audit.require_purpose)
         try:
             answer = assistant.ask(question, history or None)
         except (QuestionError, StoreError) as err:
             raise gr.Error(str(err)) from None
-        audit.question(_user_name(request), answer, answer.timings_ms.get("total", 0.0))
+        latency = answer.timings_ms.get("total", 0.0)
+        audit.question(_user_name(request), answer, latency, purpose=purpose)
         return answer.to_dict()
 
     # -- admin: each handler finds the acting user, and `Admin` checks the role ---------------
@@ -460,9 +500,10 @@ def build_app(
     ):
         user = acting_user(request)
         try:
-            admin.require_staff(user)
             if not file:
+                admin.require_staff(user)
                 raise AdminError("choose a file to add first")
+            # It checks the role too, and removes the uploaded copy whatever the outcome.
             message = admin.upload(
                 user,
                 Path(file),
@@ -472,8 +513,8 @@ def build_app(
                 version=version or "",
             )
             table, files = panel(user)
-        except Exception as err:
-            return refused(err), gr.skip(), gr.skip(), gr.skip()
+        except Exception as err:  # the uploaded copy is gone: the box empties for a retry
+            return refused(err), gr.skip(), gr.skip(), None
         return render.admin_message_html(message), table, files, None
 
     def admin_ask_remove(source: str | None):
@@ -533,7 +574,9 @@ def build_app(
         return "", render.refresh_report_html(report), table, files, banner()
 
     streaming = settings.generation.answerer == "generative"
-    with gr.Blocks(title="Toolkit Assistant", analytics_enabled=False) as app:
+    with gr.Blocks(
+        title="Toolkit Assistant", analytics_enabled=False, delete_cache=_UPLOAD_CACHE
+    ) as app:
         session = gr.State(_new_session())
         # A random id for this browser's conversations when there is no login: kept in
         # localStorage, under a fixed key and secret so that it survives restarts too.
@@ -563,6 +606,16 @@ def build_app(
                         placeholder="Ask about responsible AI in policing. Every answer "
                         "quotes the documents, with numbered citations.",
                     )
+                    # Shown with `audit.require_purpose`: the first question waits for it.
+                    with gr.Row(visible=settings.audit.require_purpose):
+                        purpose_box = gr.Textbox(
+                            label="Case reference or purpose of this conversation",
+                            max_lines=1,
+                            max_length=MAX_PURPOSE_CHARS,
+                            scale=4,
+                        )
+                        purpose_button = gr.Button("Set the purpose", scale=1)
+                    purpose_note = gr.HTML("")
                     question = gr.Textbox(
                         label="Your question",
                         placeholder="Type a question and press Enter",
@@ -581,6 +634,13 @@ def build_app(
                         up = gr.Button("Helpful", icon=ICONS / "thumbs-up.svg")
                         down = gr.Button("Not helpful", icon=ICONS / "thumbs-down.svg")
                         new_chat = gr.Button("New chat", icon=ICONS / "new-chat.svg")
+                    with gr.Accordion("Disregard or correct the latest answer", open=False):
+                        verdict = gr.Radio(list(VERDICTS), label="Your verdict", value=None)
+                        reason = gr.Textbox(
+                            label="Reason (optional)", max_lines=3, max_length=MAX_REASON_CHARS
+                        )
+                        mark_button = gr.Button("Record the verdict")
+                        oversight_note = gr.HTML("")
                     examples = gr.Examples(
                         EXAMPLE_QUESTIONS,
                         inputs=question,
@@ -696,6 +756,27 @@ def build_app(
         )
         new_chat.click(**reset_io)
         chat.clear(**reset_io)  # the chat's own bin icon must forget the follow-up history too
+        purpose_io = dict(
+            fn=on_purpose,
+            inputs=[purpose_box, session],
+            outputs=[purpose_box, purpose_note, session],
+            api_visibility="private",
+        )
+        purpose_box.submit(**purpose_io)
+        purpose_button.click(**purpose_io)
+        for clears in (new_chat.click, chat.clear):  # a new conversation asks for its purpose
+            clears(
+                lambda: (gr.update(value="", interactive=True), "", ""),
+                None,
+                [purpose_box, purpose_note, oversight_note],
+                api_visibility="private",
+            )
+        mark_button.click(
+            on_oversight,
+            [verdict, reason, session],
+            [reason, oversight_note],
+            api_visibility="private",
+        )
         # A re-ingest can change the corpus while the app runs: refresh the banner per visit.
         app.load(banner, None, banner_box, api_visibility="private")
         shown_io = [chat, sources, session, conversation_list]
@@ -824,6 +905,23 @@ def _checked_history(history: object, limit: int) -> list[str]:
     return history
 
 
+def _checked_purpose(request: gr.Request | None, required: bool) -> str | None:
+    """The `ask` API's purpose, from the `X-Purpose` header (UTF-8 may be percent-encoded):
+    each call is a conversation of its own, so it comes with each."""
+    headers = getattr(request, "headers", None) or {}
+    sent = headers.get(PURPOSE_HEADER, "")[: MAX_PURPOSE_CHARS * 12]  # 12: %XX per byte, 4 bytes
+    purpose = " ".join(unquote(sent).split())
+    if len(purpose) > MAX_PURPOSE_CHARS:
+        limit = f"at most {MAX_PURPOSE_CHARS} characters"
+        raise gr.Error(f"the {PURPOSE_HEADER} header must be {limit}")
+    if required and not purpose:
+        raise gr.Error(
+            f"this installation records why each question is asked: send the {PURPOSE_HEADER} "
+            "header (a case reference or the purpose) with the question"
+        )
+    return purpose or None
+
+
 def _empty(question: str | None) -> bool:
     """An empty question gets a hint, and no bubble in the chat (the page stays as it was)."""
     if (question or "").strip():
@@ -851,7 +949,7 @@ def launch(app: gr.Blocks, assistant: Assistant, settings: Settings, block: bool
             if user is None:
                 access.failed(name, address, "login")
                 return False
-            access.throttle.succeeded(name, address)
+            await asyncio.to_thread(access.succeeded, name, address, "login")
             return True
 
     _, url, _ = app.launch(

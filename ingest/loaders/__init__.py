@@ -21,8 +21,8 @@ SUPPORTED_SUFFIXES = {
     ".txt": "text",
 }
 
-# A 2,000-page PDF reads in about 40 s on one core; five minutes leaves room for a slow
-# machine and stops a file crafted to be slow (pages sharing one huge content stream).
+# The default of the setting `ingest.load_seconds`, for callers without settings. A literal:
+# the reading child imports this module, and pydantic-settings would add to its start-up.
 LOAD_SECONDS = 300.0
 
 __all__ = [

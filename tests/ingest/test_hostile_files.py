@@ -120,3 +120,29 @@ def _is_zombie_or_gone(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+# -- the budgets are settings ------------------------------------------------------------------
+def test_the_budget_constants_are_the_settings_defaults() -> None:
+    from ingest.loaders import LOAD_SECONDS
+    from ingest.settings import IngestSettings
+    from ingest.upload import UPLOAD_CHECK_SECONDS
+
+    fields = IngestSettings.model_fields
+    assert fields["load_seconds"].default == LOAD_SECONDS
+    assert fields["upload_check_seconds"].default == UPLOAD_CHECK_SECONDS
+
+
+@pytest.mark.integration
+def test_a_refresh_reads_each_file_within_ingest_load_seconds(tmp_path: Path) -> None:
+    from ingest.refresh import refresh
+    from ingest.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    write(corpus / "slow.pdf", shared_stream_pdf())
+    write(corpus / "fine.md", b"# Fine\n\nA readable note on unit oversight.\n")
+    settings = Settings(store=tmp_path / "store", corpus=corpus, ingest={"load_seconds": 2})
+    report = refresh([corpus], settings)
+    assert report.added == ["fine.md"]
+    (failed,) = report.failed
+    assert failed.source == "slow.pdf" and "took longer than 2 s and was stopped" in failed.error

@@ -44,6 +44,9 @@ def _serve_in_child(port: str, log_path: str) -> None:
         os.dup2(log, 1)
         os.dup2(log, 2)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # A process group of its own: every process the app starts is in it (spawned
+        # children inherit it), so a test can tell that none outlived a kill.
+        os.setpgid(0, 0)
         _die_with_parent()
         status = importlib.import_module("assistant.cli").main(["serve", "--port", port])
     except SystemExit as exit_:

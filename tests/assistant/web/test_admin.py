@@ -7,7 +7,15 @@ import threading
 from pathlib import Path
 
 import pytest
-from pdf_factory import encrypted_pdf, handbook_pdf, image_only_pdf, long_pdf, truncated_pdf
+from pdf_factory import (
+    encrypted_pdf,
+    handbook_pdf,
+    image_only_pdf,
+    long_pdf,
+    shared_stream_pdf,
+    truncated_pdf,
+    write,
+)
 from store_helpers import policy_note
 
 from assistant.access.audit import AuditLog
@@ -130,6 +138,8 @@ def test_a_new_version_and_a_removal_are_audited_with_hashes_before_and_after(
     newer = _incoming(tmp_path, "note-1.md", policy_note(1, " Second edition."))
     with pytest.raises(UploadError, match="a different file named note-1.md"):
         admin.upload(STAFF, newer, "note-1.md")
+    assert not newer.exists()  # a refused upload's copy goes too: the page uploads it again
+    newer = _incoming(tmp_path, "note-1.md", policy_note(1, " Second edition."))
     assert admin.upload(STAFF, newer, "note-1.md", replace=True).startswith("Replaced note-1.md")
     new = file_sha256(settings.corpus / "note-1.md")
     assert admin.pending() == [("note-1.md", "changed")]
@@ -364,3 +374,38 @@ def test_labels_are_checked_and_only_staff_may_set_them(admin: Admin, settings: 
     with pytest.raises(AdminError, match="there is no document"):
         admin.set_labels(STAFF, "missing.md", "Title", "1")
     assert not (settings.corpus / "manifest.toml").exists()
+
+
+@pytest.mark.parametrize(
+    ("user", "content", "refusal"),
+    [
+        pytest.param(STAFF, b"%PDF-1.7 truncated", UploadError, id="bad-content"),
+        pytest.param(STAFF, b"\x00\x01 binary", UploadError, id="binary-as-markdown"),
+        pytest.param(OFFICER, b"# A note\n\nText.", PermissionError, id="not-staff"),
+    ],
+)
+def test_a_refused_upload_removes_the_uploaded_temporary_file(
+    admin: Admin, settings: Settings, tmp_path: Path, user: User, content: bytes, refusal: type
+) -> None:
+    """Issue 14, finding 13: a refused upload's copy stayed on the server's disk."""
+    incoming = tmp_path / "upload-cache" / "3f2a" / "note-7.md"
+    incoming.parent.mkdir(parents=True)
+    incoming.write_bytes(content)
+    with pytest.raises(refusal):
+        admin.upload(user, incoming, "note-7.md")
+    assert not incoming.exists() and not incoming.parent.exists()
+    assert not (settings.corpus / "note-7.md").exists()
+
+
+def test_the_upload_check_stops_within_ingest_upload_check_seconds(
+    settings: Settings, audit: AuditLog, users: UserStore, tmp_path: Path
+) -> None:
+    """Finding 9, with the budget from the settings: a PDF whose pages share one huge stream."""
+    quick = settings.model_copy(
+        update={"ingest": settings.ingest.model_copy(update={"upload_check_seconds": 2.0})}
+    )
+    admin = Admin(quick, audit, users)
+    incoming = write(tmp_path / "incoming" / "crafted.pdf", shared_stream_pdf())
+    with pytest.raises(UploadError, match="took longer than 2 s and was stopped"):
+        admin.upload(STAFF, incoming, "crafted.pdf")
+    assert not (settings.corpus / "crafted.pdf").exists() and not incoming.exists()

@@ -11,6 +11,10 @@ kill N answers, finishes kill N's refresh, and is the one killed in case N+1, wh
 folder switches back to the other corpus. `forked_serve.py` starts each server by forking a
 process that has already imported the app (see its docstring); the CLI refresh has its own
 kill test, tests/ingest/test_crash_safety.py.
+
+A last case kills the app while a refresh reads a slow PDF in two spawned readers, and
+checks that every process of the app's tree (and of its process group) ends with it
+(issue 14, finding 10; `ingest` has the same check in tests/ingest/test_no_orphans.py).
 """
 
 from __future__ import annotations
@@ -25,13 +29,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from app_calls import call, free_port, log_in, start_call
 from paths import REPO
+from pdf_factory import shared_stream_pdf, write
 from store_helpers import Snapshot, kill_moments, snapshot, write_policy_notes
 
 from assistant.access.audit import AuditLog
 from assistant.access.auth import UserStore
+from ingest.loaders.pdf import PARALLEL_FROM_PAGES
 from ingest.refresh import KEYWORD_DIR, refresh
 from ingest.settings import Settings
 from ingest.store import Store
@@ -261,3 +268,74 @@ def test_kill_9_during_an_admin_refresh_leaves_the_old_or_the_new_corpus(
     # A torn line the kill left in the audit trail is skipped; the rest reads back.
     events = AuditLog(settings.audit).read()
     assert {e["user"] for e in events if e["event"] == "corpus"} == {"sam"}
+
+
+# -- no process of ours outlives the app (issue 14, finding 10) ---------------------------------
+def _ours(pgid: int) -> list[psutil.Process]:
+    """The live processes of the app's process group (a zombie has already ended)."""
+    found = []
+    for process in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(process.pid) == pgid and process.info["status"] != "zombie":
+                found.append(process)
+        except (ProcessLookupError, psutil.Error):
+            continue  # gone meanwhile
+    return found
+
+
+def _live(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _wait_for(condition, seconds: float, what: str):
+    """Poll a condition until it holds; the bound is a hang guard, never a figure."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.1)
+    pytest.fail(f"gave up waiting {seconds:g} s for {what}")
+
+
+def _readers(app_pid: int) -> list[psutil.Process] | None:
+    """The app's whole process tree once a spawned reader has spawned a reader of its own
+    (the PDF's second half): the deepest tree a refresh makes."""
+    try:
+        tree = psutil.Process(app_pid).children(recursive=True)
+        spawned = [p for p in tree if "spawn_main" in " ".join(p.cmdline())]
+        nested = any(p.ppid() in {s.pid for s in spawned} for p in spawned)
+    except psutil.Error:
+        return None
+    return tree if nested else None
+
+
+def test_kill_9_during_an_admin_refresh_leaves_no_process_of_ours(
+    zygote: tuple[Zygote, Path, Settings],
+) -> None:
+    forks, folder, settings = zygote
+    _corpus_a(settings.corpus)
+    assert not refresh([settings.corpus], settings).failed
+    # Seconds a page to extract, and long enough that the reader splits it in two.
+    write(settings.corpus / "slow.pdf", shared_stream_pdf(PARALLEL_FROM_PAGES + 2, 1.0))
+    app = _start_app(forks, folder, 0)
+    try:
+        started = start_call(app.client, app.url, "admin_refresh", [None])
+        assert started.status_code == 200, started.text
+        tree = _wait_for(lambda: _readers(app.pid), UP_WITHIN_SECONDS, "both PDF readers")
+        assert app.alive(), app.log.read_text()[-3000:]
+        before = {p.pid: " ".join(p.cmdline()) for p in tree}
+        app.kill_9()
+        # Every process recorded in the app's tree before the kill ends, and so does anything
+        # else in its process group (started after the snapshot, or reparented meanwhile).
+        gone, alive = psutil.wait_procs(tree, timeout=GONE_WITHIN_SECONDS)
+        alive = [p for p in alive if _live(p)]
+        assert not alive, f"outlived the app: {[before[p.pid] for p in alive]}"
+        _wait_for(lambda: not _ours(app.pid), GONE_WITHIN_SECONDS, "the app's process group")
+    finally:
+        for process in _ours(app.pid):  # leave nothing behind, even when the test fails
+            process.kill()
+        app.stop()
+    print(f"kill -9 of the app mid-refresh: {len(before)} processes of its tree ended with it")

@@ -135,3 +135,43 @@ def test_empty_question_gives_a_hint_not_a_bubble_or_a_traceback(page) -> None:
     page.get_by_text(EMPTY_QUESTION_HINT).wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert page.locator(".ta-question, .ta-error").count() == 0
     assert "Traceback" not in page.content()
+
+
+@pytest.fixture(scope="module")
+def purpose_server(sample_store: Path, tmp_path_factory: pytest.TempPathFactory):
+    from app_server import serve_app
+
+    folder = tmp_path_factory.mktemp("purpose-app")
+    yield from serve_app(sample_store, folder, TOOLKIT_ASSISTANT_AUDIT__REQUIRE_PURPOSE="true")
+
+
+def test_purpose_first_then_an_answer_marked_wrong(browser, purpose_server) -> None:
+    """Issue 14: the purpose asked before the first question, and an officer's verdict."""
+    from assistant.access.audit import AuditLog
+    from ingest.settings import AuditSettings
+
+    for page in open_page(browser, purpose_server.url):
+        _ask(page, "What does proportionality mean?")
+        assert "purpose of this conversation first" in page.locator(".ta-error").last.inner_text()
+        purpose = page.get_by_label("Case reference or purpose of this conversation")
+        purpose.fill("Case 2025/118: burglary series")
+        purpose.press("Enter")
+        page.get_by_text("Purpose recorded for this conversation").wait_for()
+        page.get_by_label("Your question").press("Enter")  # the refused question is kept
+        page.locator(".ta-answer").last.wait_for(timeout=ANSWER_TIMEOUT_MS)
+
+        page.get_by_text("Disregard or correct the latest answer").click()
+        page.get_by_label("wrong").check()
+        page.get_by_label("Reason (optional)").fill("Quotes the wrong section")
+        page.get_by_role("button", name="Record the verdict").click()
+        page.get_by_text("Recorded: the latest answer is marked wrong.").wait_for()
+        assert page.dialogs == [] and page.outside_requests == []
+
+    events = AuditLog(AuditSettings(file=purpose_server.audit_file)).read()
+    (given,) = [e for e in events if e["event"] == "purpose"]
+    (asked,) = [e for e in events if e["event"] == "question"]
+    (marked,) = [e for e in events if e["event"] == "oversight"]
+    assert asked["conversation"] == given["conversation"]
+    assert asked["purpose"] == "Case 2025/118: burglary series"
+    assert (marked["answer_id"], marked["verdict"]) == (asked["answer_id"], "wrong")
+    assert marked["reason"] == "Quotes the wrong section"
