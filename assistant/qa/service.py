@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
+from assistant.i18n import LANGUAGE_NAMES, translate
 from assistant.qa.answer import Answerer, ExtractiveAnswerer
 from assistant.qa.models import (
     REFUSAL_TEXT,
@@ -25,10 +28,17 @@ from assistant.qa.models import (
     Retrieved,
     StreamEvent,
 )
+from assistant.qa.multilingual import (
+    MultilingualSide,
+    english_only_answer,
+    is_weak_multilingual,
+    multilingual_evidence,
+)
 from assistant.qa.refusal import Evidence, is_weak, measure_evidence, states_quantity
 from assistant.qa.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
 from assistant.qa.sentences import split_units
 from ingest.embedding import MODEL_NAME, Embedder, return_freed_memory
+from ingest.language import detect_language
 from ingest.models import DocumentRecord
 from ingest.settings import Settings
 from ingest.store import Store
@@ -83,6 +93,7 @@ class Assistant:
         self.store = Store.open(settings)
         self.embedder = Embedder(settings.ingest.embed_batch_size)
         self.retriever = HybridRetriever(self.store, settings.retrieval, self.embedder)
+        self.multilingual = MultilingualSide(settings)
         self._answerer = answerer
         self._answerer_given = answerer is not None
         self._answerer_generation = ""
@@ -155,12 +166,39 @@ class Assistant:
     def retrieve(
         self, question: str, history: list[str] | None = None, k: int = 10, mode: str = "hybrid"
     ) -> list[Passage]:
-        return self.retriever.retrieve(clean_question(question), history, k, mode)
+        question = clean_question(question)
+        language = detect_language(question)
+        if language != "en" and mode == "hybrid":
+            snapshot = self.retriever.snapshot()
+            if self.multilingual.answers(snapshot.generation):
+                return self._retrieve_multilingual(question, history, k, snapshot, language)
+        return self.retriever.retrieve(question, history, k, mode)
+
+    def _retrieve_multilingual(
+        self,
+        question: str,
+        history: list[str] | None,
+        k: int | None,
+        snapshot: IndexSnapshot,
+        language: str,
+    ) -> list[Passage]:
+        """A question not in English: see assistant/qa/multilingual.py."""
+        k = k or self.settings.retrieval.k
+        query = retrieval_query(question, history)
+        n = max(self.settings.retrieval.candidates, 2 * k)
+        ids = self.multilingual.ranked_ids(snapshot, query, language, n)
+        # The same de-duplication and per-document cap as English; scores are e5's.
+        passages = self.retriever._passages(snapshot, ids, _NO_VECTOR, k)
+        return self.multilingual.rescored(snapshot.generation, query, passages)
 
     def evidence(self, question: str, history: list[str] | None = None) -> Evidence:
         """The refusal signals for a question, for calibration."""
         question = clean_question(question)
         snapshot = self.retriever.snapshot()
+        language = detect_language(question)
+        if language != "en" and self.multilingual.answers(snapshot.generation):
+            passages = self._retrieve_multilingual(question, history, None, snapshot, language)
+            return multilingual_evidence(question, passages, snapshot.vocabulary)
         passages = self.retriever.retrieve(question, history, snapshot=snapshot)
         return measure_evidence(
             retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
@@ -181,15 +219,32 @@ class Assistant:
         question = clean_question(question)
         history = [clean_question(h) for h in (history or []) if h and h.strip()][-3:]
         snapshot = self.retriever.snapshot()  # one generation for the whole answer
-        passages = self.retriever.retrieve(question, history, k, snapshot=snapshot)
+        language = detect_language(question)
+        if language != "en" and not self.multilingual.answers(snapshot.generation):
+            yield Retrieved(question, [])
+            answer = english_only_answer(question, language)
+            answer.language = language
+            answer.timings_ms = {"total": (time.perf_counter() - started) * 1000}
+            answer.trace = replace(self.trace, generation=snapshot.generation)
+            yield Final(answer)
+            return
+        if language == "en":
+            passages = self.retriever.retrieve(question, history, k, snapshot=snapshot)
+        else:
+            passages = self._retrieve_multilingual(question, history, k, snapshot, language)
         retrieved = time.perf_counter()
         yield Retrieved(question, passages)
-        evidence = measure_evidence(
-            retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
-        )
+        if language == "en":
+            evidence = measure_evidence(
+                retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
+            )
+            weak = is_weak(evidence, self.settings.answer)
+        else:
+            evidence = multilingual_evidence(question, passages, snapshot.vocabulary)
+            weak = is_weak_multilingual(evidence, self.settings)
         answer = None
         first_token = None
-        if not is_weak(evidence, self.settings.answer):
+        if not weak:
             answerer = self._answerer_for(snapshot)
             stream = getattr(answerer, "stream", None)
             items = stream(question, passages, history) if stream else None
@@ -205,6 +260,7 @@ class Assistant:
             or not states_quantity(question, [c.quote for c in answer.citations])
         ):
             answer = _refusal(question, passages)
+        _in_language(answer, language, snapshot, passages)
         finished = time.perf_counter()
         answer.timings_ms = {
             "retrieve": (retrieved - started) * 1000,
@@ -250,6 +306,31 @@ class Assistant:
         if not candidate.is_relative_to(root) or not candidate.is_file():
             return None
         return candidate, sha256
+
+
+_NO_VECTOR = np.zeros(1, dtype=np.float32)  # the English scores it yields are replaced
+_QUOTES_IN = "The quoted passages are in {language}; they are quoted as written."
+
+
+def _in_language(
+    answer: Answer, language: str, snapshot: IndexSnapshot, passages: list[Passage]
+) -> None:
+    """The refusal in the question's language, and a line when the quotes are in another.
+
+    Quotes stay verbatim in their document's language (the guarantee); only what the
+    assistant says itself is translated.
+    """
+    answer.language = language
+    if answer.refused:
+        if language != "en":
+            answer.answer = translate(answer.answer, language)
+        return
+    cited = _cited_chunk_ids(answer, passages)
+    others = sorted({snapshot.keyword.language_of(i) for i in cited} - {language})
+    if others:
+        names = ", ".join(translate(LANGUAGE_NAMES[o], language) for o in others)
+        line = translate(_QUOTES_IN, language).format(language=names)
+        answer.notice = f"{answer.notice}\n{line}".strip() if answer.notice else line
 
 
 def _cited_chunk_ids(answer: Answer, passages: list[Passage]) -> tuple[str, ...]:
