@@ -82,8 +82,8 @@ def _stopwords(language: str = "en") -> frozenset[str]:
 def fold_diacritics(word: str) -> str:
     """Latin letters without their accents ("naïve" -> "naive", "política" -> "politica").
 
-    Applied after stemming (the French and Spanish stemmers expect the accents) so that a
-    question typed without accents, as officers often do, still matches.
+    Applied before stemming, so that a question typed without accents, as officers often
+    do, reaches the same stems (the Snowball stemmers handle unaccented words as well).
     """
     if word.isascii():
         return word
@@ -104,10 +104,10 @@ def terms(text: str, language: str = "en") -> list[str]:
     """
     stop = _stopwords(language)
     words = [w for w in _TOKEN.findall(text.lower()) if w not in stop]
-    stems = _stemmer(language).stemWords(words)
     if language == "ar":
-        return stems
-    return [folded for folded in map(fold_diacritics, stems) if folded not in stop]
+        return _stemmer(language).stemWords(words)
+    # Folded before stemming too: "données" and "donnees" must reach the same stem.
+    return _stemmer(language).stemWords([fold_diacritics(w) for w in words])
 
 
 class KeywordIndexDamagedError(ValueError):

@@ -14,6 +14,7 @@ off or cannot load, it gets `english_only_notice` in its own language instead.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 
@@ -21,7 +22,8 @@ import numpy as np
 
 from assistant.i18n import translate
 from assistant.qa.models import Answer, Passage
-from assistant.qa.refusal import Evidence, unknown_names
+from assistant.qa.refusal import Evidence, states_quantity
+from ingest.keyword_index import fold_diacritics
 from ingest.multilingual import (
     MultilingualEncoder,
     MultilingualVectors,
@@ -114,18 +116,61 @@ def _with_score(passage: Passage, score: float) -> Passage:
     return replace(passage, dense_score=score)
 
 
+# Letters, then letters or digits: an apostrophe ends a word, so "l'Australie" gives
+# "Australie" (French and Spanish elisions), and a hyphen too ("Royaume-Uni").
+_NAME = re.compile(r"[^\W\d_][^\W_]*")
+# "IA" is French and Spanish for "AI": a word, not a name the corpus must contain.
+_NOT_NAMES = frozenset({"ia"})
+
+
+def unknown_names_any_script(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
+    """Capitalised words and acronyms after the first that the corpus never uses.
+
+    As `refusal.unknown_names`, for questions in any language: accents are folded before
+    the corpus's words are looked up ("Secrétariat" is "secretariat").
+    """
+    names = []
+    for word in _NAME.findall(question)[1:]:
+        lower = word.lower()
+        if not word[0].isupper() or lower in _NOT_NAMES:
+            continue
+        if lower not in vocabulary and fold_diacritics(lower) not in vocabulary:
+            names.append(word)
+    return tuple(names)
+
+
 def multilingual_evidence(
     question: str, passages: list[Passage], vocabulary: frozenset[str]
 ) -> Evidence:
     """e5's best cosine (term coverage is not measured across languages: 1.0)."""
     best = max((p.dense_score for p in passages), default=0.0)
-    return Evidence(best, 1.0, unknown_names(question, vocabulary))
+    return Evidence(best, 1.0, unknown_names_any_script(question, vocabulary))
 
 
-def is_weak_multilingual(evidence: Evidence, settings: Settings) -> bool:
-    return evidence.dense_score < settings.answer.min_multilingual_score or bool(
-        evidence.unknown_names
-    )
+def is_weak_multilingual(evidence: Evidence, settings: Settings, language: str) -> bool:
+    threshold = settings.answer.min_multilingual_score.get(language, 1.0)
+    return evidence.dense_score < threshold or bool(evidence.unknown_names)
+
+
+# A question asking for an amount of money or a penalty needs a quoted sentence stating it,
+# as in English (`refusal.states_quantity`); the English check is reused through the
+# English question it stands for, since the quotes may be English.
+_AMOUNTS = (
+    (
+        re.compile(r"\b(amendes?|multas?|sanci[oó]n)\b|غرام", re.IGNORECASE),
+        "What is the maximum fine?",
+    ),
+    (re.compile(r"\beuros?\b|يورو", re.IGNORECASE), "How many euros?"),
+    (re.compile(r"\b(budget|presupuesto)\b|ميزاني", re.IGNORECASE), "What is the budget?"),
+)
+
+
+def states_quantity_any_language(question: str, language: str, sentences: list[str]) -> bool:
+    """`refusal.states_quantity` for a question in French, Spanish or Arabic."""
+    for pattern, english in _AMOUNTS:
+        if pattern.search(question):
+            return states_quantity(english, sentences)
+    return True
 
 
 def english_only_answer(question: str, language: str) -> Answer:

@@ -33,11 +33,12 @@ from assistant.qa.multilingual import (
     english_only_answer,
     is_weak_multilingual,
     multilingual_evidence,
+    states_quantity_any_language,
 )
 from assistant.qa.refusal import Evidence, is_weak, measure_evidence, states_quantity
 from assistant.qa.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
 from assistant.qa.sentences import split_units
-from ingest.embedding import MODEL_NAME, Embedder, return_freed_memory
+from ingest.embedding import EMBEDDING_DIM, MODEL_NAME, Embedder, return_freed_memory
 from ingest.language import detect_language
 from ingest.models import DocumentRecord
 from ingest.settings import Settings
@@ -241,7 +242,7 @@ class Assistant:
             weak = is_weak(evidence, self.settings.answer)
         else:
             evidence = multilingual_evidence(question, passages, snapshot.vocabulary)
-            weak = is_weak_multilingual(evidence, self.settings)
+            weak = is_weak_multilingual(evidence, self.settings, language)
         answer = None
         first_token = None
         if not weak:
@@ -258,6 +259,9 @@ class Assistant:
             answer is None
             or answer.refused
             or not states_quantity(question, [c.quote for c in answer.citations])
+            or not states_quantity_any_language(
+                question, language, [c.quote for c in answer.citations]
+            )
         ):
             answer = _refusal(question, passages)
         _in_language(answer, language, snapshot, passages)
@@ -308,7 +312,7 @@ class Assistant:
         return candidate, sha256
 
 
-_NO_VECTOR = np.zeros(1, dtype=np.float32)  # the English scores it yields are replaced
+_NO_VECTOR = np.zeros(EMBEDDING_DIM, dtype=np.float32)  # the English scores it yields are replaced
 _QUOTES_IN = "The quoted passages are in {language}; they are quoted as written."
 
 

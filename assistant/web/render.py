@@ -11,6 +11,7 @@ import re
 from html import escape
 from urllib.parse import quote
 
+from assistant.i18n import direction, translate
 from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
 from ingest.models import RefreshReport
 
@@ -91,26 +92,52 @@ def _bullet(line: str) -> str:
     return "\u2022 " + line[2:] if line.startswith("- ") else line
 
 
+def _lang(answer: Answer) -> str:
+    """lang and dir of what the assistant says in the officer's language (Arabic: rtl)."""
+    return f'lang="{answer.language}" dir="{direction(answer.language)}"'
+
+
 def answer_html(answer: Answer) -> str:
-    """The chat bubble: the quoted sentences with [n] badges, then the numbered sources."""
+    """The chat bubble: the quoted sentences with [n] badges, then the numbered sources.
+
+    The bubble is laid out in the question's language (right to left in Arabic); quotes
+    keep their own direction (`dir="auto"`), so an English quote stays left to right.
+    """
+    t = _translator(answer.language)
     # splitlines, not split("\n"): a bare "\r" also ends a line, and a blank line left in the
     # bubble would switch the Chatbot back to Markdown (a typed ![x](url) fetches an image).
     lines = [line for line in answer.answer.splitlines() if line.strip()]
-    body = "".join(f"<p>{_MARKER.sub(_CITE_BADGE, escape(_bullet(line)))}</p>" for line in lines)
+    body = "".join(
+        f'<p dir="auto">{_MARKER.sub(_CITE_BADGE, escape(_bullet(line)))}</p>' for line in lines
+    )
     if answer.notice:
-        body = f'<p class="ta-note ta-notice" role="status">{escape(answer.notice)}</p>{body}'
+        notices = "".join(
+            f'<p class="ta-note ta-notice" role="status">{escape(line)}</p>'
+            for line in answer.notice.splitlines()
+            if line.strip()
+        )
+        body = f"{notices}{body}"
     if answer.refused:
-        return (
-            f'<div class="ta-answer ta-refused">{body}<p class="ta-note">'
+        note = t(
             "The nearest documents are listed under Sources; they are pointers, not an answer."
-            "</p></div>"
+        )
+        return (
+            f'<div class="ta-answer ta-refused" {_lang(answer)}>{body}'
+            f'<p class="ta-note">{escape(note)}</p></div>'
         )
     sources = "".join(
         f'<li><span class="ta-cite">[{c.n}]</span> {escape(c.title)}{_page_suffix(c)} '
         f"{_open_link(c)}</li>"
         for c in answer.citations
     )
-    return f'<div class="ta-answer">{body}<ol class="ta-source-list">{sources}</ol></div>'
+    return (
+        f'<div class="ta-answer" {_lang(answer)}>{body}'
+        f'<ol class="ta-source-list">{sources}</ol></div>'
+    )
+
+
+def _translator(language: str):
+    return lambda message: translate(message, language)
 
 
 def _card(citation: Citation, passage: str, label: str) -> str:
@@ -129,21 +156,29 @@ def sources_html(answer: Answer | None) -> str:
             '<div class="ta-sources"><h2>Sources</h2><p class="ta-meta">Ask a question: the '
             "passages behind each numbered citation appear here.</p></div>"
         )
-    question = f'<p class="ta-meta">For: \u201c{escape(answer.question)}\u201d</p>'
+    t = _translator(answer.language)
+    asked = f"{escape(t('For:'))} \u201c{escape(answer.question)}\u201d"
+    question = f'<p class="ta-meta" dir="auto">{asked}</p>'
     if answer.refused:
         cards = "".join(_card(p, "", "\u2192") for p in answer.pointers) or (
-            '<p class="ta-meta">No document came close.</p>'
+            f'<p class="ta-meta">{escape(t("No document came close."))}</p>'
+        )
+        note = t(
+            "The corpus does not answer this question. These documents are the closest "
+            "matches, offered as places to look, not as evidence."
         )
         return (
-            f'<div class="ta-sources"><h2>Nearest documents</h2>{question}'
-            '<p class="ta-note">The corpus does not answer this question. These documents '
-            f"are the closest matches, offered as places to look, not as evidence.</p>{cards}</div>"
+            f'<div class="ta-sources" {_lang(answer)}><h2>{escape(t("Nearest documents"))}</h2>'
+            f'{question}<p class="ta-note">{escape(note)}</p>{cards}</div>'
         )
     cards = "".join(
-        _card(c, f"<blockquote>{highlight(c.text, c.quote)}</blockquote>", f"[{c.n}]")
+        _card(c, f'<blockquote dir="auto">{highlight(c.text, c.quote)}</blockquote>', f"[{c.n}]")
         for c in answer.citations
     )
-    return f'<div class="ta-sources"><h2>Sources</h2>{question}{cards}</div>'
+    return (
+        f'<div class="ta-sources" {_lang(answer)}><h2>{escape(t("Sources"))}</h2>'
+        f"{question}{cards}</div>"
+    )
 
 
 def retrieved_html(question: str, passages: list[Passage]) -> str:
