@@ -38,6 +38,9 @@ from assistant.web import documents, render
 from assistant.web.access import WebAccess, guard, staff_routes
 from assistant.web.admin import Admin, AdminError
 from assistant.web.guard import CLIENT_ADDRESS
+from assistant.web.language import AUTO, chosen, in_officer_language
+from assistant.web.language import CHOICES as LANGUAGE_CHOICES
+from assistant.web.language import labels as language_labels
 from ingest.embedding import set_encoder_threads
 from ingest.settings import Settings
 from ingest.store import StoreError, StoreUnreachableError
@@ -167,6 +170,7 @@ def build_app(
             # Keep the typed text so the officer can fix it rather than retype it.
             return question, chat, gr.skip(), session
         record(result, session, request)
+        result = in_officer_language(result, session)
         chat.append({"role": "assistant", "content": render.answer_html(result)})
         return "", chat, render.sources_html(result), session
 
@@ -207,6 +211,7 @@ def build_app(
             yield question, [*chat, _bot(message)], gr.skip(), session
             return
         record(result, session, request)
+        result = in_officer_language(result, session)
         answer_bubble = _bot(render.answer_html(result))
         yield gr.skip(), [*chat, answer_bubble], render.sources_html(result), session
 
@@ -380,6 +385,9 @@ def build_app(
                         up = gr.Button("\U0001f44d Helpful")
                         down = gr.Button("\U0001f44e Not helpful")
                         new_chat = gr.Button("New chat")
+                        language = gr.Dropdown(
+                            choices=LANGUAGE_CHOICES, value=AUTO, label="Language", scale=0
+                        )
                     gr.Examples(EXAMPLE_QUESTIONS, inputs=question, label="Example questions")
                 with gr.Column(scale=2):
                     sources = gr.HTML(render.sources_html(None), elem_id="sources", js_on_load=None)
@@ -443,6 +451,25 @@ def build_app(
         )
         new_chat.click(**reset_io)
         chat.clear(**reset_io)  # the chat's own bin icon must forget the follow-up history too
+
+        def on_language(value: str, session: dict):
+            """The selector: remembered for the session; the chat's labels follow it."""
+            session = {**(session or _new_session()), "language": value}
+            text = language_labels(chosen(session))
+            return (
+                session,
+                gr.update(label=text["question"]),
+                gr.update(value=text["ask"]),
+                gr.update(value=text["new_chat"]),
+                gr.update(label=text["language"]),
+            )
+
+        language.change(
+            on_language,
+            [language, session],
+            [session, question, ask_button, new_chat, language],
+            api_visibility="private",
+        )
         # A re-ingest can change the corpus while the app runs: refresh the banner per visit.
         app.load(banner, None, banner_box, api_visibility="private")
         gr.api(ask, api_name="ask", **answer_concurrency)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.qa.models import Passage
 from assistant.qa.multilingual import (
     english_only_answer,
     fuse,
@@ -15,7 +16,6 @@ from assistant.qa.multilingual import (
     states_quantity_any_language,
     unknown_names_any_script,
 )
-from assistant.qa.models import Passage
 from ingest import multilingual
 from ingest.settings import Settings
 
