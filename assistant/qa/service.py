@@ -32,6 +32,7 @@ from assistant.qa.multilingual import (
     MultilingualSide,
     english_only_answer,
     is_weak_multilingual,
+    multilingual_answerer,
     multilingual_evidence,
     states_quantity_any_language,
 )
@@ -121,6 +122,17 @@ class Assistant:
                     self._answerer = self._wrap_answerer(self._extractive, self.embedder)
                 self._answerer_generation = snapshot.generation
             return self._answerer
+
+    def _multilingual_answerer_for(self, snapshot: IndexSnapshot) -> ExtractiveAnswerer:
+        """The quoting answerer for questions not in English (assistant/qa/multilingual.py)."""
+        with self._answerer_lock:
+            held = getattr(self, "_multilingual_answerer", None)
+            if held is None or held[0] != snapshot.generation:
+                built = multilingual_answerer(
+                    self.settings, self.multilingual, _boilerplate(snapshot)
+                )
+                self._multilingual_answerer = held = (snapshot.generation, built)
+            return held[1]
 
     def _build_extractive(self, snapshot: IndexSnapshot) -> ExtractiveAnswerer:
         return ExtractiveAnswerer(
@@ -246,7 +258,11 @@ class Assistant:
         answer = None
         first_token = None
         if not weak:
-            answerer = self._answerer_for(snapshot)
+            answerer = (
+                self._answerer_for(snapshot)
+                if language == "en"
+                else self._multilingual_answerer_for(snapshot)
+            )
             stream = getattr(answerer, "stream", None)
             items = stream(question, passages, history) if stream else None
             for item in items or [answerer.answer(question, passages, history)]:
