@@ -26,6 +26,8 @@ run: $(STAMP)
 test: $(STAMP) browser-deps lint
 	$(PY) -m pytest --durations=10
 	$(PY) -m assistant.cli eval --set evals/sets/sample.jsonl --gate sample
+	@# The four languages (docs/pending-lang.md): the translated sets.
+	for s in fr es ar; do $(PY) -m assistant.cli eval --set evals/sets/sample.$$s.jsonl --gate sample-$$s || exit 1; done
 	@if [ -f $(NIST) ]; then $(PY) -m assistant.cli eval --set evals/sets/nist.jsonl --corpus $(NIST) --gate nist; \
 	else echo "note: $(NIST) absent: NIST gate skipped"; fi
 

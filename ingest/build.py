@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from ingest.chunking import Chunker
 from ingest.embedding import Embedder
 from ingest.keyword_index import KeywordIndex
+from ingest.language import detect_language
 from ingest.loaders import LoadError, load_in_worker
 from ingest.models import Chunk, DocumentRecord, FailedFile, LoadedDocument, document_id
 from ingest.settings import Settings
@@ -70,7 +71,7 @@ class GenerationBuilder:
             writer.put(list(pending), vectors)
             result.chunks_embedded += len(pending)
             keyword_rows.extend(
-                (c.id, keyword_text(c.title, c.section, c.text)) for c, _ in pending
+                (c.id, keyword_text(c.title, c.section, c.text), c.language) for c, _ in pending
             )
             pending.clear()
             self.progress("embed", result.chunks_embedded, known_chunks)
@@ -143,6 +144,9 @@ class GenerationBuilder:
             return FailedFile(file.source, f"cannot read the file ({err.strerror or err})")
         document.title = file.title or document.title
         document.version = file.version
+        document.language = file.language or detect_language(
+            " ".join(block.text for block in document.blocks[:20])
+        )
         return document, chunker.chunk_document(document)
 
 

@@ -70,6 +70,7 @@ class Chunker:
                         text=body,
                         embed_text=text,
                         ordinal=len(chunks),
+                        language=document.language,
                     )
                 )
         return chunks

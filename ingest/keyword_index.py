@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
@@ -21,15 +22,19 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _IDS_FILE = "chunk_ids.json"
 _DF_FILE = "document_frequencies.json"
 _VERSION_FILE = "tokenizer_version.txt"
+_LANGUAGES_FILE = "chunk_languages.json"
 # Bump when `terms` changes: an index built with other terms is rebuilt on load.
-TOKENIZER_VERSION = "2"
+# 3: per-language analysis (fr, es, ar) and diacritics folded ("Naïve" == "Naive").
+TOKENIZER_VERSION = "3"
+# Snowball stemmers (PyStemmer) for the four working languages; others are analysed as English.
+_STEMMERS = {"en": "english", "fr": "french", "es": "spanish", "ar": "arabic"}
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
+@lru_cache(maxsize=len(_STEMMERS))
+def _stemmer(language: str = "en"):
     import Stemmer
 
-    return Stemmer.Stemmer("english")
+    return Stemmer.Stemmer(_STEMMERS.get(language, "english"))
 
 
 # bm25s's English list (33 words, Lucene's) keeps question words; questions are full of them.
@@ -41,22 +46,68 @@ _QUESTION_WORDS = (
 )
 
 
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+# bm25s's French and Spanish lists are function words; questions add their own words.
+_QUESTION_WORDS_FR = (
+    "quel quelle quels quelles qui que quoi quand comment pourquoi combien est-ce sont peut "
+    "doit doivent fait faire selon dont lequel laquelle lesquels lesquelles aux ces cette"
+)
+_QUESTION_WORDS_ES = (
+    "qué que cuál cuáles quién quiénes cuándo cómo dónde cuánto cuántos cuántas cuánta por "
+    "son puede deben debe hace según cuyo cuya"
+)
+# PyStemmer ships no stop words; these are the Arabic function and question words.
+_STOPWORDS_AR = (
+    "في من على إلى الى عن مع هو هي هم ما ماذا لماذا كيف متى أين اين هل كم أي اي التي الذي "
+    "الذين ذلك تلك هذا هذه هؤلاء أو او و ثم لا لم لن قد كان كانت يكون تكون أن ان إن بين "
+    "عند كل بعض غير حول أيضا ايضا وفق وفقا حسب يجب ينبغي يمكن تم"
+)
 
-    return frozenset(STOPWORDS_EN) | frozenset(_QUESTION_WORDS.split())
+
+@lru_cache(maxsize=len(_STEMMERS))
+def _stopwords(language: str = "en") -> frozenset[str]:
+    from bm25s import stopwords
+
+    match language:
+        case "fr":
+            words = set(stopwords.STOPWORDS_FRENCH) | set(_QUESTION_WORDS_FR.split())
+        case "es":
+            words = set(stopwords.STOPWORDS_SPANISH) | set(_QUESTION_WORDS_ES.split())
+        case "ar":
+            words = set(_STOPWORDS_AR.split())
+        case _:
+            words = set(stopwords.STOPWORDS_EN) | set(_QUESTION_WORDS.split())
+    return frozenset(words | {fold_diacritics(w) for w in words})
+
+
+def fold_diacritics(word: str) -> str:
+    """Latin letters without their accents ("naïve" -> "naive", "política" -> "politica").
+
+    Applied before stemming, so that a question typed without accents, as officers often
+    do, reaches the same stems (the Snowball stemmers handle unaccented words as well).
+    """
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def stem_words(words: list[str]) -> list[str]:
-    """The stems `terms` uses, for words already split and lower-cased."""
+    """The English stems `terms` uses, for words already split and lower-cased."""
     return _stemmer().stemWords(words)
 
 
-def terms(text: str) -> list[str]:
-    """Lower-cased, stop-word-free, stemmed terms: the one tokenization used everywhere."""
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in _stopwords()]
-    return _stemmer().stemWords(words)
+def terms(text: str, language: str = "en") -> list[str]:
+    """Lower-cased, stop-word-free, stemmed terms: the one tokenization used everywhere.
+
+    `language` picks the stemmer and stop words (en, fr, es, ar; anything else is English).
+    Arabic keeps its marks: its stemmer normalises them itself.
+    """
+    stop = _stopwords(language)
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in stop]
+    if language == "ar":
+        return _stemmer(language).stemWords(words)
+    # Folded before stemming too: "données" and "donnees" must reach the same stem.
+    return _stemmer(language).stemWords([fold_diacritics(w) for w in words])
 
 
 class KeywordIndexDamagedError(ValueError):
@@ -66,33 +117,57 @@ class KeywordIndexDamagedError(ValueError):
 class KeywordIndex:
     """BM25 over chunk texts, plus document frequencies for weighting question terms."""
 
-    def __init__(self, ids: list[str], retriever: bm25s.BM25 | None, df: dict[str, int]) -> None:
+    def __init__(
+        self,
+        ids: list[str],
+        retriever: bm25s.BM25 | None,
+        df: dict[str, int],
+        languages: dict[str, str] | None = None,
+    ) -> None:
         self.ids = ids
         self._retriever = retriever
         self._df = df
         self._vocab = set(retriever.vocab_dict) if retriever is not None else set()
+        # Chunk id -> language, for chunks not in English (most are: kept sparse).
+        self.languages = languages or {}
+
+    def language_of(self, chunk_id: str) -> str:
+        return self.languages.get(chunk_id, "en")
 
     @classmethod
-    def build(cls, chunks: Iterable[tuple[str, str]]) -> KeywordIndex:
+    def build(cls, chunks: Iterable[tuple[str, str] | tuple[str, str, str]]) -> KeywordIndex:
+        """Index (id, text) or (id, text, language) rows.
+
+        Each chunk is analysed in its own language: the manifest's or its document's when
+        given, else detected from the text (fast, and right for a document in one language).
+        """
+        from ingest.language import detect_language
+
         ids: list[str] = []
         tokenized: list[list[str]] = []
         df: Counter[str] = Counter()
-        for chunk_id, text in chunks:
-            tokens = terms(text)
+        languages: dict[str, str] = {}
+        for row in chunks:
+            chunk_id, text = row[0], row[1]
+            language = (row[2] if len(row) > 2 else "") or detect_language(text)
+            tokens = terms(text, language)
             ids.append(chunk_id)
             tokenized.append(tokens)
             df.update(set(tokens))
+            if language != "en":
+                languages[chunk_id] = language
         if not ids:
             return cls([], None, {})
         retriever = bm25s.BM25()
         retriever.index(tokenized, show_progress=False)
-        return cls(ids, retriever, dict(df))
+        return cls(ids, retriever, dict(df), languages)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         if self._retriever is not None:
             self._retriever.save(str(folder), show_progress=False)
         (folder / _DF_FILE).write_text(json.dumps(self._df))
+        (folder / _LANGUAGES_FILE).write_text(json.dumps(self.languages))
         (folder / _VERSION_FILE).write_text(TOKENIZER_VERSION)
         # Written last: its presence marks a complete index.
         (folder / _IDS_FILE).write_text(json.dumps(self.ids))
@@ -112,7 +187,8 @@ class KeywordIndex:
                 return None
             ids = json.loads((folder / _IDS_FILE).read_text())
             df = json.loads((folder / _DF_FILE).read_text())
-            if not isinstance(ids, list) or not isinstance(df, dict):
+            languages = json.loads((folder / _LANGUAGES_FILE).read_text())
+            if not all(isinstance(v, dict) for v in (df, languages)) or not isinstance(ids, list):
                 raise ValueError("unexpected content")
             retriever = bm25s.BM25.load(str(folder), show_progress=False) if ids else None
         except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
@@ -123,7 +199,7 @@ class KeywordIndex:
             raise KeywordIndexDamagedError(
                 f"the keyword index in {folder} is damaged (its files disagree on the count)"
             )
-        return cls(ids, retriever, df)
+        return cls(ids, retriever, df, languages)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -132,9 +208,12 @@ class KeywordIndex:
         n = max(1, len(self.ids))
         return math.log(1 + (n - self._df.get(term, 0) + 0.5) / (self._df.get(term, 0) + 0.5))
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """Top chunks as (id, BM25 score), best first; empty when no query term is known."""
-        query_terms = [t for t in terms(query) if t in self._vocab]
+    def search(self, query: str, k: int, language: str = "en") -> list[tuple[str, float]]:
+        """Top chunks as (id, BM25 score), best first; empty when no query term is known.
+
+        The query is analysed in `language`, so it matches the chunks analysed in it.
+        """
+        query_terms = [t for t in terms(query, language) if t in self._vocab]
         if not query_terms or self._retriever is None:
             return []
         k = min(k, len(self.ids))

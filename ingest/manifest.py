@@ -46,6 +46,7 @@ class ManifestEntry:
     origin: str = "sample"  # "sample", or the official URL
     licence: str = ""
     bundled: bool = True
+    language: str = ""  # en | fr | es | ar; detected from the text when not given
 
 
 @dataclass

@@ -28,6 +28,7 @@ class LoadedDocument:
     page_count: int | None
     blocks: list[Block]
     version: str = ""
+    language: str = ""  # en | fr | es | ar: the manifest's, else detected at ingest
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Chunk:
     text: str
     embed_text: str
     ordinal: int
+    language: str = ""  # its document's
 
 
 @dataclass(frozen=True)
@@ -87,10 +89,16 @@ class RefreshReport:
     # audit trail records. Taken under the refresh lock, so no other refresh can slip between
     # the two. Not part of the `--json` contract.
     sha256_changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    # The multilingual encoder's share (ingest/multilingual.py), for bench/ingest.py; not
+    # part of the `--json` contract.
+    multilingual_embedded: int = 0
+    multilingual_seconds: float = 0.0
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("sha256_changes")
+        data.pop("multilingual_embedded")
+        data.pop("multilingual_seconds")
         data["seconds"] = round(self.seconds, 3)
         return data
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from ingest.language import normalise_language
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.manifest import MANIFEST_NAME, Manifest, corpus_kind, document_group, read_manifest
 from ingest.models import DocumentRecord, FailedFile, RefreshReport, file_sha256
@@ -47,6 +48,7 @@ class SourceFile:
     title: str
     version: str
     group: str = "agency"  # official | agency | sample (`ingest.manifest.document_group`)
+    language: str = ""  # from the manifest; "" to detect
 
 
 def keyword_dir(store_path: Path, generation: str) -> Path:
@@ -120,6 +122,7 @@ def _source_file(source: str, path: Path, manifest: Manifest) -> SourceFile:
         title=entry.title,
         version=entry.version,
         group=document_group(entry),
+        language=normalise_language(entry.language),
     )
 
 
@@ -164,7 +167,10 @@ def drop_stale_generations(store, store_path: Path, keep: str) -> None:
     in_store = set(store.generations())
     keyword_root = store_path / KEYWORD_DIR
     on_disk = {p.name for p in keyword_root.iterdir()} if keyword_root.is_dir() else set()
-    for stale in (in_store | on_disk) - {keep}:
+    from ingest.multilingual import drop_vectors, stale_generations
+
+    for stale in (in_store | on_disk | stale_generations(store_path)) - {keep}:
+        drop_vectors(store_path, stale)
         shutil.rmtree(keyword_dir(store_path, stale), ignore_errors=True)
         if stale in in_store:
             store.drop_generation(stale)
@@ -243,6 +249,7 @@ class Refresher:
             and not rebuild_all
         ):
             self._repair_keyword_index(store, current.generation)
+            self._build_multilingual(store, current.generation, None, report, only_missing=True)
             return self._finish(report, store, current.generation)
 
         from ingest.build import GenerationBuilder, keyword_text
@@ -270,7 +277,7 @@ class Refresher:
             )
             store.put_documents(result.generation, failed_before)
             keyword = KeywordIndex.build(
-                (c.id, keyword_text(c.title, c.section, c.text))
+                (c.id, keyword_text(c.title, c.section, c.text), c.language)
                 for c in store.iter_chunks(result.generation)
             )
         nothing_changed = (
@@ -294,6 +301,9 @@ class Refresher:
             else None
         )
         _build_sentences(store, result.generation, previous).save(folder)
+        self._build_multilingual(
+            store, result.generation, current.generation if current else None, report
+        )
         # The previous generation stays one more refresh, for readers still mid-question.
         store.publish(result.generation, kind, pipeline)
         return self._finish(report, store, result.generation)
@@ -316,12 +326,45 @@ class Refresher:
             keyword_ok = False
         if not keyword_ok:
             KeywordIndex.build(
-                (c.id, keyword_text(c.title, c.section, c.text))
+                (c.id, keyword_text(c.title, c.section, c.text), c.language)
                 for c in store.iter_chunks(generation)
             ).save(folder)
         # A store built before sentence vectors existed gets them on its next refresh.
         if _loaded_sentences(folder) is None:
             _build_sentences(store, generation, None).save(folder)
+
+    def _build_multilingual(
+        self,
+        store,
+        generation: str,
+        previous: str | None,
+        report: RefreshReport,
+        only_missing: bool = False,
+    ) -> None:
+        """The multilingual encoder's vectors for `generation` (ingest/multilingual.py).
+
+        Skipped when `retrieval.multilingual` is off or the encoder cannot run here; with
+        `only_missing`, when the generation has them already (an unchanged corpus).
+        """
+        from ingest import multilingual
+
+        if not self.settings.retrieval.multilingual or multilingual.say_unavailable_once():
+            return
+        folder = multilingual.vectors_dir(self.settings.store, generation)
+        if only_missing and multilingual.MultilingualVectors.load(folder) is not None:
+            return
+        figures = multilingual.build_vectors(
+            self.settings.store,
+            generation,
+            (
+                (c.id, multilingual.passage_text(c.title, c.section, c.text))
+                for c in store.iter_chunks(generation)
+            ),
+            previous,
+            self.progress,
+        )
+        report.multilingual_embedded = figures.embedded
+        report.multilingual_seconds = figures.seconds
 
     def _drop_stale_generations(self, store, current: str) -> None:
         drop_stale_generations(store, self.settings.store, keep=current)

@@ -77,6 +77,7 @@ class StoredChunk:
     section: str
     text: str
     ordinal: int
+    language: str = ""  # its document's (en, fr, es, ar); "" in stores built before it
 
 
 @dataclass(frozen=True)
@@ -353,14 +354,14 @@ class Store:
 
     def copy_documents(
         self, source_generation: str, target_generation: str, doc_ids: list[str]
-    ) -> list[tuple[str, str]]:
+    ) -> list[tuple[str, str, str]]:
         """Carry unchanged documents' chunks over with their embeddings: no re-embedding.
 
-        Returns (chunk id, title section text) rows for the keyword index.
+        Returns (chunk id, title section text, language) rows for the keyword index.
         """
         source = self._chunks(source_generation)
         target = self._chunks(target_generation)
-        rows: list[tuple[str, str]] = []
+        rows: list[tuple[str, str, str]] = []
         for start in range(0, len(doc_ids), 50):
             where = {"doc_id": {"$in": doc_ids[start : start + 50]}}
             got = source.get(where=where, include=["embeddings", "documents", "metadatas"])
@@ -373,7 +374,7 @@ class Store:
                     metadatas=got["metadatas"][offset:end],
                 )
             rows += [
-                (i, f"{m['title']} {m['section']} {text}")
+                (i, f"{m['title']} {m['section']} {text}", m.get("language", ""))
                 for i, text, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
             ]
         return rows
@@ -443,6 +444,8 @@ def _chunk_metadata(chunk: Chunk, document: DocumentRecord) -> dict:
     }
     if chunk.page is not None:  # Chroma metadata cannot hold None
         meta["page"] = chunk.page
+    if chunk.language:
+        meta["language"] = chunk.language
     return meta
 
 
@@ -456,4 +459,5 @@ def _stored_chunk(chunk_id: str, text: str, meta: dict) -> StoredChunk:
         section=meta["section"],
         text=text,
         ordinal=meta["ordinal"],
+        language=meta.get("language", ""),
     )

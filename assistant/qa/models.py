@@ -93,6 +93,8 @@ class Answer:
     notice: str = ""
     # Provenance for the audit trail (`AnswerTrace`). Not part of the JSON contract.
     trace: AnswerTrace | None = None
+    # The question's language (en, fr, es, ar): what the assistant's own words are in.
+    language: str = "en"
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -101,6 +103,8 @@ class Answer:
         data.pop("trace")
         if not self.notice:
             data.pop("notice")
+        if self.language == "en":
+            data.pop("language")
         if self.refused:
             data["nearest"] = [
                 {"source": p.source, "title": p.title, "page": p.page, "section": p.section}

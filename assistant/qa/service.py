@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
+from assistant.i18n import LANGUAGE_NAMES, translate
 from assistant.qa.answer import Answerer, ExtractiveAnswerer
 from assistant.qa.models import (
     REFUSAL_TEXT,
@@ -25,9 +28,18 @@ from assistant.qa.models import (
     Retrieved,
     StreamEvent,
 )
+from assistant.qa.multilingual import (
+    MultilingualSide,
+    english_only_answer,
+    is_weak_multilingual,
+    multilingual_answerer,
+    multilingual_evidence,
+    states_quantity_any_language,
+)
 from assistant.qa.refusal import Evidence, is_weak, measure_evidence, states_quantity
 from assistant.qa.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
-from ingest.embedding import MODEL_NAME, Embedder, return_freed_memory
+from ingest.embedding import EMBEDDING_DIM, MODEL_NAME, Embedder, return_freed_memory
+from ingest.language import detect_language
 from ingest.models import DocumentRecord
 from ingest.sentences import split_units
 from ingest.settings import Settings
@@ -83,6 +95,7 @@ class Assistant:
         self.store = Store.open(settings)
         self.embedder = Embedder(settings.ingest.embed_batch_size)
         self.retriever = HybridRetriever(self.store, settings.retrieval, self.embedder)
+        self.multilingual = MultilingualSide(settings)
         self._answerer = answerer
         self._answerer_given = answerer is not None
         self._answerer_generation = ""
@@ -109,6 +122,17 @@ class Assistant:
                     self._answerer = self._wrap_answerer(self._extractive, self.embedder)
                 self._answerer_generation = snapshot.generation
             return self._answerer
+
+    def _multilingual_answerer_for(self, snapshot: IndexSnapshot) -> ExtractiveAnswerer:
+        """The quoting answerer for questions not in English (assistant/qa/multilingual.py)."""
+        with self._answerer_lock:
+            held = getattr(self, "_multilingual_answerer", None)
+            if held is None or held[0] != snapshot.generation:
+                built = multilingual_answerer(
+                    self.settings, self.multilingual, _boilerplate(snapshot)
+                )
+                self._multilingual_answerer = held = (snapshot.generation, built)
+            return held[1]
 
     def _build_extractive(self, snapshot: IndexSnapshot) -> ExtractiveAnswerer:
         return ExtractiveAnswerer(
@@ -155,12 +179,39 @@ class Assistant:
     def retrieve(
         self, question: str, history: list[str] | None = None, k: int = 10, mode: str = "hybrid"
     ) -> list[Passage]:
-        return self.retriever.retrieve(clean_question(question), history, k, mode)
+        question = clean_question(question)
+        language = detect_language(question)
+        if language != "en" and mode == "hybrid":
+            snapshot = self.retriever.snapshot()
+            if self.multilingual.answers(snapshot.generation):
+                return self._retrieve_multilingual(question, history, k, snapshot, language)
+        return self.retriever.retrieve(question, history, k, mode)
+
+    def _retrieve_multilingual(
+        self,
+        question: str,
+        history: list[str] | None,
+        k: int | None,
+        snapshot: IndexSnapshot,
+        language: str,
+    ) -> list[Passage]:
+        """A question not in English: see assistant/qa/multilingual.py."""
+        k = k or self.settings.retrieval.k
+        query = retrieval_query(question, history)
+        n = max(self.settings.retrieval.candidates, 2 * k)
+        ids = self.multilingual.ranked_ids(snapshot, query, language, n)
+        # The same de-duplication and per-document cap as English; scores are e5's.
+        passages = self.retriever._passages(snapshot, ids, _NO_VECTOR, k)
+        return self.multilingual.rescored(snapshot.generation, query, passages)
 
     def evidence(self, question: str, history: list[str] | None = None) -> Evidence:
         """The refusal signals for a question, for calibration."""
         question = clean_question(question)
         snapshot = self.retriever.snapshot()
+        language = detect_language(question)
+        if language != "en" and self.multilingual.answers(snapshot.generation):
+            passages = self._retrieve_multilingual(question, history, None, snapshot, language)
+            return multilingual_evidence(question, passages, snapshot.vocabulary)
         passages = self.retriever.retrieve(question, history, snapshot=snapshot)
         return measure_evidence(
             retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
@@ -207,16 +258,37 @@ class Assistant:
         history = [clean_question(h) for h in (history or []) if h and h.strip()][-3:]
         question = self.resolve_item(question, history)
         snapshot = self.retriever.snapshot()  # one generation for the whole answer
-        passages = self.retriever.retrieve(question, history, k, snapshot=snapshot)
+        language = detect_language(question)
+        if language != "en" and not self.multilingual.answers(snapshot.generation):
+            yield Retrieved(question, [])
+            answer = english_only_answer(question, language)
+            answer.language = language
+            answer.timings_ms = {"total": (time.perf_counter() - started) * 1000}
+            answer.trace = replace(self.trace, generation=snapshot.generation)
+            yield Final(answer)
+            return
+        if language == "en":
+            passages = self.retriever.retrieve(question, history, k, snapshot=snapshot)
+        else:
+            passages = self._retrieve_multilingual(question, history, k, snapshot, language)
         retrieved = time.perf_counter()
         yield Retrieved(question, passages)
-        evidence = measure_evidence(
-            retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
-        )
+        if language == "en":
+            evidence = measure_evidence(
+                retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
+            )
+            weak = is_weak(evidence, self.settings.answer)
+        else:
+            evidence = multilingual_evidence(question, passages, snapshot.vocabulary)
+            weak = is_weak_multilingual(evidence, self.settings, language)
         answer = None
         first_token = None
-        if not is_weak(evidence, self.settings.answer):
-            answerer = self._answerer_for(snapshot)
+        if not weak:
+            answerer = (
+                self._answerer_for(snapshot)
+                if language == "en"
+                else self._multilingual_answerer_for(snapshot)
+            )
             stream = getattr(answerer, "stream", None)
             items = stream(question, passages, history) if stream else None
             for item in items or [answerer.answer(question, passages, history)]:
@@ -229,8 +301,12 @@ class Assistant:
             answer is None
             or answer.refused
             or not states_quantity(question, [c.quote for c in answer.citations])
+            or not states_quantity_any_language(
+                question, language, [c.quote for c in answer.citations]
+            )
         ):
             answer = _refusal(question, passages)
+        _in_language(answer, language, snapshot, passages)
         finished = time.perf_counter()
         answer.timings_ms = {
             "retrieve": (retrieved - started) * 1000,
@@ -307,6 +383,31 @@ def _enumerated(sentence: str) -> list[str]:
 
 
 _ITEM_SEPARATOR = re.compile(r",\s*(?:and\s+|or\s+)?|;\s*")
+
+
+_NO_VECTOR = np.zeros(EMBEDDING_DIM, dtype=np.float32)  # the English scores it yields are replaced
+_QUOTES_IN = "The quoted passages are in {language}; they are quoted as written."
+
+
+def _in_language(
+    answer: Answer, language: str, snapshot: IndexSnapshot, passages: list[Passage]
+) -> None:
+    """The refusal in the question's language, and a line when the quotes are in another.
+
+    Quotes stay verbatim in their document's language (the guarantee); only what the
+    assistant says itself is translated.
+    """
+    answer.language = language
+    if answer.refused:
+        if language != "en":
+            answer.answer = translate(answer.answer, language)
+        return
+    cited = _cited_chunk_ids(answer, passages)
+    others = sorted({snapshot.keyword.language_of(i) for i in cited} - {language})
+    if others:
+        names = ", ".join(translate(LANGUAGE_NAMES[o], language) for o in others)
+        line = translate(_QUOTES_IN, language).format(language=names)
+        answer.notice = f"{answer.notice}\n{line}".strip() if answer.notice else line
 
 
 def _cited_chunk_ids(answer: Answer, passages: list[Passage]) -> tuple[str, ...]:

@@ -59,6 +59,9 @@ from assistant.web.export import (
     conversation_pdf,
 )
 from assistant.web.guard import CLIENT_ADDRESS
+from assistant.web.language import AUTO, chosen, in_officer_language
+from assistant.web.language import CHOICES as LANGUAGE_CHOICES
+from assistant.web.language import labels as language_labels
 from assistant.web.oversight import ChatAccountability, OversightError
 from ingest.embedding import set_encoder_threads
 from ingest.settings import Settings
@@ -231,6 +234,7 @@ def build_app(
             # Keep the typed text so the officer can fix it rather than retype it.
             return question, chat, gr.skip(), session
         record(result, session, request)
+        result = in_officer_language(result, session)
         chat.append({"role": "assistant", "content": render.answer_html(result)})
         return "", chat, render.sources_html(result), session
 
@@ -280,6 +284,7 @@ def build_app(
             yield question, [*chat, _bot(message)], gr.skip(), session, hide
             return
         record(result, session, request)
+        result = in_officer_language(result, session)
         answer_bubble = _bot(render.answer_html(result))
         yield gr.skip(), [*chat, answer_bubble], render.sources_html(result), session, hide
 
@@ -634,6 +639,9 @@ def build_app(
                         up = gr.Button("Helpful", icon=ICONS / "thumbs-up.svg")
                         down = gr.Button("Not helpful", icon=ICONS / "thumbs-down.svg")
                         new_chat = gr.Button("New chat", icon=ICONS / "new-chat.svg")
+                        language = gr.Dropdown(
+                            choices=LANGUAGE_CHOICES, value=AUTO, label="Language", scale=0
+                        )
                     with gr.Accordion("Disregard or correct the latest answer", open=False):
                         verdict = gr.Radio(list(VERDICTS), label="Your verdict", value=None)
                         reason = gr.Textbox(
@@ -775,6 +783,25 @@ def build_app(
             on_oversight,
             [verdict, reason, session],
             [reason, oversight_note],
+            api_visibility="private",
+        )
+
+        def on_language(value: str, session: dict):
+            """The selector: remembered for the session; the chat's labels follow it."""
+            session = {**(session or _new_session()), "language": value}
+            text = language_labels(chosen(session))
+            return (
+                session,
+                gr.update(label=text["question"]),
+                gr.update(value=text["ask"]),
+                gr.update(value=text["new_chat"]),
+                gr.update(label=text["language"]),
+            )
+
+        language.change(
+            on_language,
+            [language, session],
+            [session, question, ask_button, new_chat, language],
             api_visibility="private",
         )
         # A re-ingest can change the corpus while the app runs: refresh the banner per visit.

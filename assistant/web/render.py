@@ -11,6 +11,7 @@ import re
 from html import escape
 from urllib.parse import quote
 
+from assistant.i18n import direction, translate
 from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
 from assistant.qa.service import MAX_QUESTION_CHARS
 from assistant.web.document_html import CITED_ANCHOR
@@ -157,11 +158,23 @@ _EXAMPLE_BADGE = (
 
 def _quoted_lines(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
-    return "".join(f"<p>{_MARKER.sub(_CITE_BADGE, escape(_bullet(line)))}</p>" for line in lines)
+    return "".join(
+        f'<p dir="auto">{_MARKER.sub(_CITE_BADGE, escape(_bullet(line)))}</p>' for line in lines
+    )
+
+
+def _lang(answer: Answer) -> str:
+    """lang and dir of what the assistant says in the officer's language (Arabic: rtl)."""
+    return f'lang="{answer.language}" dir="{direction(answer.language)}"'
 
 
 def answer_html(answer: Answer) -> str:
-    """The chat bubble: the quoted sentences with [n] badges, then the numbered sources."""
+    """The chat bubble: the quoted sentences with [n] badges, then the numbered sources.
+
+    The bubble is laid out in the question's language (right to left in Arabic); quotes
+    keep their own direction (`dir="auto"`), so an English quote stays left to right.
+    """
+    t = _translator(answer.language)
     # splitlines, not split("\n"): a bare "\r" also ends a line, and a blank line left in the
     # bubble would switch the Chatbot back to Markdown (a typed ![x](url) fetches an image).
     body = _quoted_lines(answer.answer)
@@ -171,12 +184,19 @@ def answer_html(answer: Answer) -> str:
             f"{_quoted_lines(answer.more)}</details>"
         )
     if answer.notice:
-        body = f'<p class="ta-note ta-notice" role="status">{escape(answer.notice)}</p>{body}'
+        notices = "".join(
+            f'<p class="ta-note ta-notice" role="status">{escape(line)}</p>'
+            for line in answer.notice.splitlines()
+            if line.strip()
+        )
+        body = f"{notices}{body}"
     if answer.refused:
-        return (
-            f'<div class="ta-answer ta-refused">{body}<p class="ta-note">'
+        note = t(
             "The nearest documents are listed under Sources; they are pointers, not an answer."
-            "</p></div>"
+        )
+        return (
+            f'<div class="ta-answer ta-refused" {_lang(answer)}>{body}'
+            f'<p class="ta-note">{escape(note)}</p></div>'
         )
     sources = "".join(
         f"<li>{_MARKER.sub(_CITE_BADGE, f'[{c.n}]')} {escape(c.title)}{_page_suffix(c)} "
@@ -185,8 +205,8 @@ def answer_html(answer: Answer) -> str:
     )
     label = _model_label(answer)
     return (
-        f'<div class="ta-answer">{label}{body}<ol class="ta-source-list">{sources}</ol>'
-        f"{_JUMP_TO_SOURCES}</div>"
+        f'<div class="ta-answer" {_lang(answer)}>{label}{body}'
+        f'<ol class="ta-source-list">{sources}</ol>{_JUMP_TO_SOURCES}</div>'
     )
 
 
@@ -209,6 +229,10 @@ def _model_label(answer: Answer) -> str:
     return f'<p class="ta-model-label">{escape(MODEL_LABEL)}</p>'
 
 
+def _translator(language: str):
+    return lambda message: translate(message, language)
+
+
 def _card(citation: Citation, passage: str, label: str) -> str:
     return (
         f'<article class="ta-card" id="ta-source-{citation.n}" tabindex="-1">'
@@ -225,21 +249,29 @@ def sources_html(answer: Answer | None) -> str:
             '<div class="ta-sources"><h2>Sources</h2><p class="ta-meta">Ask a question: the '
             "passages behind each numbered citation appear here.</p></div>"
         )
-    question = f'<p class="ta-meta">For: \u201c{escape(answer.question)}\u201d</p>'
+    t = _translator(answer.language)
+    asked = f"{escape(t('For:'))} \u201c{escape(answer.question)}\u201d"
+    question = f'<p class="ta-meta" dir="auto">{asked}</p>'
     if answer.refused:
         cards = "".join(_card(p, "", "\u2192") for p in answer.pointers) or (
-            '<p class="ta-meta">No document came close.</p>'
+            f'<p class="ta-meta">{escape(t("No document came close."))}</p>'
+        )
+        note = t(
+            "The corpus does not answer this question. These documents are the closest "
+            "matches, offered as places to look, not as evidence."
         )
         return (
-            f'<div class="ta-sources"><h2>Nearest documents</h2>{question}'
-            '<p class="ta-note">The corpus does not answer this question. These documents '
-            f"are the closest matches, offered as places to look, not as evidence.</p>{cards}</div>"
+            f'<div class="ta-sources" {_lang(answer)}><h2>{escape(t("Nearest documents"))}</h2>'
+            f'{question}<p class="ta-note">{escape(note)}</p>{cards}</div>'
         )
     cards = "".join(
-        _card(c, f"<blockquote>{highlight(c.text, c.quote)}</blockquote>", f"[{c.n}]")
+        _card(c, f'<blockquote dir="auto">{highlight(c.text, c.quote)}</blockquote>', f"[{c.n}]")
         for c in answer.citations
     )
-    return f'<div class="ta-sources"><h2>Sources</h2>{question}{cards}</div>'
+    return (
+        f'<div class="ta-sources" {_lang(answer)}><h2>{escape(t("Sources"))}</h2>'
+        f"{question}{cards}</div>"
+    )
 
 
 def retrieved_html(question: str, passages: list[Passage]) -> str:

@@ -39,6 +39,9 @@ BLIND_SETS = [
     f"{name}.{split}.jsonl" for name in ("pdfs", "sample-blind") for split in ("tune", "heldout")
 ]
 FIXTURES = NIST_PDF.parent
+# The four languages (docs/pending-lang.md): translations of sample.jsonl questions, and
+# English questions on the French and Spanish documents.
+LANGUAGE_SETS = [f"sample.{name}.jsonl" for name in ("fr", "es", "ar", "crosslingual")]
 SAMPLE_MINIMUMS = {"out_of_scope": 18, "paraphrase": 22, "follow-up": 12, "multi-page": 4}
 
 Row = dict[str, Any]
@@ -141,7 +144,9 @@ def _params(name: str) -> list[Any]:
 
 @pytest.mark.parametrize(
     ("name", "row"),
-    _params("sample.jsonl") + _params("nist.jsonl") + [p for n in BLIND_SETS for p in _params(n)],
+    _params("sample.jsonl")
+    + _params("nist.jsonl")
+    + [p for n in BLIND_SETS + LANGUAGE_SETS for p in _params(n)],
 )
 def test_question(name: str, row: Row) -> None:
     """Each question follows the contract and its key facts are on its gold pages."""
@@ -161,7 +166,7 @@ def test_blind_splits_are_disjoint_and_big_enough() -> None:
         assert kinds["out_of_scope"] >= 0.15 * len(rows)
 
 
-@pytest.mark.parametrize("name", ["sample.jsonl", "nist.jsonl", *BLIND_SETS])
+@pytest.mark.parametrize("name", ["sample.jsonl", "nist.jsonl", *BLIND_SETS, *LANGUAGE_SETS])
 def test_ids_unique(name: str) -> None:
     ids = Counter(row.get("id") for row in _rows(name))
     assert not [i for i, n in ids.items() if n > 1], "duplicate ids"
@@ -174,6 +179,24 @@ def test_sample_set_coverage() -> None:
     kinds = Counter(row.get("kind") for row in rows)
     short = {k: kinds[k] for k, n in SAMPLE_MINIMUMS.items() if kinds[k] < n}
     assert not short, f"too few questions of kind: {short}"
-    per_doc = Counter(s for row in rows for s in {g.get("source") for g in row.get("gold", [])})
+    # The French and Spanish documents are asked about in English in their own set.
+    asked = rows + _rows("sample.crosslingual.jsonl")
+    per_doc = Counter(s for row in asked for s in {g.get("source") for g in row.get("gold", [])})
     thin = {d: per_doc[d] for d in _files("sample.jsonl") if per_doc[d] < 4}
     assert not thin, f"documents with fewer than 4 questions: {thin}"
+
+
+@pytest.mark.parametrize("language", ["fr", "es", "ar"])
+def test_translated_sets_are_big_enough_and_keep_their_originals_gold(language: str) -> None:
+    rows = _rows(f"sample.{language}.jsonl")
+    originals = {row["id"]: row for row in _rows("sample.jsonl")}
+    assert len(rows) >= 40
+    assert sum(row["kind"] == "out_of_scope" for row in rows) >= 8
+    for row in rows:
+        original = originals[row["notes"].removeprefix("translated from ")]
+        assert (row["gold"], row["key_facts"], row["kind"]) == (
+            original["gold"],
+            original["key_facts"],
+            original["kind"],
+        )
+        assert row["question"] != original["question"]
