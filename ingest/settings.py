@@ -66,10 +66,10 @@ class RetrievalSettings(BaseModel):
 
     k: int = Field(5, ge=1, le=50, description="Passages returned for an answer.")
     candidates: int = Field(30, ge=5, le=500, description="Hits taken from each retriever.")
-    dense_weight: float = Field(0.3, ge=0, le=1, description="RRF weight of the dense list.")
+    dense_weight: float = Field(0.5, ge=0, le=1, description="RRF weight of the dense list.")
     keyword_weight: float = Field(0.5, ge=0, le=1, description="RRF weight of the BM25 list.")
     sentence_weight: float = Field(
-        0.7, ge=0, le=1, description="RRF weight of the best-sentence (small-to-big) list."
+        0.5, ge=0, le=1, description="RRF weight of the best-sentence (small-to-big) list."
     )
     rrf_c: int = Field(60, ge=1, description="The RRF constant (60 in the original paper).")
     max_passages_per_document: int = Field(
