@@ -9,14 +9,14 @@ The fusion is written here rather than with LangChain's `EnsembleRetriever`, whi
 module used until the sentence list came: `EnsembleRetriever` returns the fused order but
 not the fused scores, and the correction below needs them. Passages from bibliographies
 and from question lists ("Did your organization ...?") are demoted: they echo a
-question's words but never answer it. After fusion, near-duplicates are merged and each document is capped, so
-one long document cannot crowd out the rest.
+question's words but never answer it. After fusion, near-duplicates are merged and each
+document is capped, so one long document cannot crowd out the rest.
 
 Weights and the demotion were chosen on `evals/sets/pdfs.tune.jsonl` (page-level hit@5
 0.678 -> 0.767, MRR@10 0.482 -> 0.583 against dense + BM25 alone) without costing the
 sample set (hit@5 0.930 both, MRR@10 0.831 -> 0.816); a same-page lift that helped the PDFs
-cost the sample set 0.09 of MRR and was dropped. Checked on the
-held-out split (docs/evals.md).
+cost the sample set 0.09 of MRR and was dropped. Checked on the held-out split
+(docs/evals.md).
 """
 
 from __future__ import annotations
