@@ -204,7 +204,9 @@ def _ask_one(
     answer = assistant.ask(question.question, history or None)
     latency_ms = (time.perf_counter() - started) * 1000
     passages = assistant.retrieve(question.question, history or None, k=RANKING_DEPTH)
-    facts = key_fact_recall(answer.answer, question.key_facts)
+    # Key facts count anywhere the officer is shown them: the answer and "More from the
+    # sources"; answer_first_rate says whether the answer opens with one.
+    facts = key_fact_recall(f"{answer.answer}\n{answer.more}", question.key_facts)
     answered_in_scope = question.in_scope and not answer.refused
     checked = verifier.check_answer(answer) if verifier and not answer.refused else None
     return QuestionResult(
