@@ -19,11 +19,11 @@ NIST := ../shared/fixtures/NIST.AI.100-1.pdf
 # it pip's find-links, extra indexes and constraints. `make INSTALLER=pip` is the fallback
 # where uv cannot be had.
 #
-# uv compiles no bytecode: Python writes each .pyc on first import, for the
-# modules the suite imports (~5,500) rather than all ~25,700 installed (`--compile-bytecode` took the
-# install from ~13 to ~106 s of CPU). So PYTHONDONTWRITEBYTECODE, which some shells and
-# images set, is dropped for make's commands: without .pyc files every process the tests
-# start (app servers, CLI runs) would compile its imports again, ~25 s of CPU each.
+# uv compiles no bytecode: Python writes each .pyc on first import, for the ~5,500 modules
+# the suite imports rather than all ~25,700 installed (`--compile-bytecode` took the install
+# from ~13 to ~106 s of CPU). So PYTHONDONTWRITEBYTECODE, which some shells and images set,
+# is dropped for make's commands: without .pyc files every process the tests start (app
+# servers, CLI runs) would compile its imports again, ~25 s of CPU each.
 INSTALLER ?= uv
 unexport PYTHONDONTWRITEBYTECODE
 UV_VERSION := 0.13.8
@@ -48,6 +48,10 @@ endif
 run: $(STAMP)
 	$(PY) -m assistant.cli serve --ensure-index
 
+# Serial pytest, not pytest-xdist (not adopted yet, not yet measured here): each xdist worker
+# would repeat the session fixtures (the sample store's ingest, the app start, the model
+# load), and the heaviest tests already keep both cores busy with the subprocesses they
+# start (app servers, llama.cpp). Measure `pytest -n 2 --dist loadgroup` before changing this.
 test: $(STAMP) browser-deps lint
 	$(PY) -m pytest --durations=10
 	$(PY) -m assistant.cli eval --set evals/sets/sample.jsonl --gate sample

@@ -307,7 +307,10 @@ def test_injected_text_is_only_ever_quoted_and_cited_never_obeyed(
 
 @pytest.mark.integration
 def test_an_injected_document_leaves_every_other_answer_unchanged(
-    sample_answers: dict[str, Answer], injected: Assistant, injected_answers: dict[str, Answer]
+    sample_assistant: Assistant,
+    sample_answers: dict[str, Answer],
+    injected: Assistant,
+    injected_answers: dict[str, Answer],
 ) -> None:
     unchanged = 0
     for q in SAMPLE_SET:
