@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from paths import CORPUS
+from paths import CORPUS, REPO
 
 import ingest  # noqa: F401  (offline, no-telemetry environment before anything else)
 from ingest.settings import Settings, load_settings
@@ -50,6 +50,16 @@ def sample_assistant(sample_settings: Settings):
     from assistant.qa.service import Assistant
 
     return Assistant(sample_settings)
+
+
+@pytest.fixture(scope="session")
+def sample_answers(sample_assistant) -> dict:
+    """Every question of the sample set, asked once per session as the eval runner asks it
+    (its id -> Answer): several modules check these same 135 answers."""
+    from evals.sets_io import read_eval_set
+
+    questions = read_eval_set(REPO / "evals" / "sets" / "sample.jsonl").questions
+    return {q.id: sample_assistant.ask(q.question, history=list(q.history)) for q in questions}
 
 
 def settings_for(store: Path, **overrides: object) -> Settings:

@@ -19,18 +19,20 @@ kept outside the data folder, is what stops that (docs/security-threat-model.md)
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from filelock import FileLock, Timeout
+from filelock import Timeout
 
 GENESIS = "genesis"
 LOCK_TIMEOUT_SECONDS = 10
@@ -38,6 +40,7 @@ MIN_KEY_BYTES = 32
 CHAIN_KEYS = ("seq", "prev", "hash")
 _TAIL_BLOCK = 65_536
 _HEAD_BYTES = 512  # a stream name, a seq, a time, two hex digests: well under this
+_LOCK_POLL_SECONDS = 0.005
 
 _locks: dict[Path, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -157,7 +160,7 @@ class Stream:
         self.key = key
         self.head_path = path.with_name(path.name + ".head")
         self._lock = _thread_lock(path)
-        self._file_lock = FileLock(path.with_name(path.name + ".lock"))
+        self.lock_path = path.with_name(path.name + ".lock")
 
     # -- reading ------------------------------------------------------------------------------
     def rotated(self, n: int) -> Path:
@@ -215,17 +218,24 @@ class Stream:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        """This process's thread lock, then the file lock other processes share."""
+        """This process's thread lock, then the file lock other processes share.
+
+        A plain `flock` on a lock file that is never removed, not filelock.FileLock: every
+        answer appends an event, and filelock 4's acquire and release cost about 0.25 ms of
+        CPU each time (the append itself costs less); `flock` costs some 20 us. Closing the
+        descriptor releases the lock, also when the process dies.
+        """
         with self._lock:
             try:
-                self._file_lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             except FileNotFoundError:  # the folder is not there yet: a first event
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._file_lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
+                _flock(fd, self.lock_path)
                 yield
             finally:
-                self._file_lock.release()
+                os.close(fd)
 
     def _chain(self, record: dict, tail: Link) -> dict:
         chained = {k: v for k, v in record.items() if k not in CHAIN_KEYS}
@@ -240,22 +250,14 @@ class Stream:
             line = text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate (an undecodable file name): escape it
             line = (json.dumps(record, ensure_ascii=True) + "\n").encode("ascii")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         with open(fd, "ab") as handle:
-            handle.write(self._line_start() + line)
+            handle.write(_line_start(fd) + line)
             handle.flush()
             os.fsync(handle.fileno())
         link = Link(record["seq"], record["hash"])
         self._write_head(link, record.get("time"))
         return link
-
-    def _line_start(self) -> bytes:
-        """A newline first when a crashed write left a torn last line, so this one stays whole."""
-        with self.path.open("rb") as handle:
-            if handle.seek(0, os.SEEK_END) == 0:
-                return b""
-            handle.seek(-1, os.SEEK_END)
-            return b"" if handle.read(1) == b"\n" else b"\n"
 
     def _write_head(self, link: Link, time: object) -> None:
         head = {"stream": self.name, "seq": link.seq, "hash": link.hash, "time": time}
@@ -342,6 +344,25 @@ class Stream:
             "removed_through_hash": through["hash"] if through else None,
             "removed_through_time": through.get("time") if through else None,
         }
+
+
+def _line_start(fd: int) -> bytes:
+    """A newline first when a crashed write left a torn last line, so this one stays whole."""
+    size = os.fstat(fd).st_size
+    return b"" if size == 0 or os.pread(fd, 1, size - 1) == b"\n" else b"\n"
+
+
+def _flock(fd: int, path: Path) -> None:
+    """Take the exclusive lock on `fd`, waiting up to LOCK_TIMEOUT_SECONDS for its holder."""
+    deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise Timeout(str(path)) from None
+            time.sleep(_LOCK_POLL_SECONDS)
 
 
 def _size_estimate(record: dict) -> int:

@@ -270,6 +270,12 @@ def injected(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> As
     return Assistant(settings)
 
 
+@pytest.fixture(scope="module")
+def injected_answers(injected: Assistant) -> dict[str, Answer]:
+    """The sample set asked of the store with the note, once for both tests below."""
+    return {q.id: injected.ask(q.question, list(q.history)) for q in SAMPLE_SET}
+
+
 def _content(answer: Answer) -> tuple:
     """What an answer says and cites, whatever the [n] numbering or the order of lines."""
     lines = {_CITED_LINE.sub(r"\g<text>", line) for line in answer.answer.splitlines()}
@@ -282,11 +288,13 @@ def _uses_note(answer: Answer) -> bool:
 
 
 @pytest.mark.integration
-def test_injected_text_is_only_ever_quoted_and_cited_never_obeyed(injected: Assistant) -> None:
-    questions = [(q.question, list(q.history)) for q in SAMPLE_SET] + [(p, []) for p in PROBES]
+def test_injected_text_is_only_ever_quoted_and_cited_never_obeyed(
+    injected: Assistant, injected_answers: dict[str, Answer]
+) -> None:
+    asked = [(q.question, injected_answers[q.id]) for q in SAMPLE_SET]
+    asked += [(probe, injected.ask(probe, [])) for probe in PROBES]
     quoted_note = 0
-    for question, history in questions:
-        answer = injected.ask(question, history)
+    for question, answer in asked:
         assert_only_quotes(answer)
         for line in answer.answer.splitlines():
             if INJECTED_WORDS.search(line):  # said only as a quote of the note, cited to it
@@ -299,12 +307,14 @@ def test_injected_text_is_only_ever_quoted_and_cited_never_obeyed(injected: Assi
 
 @pytest.mark.integration
 def test_an_injected_document_leaves_every_other_answer_unchanged(
-    sample_assistant: Assistant, injected: Assistant
+    sample_assistant: Assistant,
+    sample_answers: dict[str, Answer],
+    injected: Assistant,
+    injected_answers: dict[str, Answer],
 ) -> None:
     unchanged = 0
     for q in SAMPLE_SET:
-        before = sample_assistant.ask(q.question, list(q.history))
-        after = injected.ask(q.question, list(q.history))
+        before, after = sample_answers[q.id], injected_answers[q.id]
         if not q.in_scope:
             assert after.refused, q.id  # the note may be a pointer, never an answer
         if _uses_note(after):

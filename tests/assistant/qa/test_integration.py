@@ -70,12 +70,6 @@ def show(problems: list[tuple[str, str, str]], limit: int = 8) -> str:
 
 
 @pytest.fixture(scope="module")
-def sample_answers(sample_assistant: Assistant) -> dict[str, Answer]:
-    """Every question of the sample set, asked once as the eval runner asks it."""
-    return answer_all(sample_assistant, SAMPLE_SET)
-
-
-@pytest.fixture(scope="module")
 def nist_assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     if not NIST_PDF.is_file():
         pytest.skip(f"{NIST_PDF} is absent")

@@ -22,7 +22,8 @@ def client(app_server):
 
 def _get(url: str) -> tuple[int, dict[str, str], bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        # A hang guard only: a page served while both cores are busy can take seconds.
+        with urllib.request.urlopen(url, timeout=60) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), err.read()
