@@ -45,7 +45,7 @@ from ingest.store import Store, StoredChunk, StoreError
 # are their error rates?"), since "agencies ... their decisions" has its own antecedent.
 _IT = re.compile(r"\b(it|its|it's|the same)\b", re.IGNORECASE)
 _DEMONSTRATIVES = frozenset({"this", "that", "these", "those"})
-_EARLY_WORDS = 4
+_EARLY_WORDS = 3
 _DEMONSTRATIVE_LAST = re.compile(r"\b(this|that|these|those|them)\W*$", re.IGNORECASE)
 _THEY = re.compile(r"\b(they|them|their|he|she|his|her)\b", re.IGNORECASE)
 _THEY_MAX_TERMS = 3

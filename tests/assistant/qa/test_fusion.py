@@ -8,12 +8,13 @@ near-duplicate merge and the per-document cap without the model or Chroma.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from assistant.qa.retrieve import HybridRetriever, retrieval_query
+from assistant.qa.retrieve import HybridRetriever, is_non_answer, refers_back, retrieval_query
 from ingest.settings import RetrievalSettings
 from ingest.store import Publication, Store, StoredChunk
 
@@ -193,3 +194,33 @@ def test_a_follow_up_reaches_the_passage_only_its_context_names(tmp_path: Path) 
     follow_up = "and what about its accuracy?"
     top = hybrid.retrieve(follow_up, [PREVIOUS], k=2, mode="keyword")
     assert top[0].chunk_id == "fr_accuracy"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is there guidance that covers drones over crowds?",
+        "How should agencies document their decisions about facial recognition vendors?",
+        "What does the toolkit say about the retention of body-worn camera footage?",
+    ],
+)
+def test_a_new_topic_does_not_lean_on_the_previous_question(question: str) -> None:
+    assert not refers_back(question)
+    assert retrieval_query(question, [PREVIOUS]) == question
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Why is that?", "Does it apply to vendors?", "Is this mandatory?", "Explain that principle."],
+)
+def test_a_question_that_refers_back_leans_on_the_previous_one(question: str) -> None:
+    assert refers_back(question)
+
+
+def test_bibliographies_and_question_lists_are_not_answers() -> None:
+    references = chunk("refs", "Smith, J. 2020. Drone oversight. Journal of Policing 3.")
+    references = replace(references, section="Map > MAP 2.3 > References")
+    questions = chunk("qs", "Did you assess drone flights?\nWho signs off?\nIs it logged?")
+    statement = chunk("rule", "Drone flights over crowds need a written permit.\nWho signs?")
+    assert is_non_answer(references) and is_non_answer(questions)
+    assert not is_non_answer(statement)
