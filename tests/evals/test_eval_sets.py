@@ -39,7 +39,7 @@ BLIND_SETS = [
     f"{name}.{split}.jsonl" for name in ("pdfs", "sample-blind") for split in ("tune", "heldout")
 ]
 FIXTURES = NIST_PDF.parent
-# The four languages (docs/pending-lang.md): translations of sample.jsonl questions, and
+# The four languages (docs/languages.md): translations of sample.jsonl questions, and
 # English questions on the French and Spanish documents.
 LANGUAGE_SETS = [f"sample.{name}.jsonl" for name in ("fr", "es", "ar", "crosslingual")]
 SAMPLE_MINIMUMS = {"out_of_scope": 18, "paraphrase": 22, "follow-up": 12, "multi-page": 4}
