@@ -55,7 +55,8 @@ def assert_inert(html: str) -> None:
     for tag in ("<script", "<img", "<iframe", "<svg", "<object", "<embed"):
         assert tag not in html.lower(), tag
     hrefs = re.findall(r'href="([^"]*)"', html)
-    assert not [h for h in hrefs if not h.startswith("corpus/")], hrefs  # our links only
+    ours = ("corpus/", "view/", "#ta-source-", "#sources")  # the app's own links only
+    assert not [h for h in hrefs if not h.startswith(ours)], hrefs
 
 
 # -- without the model ------------------------------------------------------------------------
@@ -147,7 +148,9 @@ def test_control_characters_do_not_change_the_answer(
         ("Was bedeutet Verhältnismäßigkeit bei der Polizei?", True),
         ("¿Qué significa la proporcionalidad?", True),
         ("五项核心原则是什么？", False),
-        ("ما هي المبادئ الأساسية الخمسة؟", False),
+        # Arabic is one of INTERPOL's four languages: answered through the multilingual
+        # encoder (docs/languages.md), or refused, never an error.
+        ("ما هي المبادئ الأساسية الخمسة؟", True),
         ("Что означает соразмерность?", False),
         ("आनुपातिकता का क्या अर्थ है?", False),
         ("比例原則とは何ですか？", False),
@@ -277,9 +280,13 @@ def injected_answers(injected: Assistant) -> dict[str, Answer]:
 
 
 def _content(answer: Answer) -> tuple:
-    """What an answer says and cites, whatever the [n] numbering or the order of lines."""
+    """What an answer says and where from, whatever the [n] numbering or the order of lines.
+
+    The main answer only: "More from the sources" holds the near-threshold quotes, which
+    any shift of a BM25 score may reorder."""
     lines = {_CITED_LINE.sub(r"\g<text>", line) for line in answer.answer.splitlines()}
-    cited = {(c.source, c.page, c.section, c.quote) for c in answer.citations}
+    numbers = {int(m["n"]) for line in answer.answer.splitlines() if (m := _CITED_LINE.match(line))}
+    cited = {(c.source, c.page, c.section) for c in answer.citations if c.n in numbers}
     return answer.refused, frozenset(lines), frozenset(cited)
 
 
