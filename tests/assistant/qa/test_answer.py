@@ -291,12 +291,21 @@ def test_a_sentence_about_the_document_never_opens_the_answer() -> None:
 
 
 def test_a_worked_example_is_labelled_and_does_not_open_the_answer() -> None:
-    answer = ask("How long is footage retention kept?", [RETENTION_EXAMPLE, RETENTION_GUIDE])
+    answer = ask("How long can the agency keep footage?", [RETENTION_EXAMPLE, RETENTION_GUIDE])
     first, n = cited_lines(answer)[0]
     assert "Ardent" not in first, answer.answer
     examples = [c for c in answer.citations if c.example]
     assert all(c.source == "scenarios.pdf" for c in examples)
     assert not next(c for c in answer.citations if c.n == n).example
+
+
+def test_a_question_about_the_example_itself_opens_with_it_labelled() -> None:
+    answer = ask(
+        "How long was footage kept in the Ardent pilot?", [RETENTION_GUIDE, RETENTION_EXAMPLE]
+    )
+    first, n = cited_lines(answer)[0]
+    assert "Ardent" in first, answer.answer
+    assert next(c for c in answer.citations if c.n == n).example
 
 
 def test_the_main_answer_is_short_and_the_rest_goes_to_more() -> None:

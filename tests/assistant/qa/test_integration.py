@@ -118,7 +118,8 @@ def test_citations_are_numbered_in_order_of_first_use(
     sample_answers: dict[str, Answer],
 ) -> None:
     for question_id, answer in sample_answers.items():
-        numbers = [int(m["n"]) for m in map(_CITED_LINE.match, answer.answer.splitlines()) if m]
+        shown = f"{answer.answer}\n{answer.more}".splitlines()  # "more" continues the numbers
+        numbers = [int(m["n"]) for m in map(_CITED_LINE.match, shown) if m]
         first_use = list(dict.fromkeys(numbers))
         assert first_use == [c.n for c in answer.citations], question_id
         assert first_use == list(range(1, len(first_use) + 1)), question_id
