@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from assistant.llm.prompt import Source, build_messages
-from assistant.llm.verify import CheckedClaim, Verifier, split_claims
+from assistant.llm.verify import MARKERS, CheckedClaim, Verifier, split_claims
 from assistant.qa.answer import ExtractiveAnswerer
 from assistant.qa.models import QUOTE_SEPARATOR, Answer, AnswerTrace, Citation, Passage
 from assistant.qa.refusal import states_quantity
@@ -109,10 +109,13 @@ class GenerativeAnswerer:
                 for n, p in enumerate(passages[: self.settings.passages], start=1)
             ]
         by_text = {p.text: p for p in passages}
+        # The main answer's excerpts only, not "More from the sources": a small model's
+        # context is short, and the main answer is what it should say in its own words.
+        cited = {int(n) for m in MARKERS.finditer(quoted.answer) for n in re.findall(r"\d+", m[1])}
         return [
             _Grounding(Source(c.n, c.title, c.quote.replace(QUOTE_SEPARATOR, " ")), by_text[c.text])
             for c in quoted.citations
-            if c.text in by_text
+            if c.text in by_text and c.n in cited
         ]
 
     def _verified(

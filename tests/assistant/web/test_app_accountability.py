@@ -120,7 +120,7 @@ def test_the_first_question_waits_for_a_purpose_given_once_per_conversation(
     assert "already has a purpose" in again.text and len(_events(purpose_app, "purpose")) == 1
 
     # A new chat is a new conversation: it asks again, and gets an id of its own.
-    officer.run("on_new_chat", [])
+    officer.run("on_new_chat", [None])
     assert (
         "purpose of this conversation first"
         in officer.run("on_question", [QUESTION, [], None]).text
@@ -182,7 +182,7 @@ def test_a_refused_upload_leaves_no_temporary_file(open_app: RunningApp) -> None
     staff.run("admin_sign_in", ["sam", ""])
     bad = uploaded(client, open_app.url, "note-8.md", "\x00binary, not Markdown")
     assert Path(bad["path"]).exists()  # the web server's copy, before the handler sees it
-    refused = staff.run("admin_upload", [bad, False])
+    refused = staff.run("admin_upload", [bad, False, "", ""])
     assert "binary content" in refused.text
     assert refused.data[-1] is None  # the upload box empties: the file must be chosen again
     assert not Path(bad["path"]).exists()
@@ -190,7 +190,7 @@ def test_a_refused_upload_leaves_no_temporary_file(open_app: RunningApp) -> None
     # Refused for want of a staff sign-in: the anonymous client's file goes too.
     stranger = httpx.Client(timeout=60)
     theirs = uploaded(stranger, open_app.url, "note-9.md", policy_note(9))
-    outcome = Session(open_app, stranger).run("admin_upload", [theirs, False])
+    outcome = Session(open_app, stranger).run("admin_upload", [theirs, False, "", ""])
     assert "sign in with a staff account" in outcome.text
     assert not Path(theirs["path"]).exists()
     assert "note-8.md" not in open_app.corpus() and "note-9.md" not in open_app.corpus()
