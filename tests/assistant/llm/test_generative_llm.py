@@ -54,8 +54,8 @@ def test_every_shown_sentence_is_supported_by_the_passage_it_cites(local: Assist
         shown += len(checked)
         supported += sum(c.verified for c in checked)
         # Every citation shown is cited in the text, numbered 1..m in order of use.
-        shown = f"{answer.answer}\n{answer.more}"  # a quoted fallback has "more" too
-        used = [int(n) for m in MARKERS.finditer(shown) for n in re.findall(r"\d+", m[1])]
+        text = f"{answer.answer}\n{answer.more}"  # a quoted fallback has "more" too
+        used = [int(n) for m in MARKERS.finditer(text) for n in re.findall(r"\d+", m[1])]
         assert (
             sorted(set(used))
             == [c.n for c in answer.citations]
