@@ -127,7 +127,7 @@ def test_outcomes_share_every_question_and_add_up_to_one() -> None:
             result("factoid", False, 1.0),
             result("factoid", False, 0.0),
             result("factoid", True, 0.0),
-            result("out-of-scope", True, None),
+            result("out_of_scope", True, None),
         ]
     )
     assert metrics["answered_correct"] == 0.25
