@@ -8,7 +8,7 @@ generative backend can take its place behind the same `Answerer` protocol.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -67,7 +67,7 @@ _EXAMPLE_TEXT = re.compile(
     r"^(for (example|instance)|in this (example|scenario|case)|imagine|suppose)\b", re.I
 )
 # How much more of the question an example must match than any rule to open the answer.
-_EXAMPLE_OPENS = 1.6
+_EXAMPLE_OPENS = 1.25
 MAIN_SENTENCES = 5  # the main answer: about five sentences, or one list
 _ANNOUNCES = re.compile(r"(as follows|the following)[.:]?$|:$", re.IGNORECASE)
 _REFERS_BACK = re.compile(
@@ -199,7 +199,13 @@ class ExtractiveAnswerer:
             for i, g, lex in lexical[len(top) :]
         ]
         ranked = sorted(scored, key=lambda c: c.score, reverse=True)
-        return _opener_first(ranked, passages)
+
+        def coverage(index: int) -> float:
+            """The share of the question's weighted words in a passage and its heading."""
+            found = set(terms(f"{passages[index].section} {passages[index].text}"))
+            return sum(w for t, w in weights.items() if t in found) / total
+
+        return _opener_first(ranked, passages, coverage)
 
     def _semantic(self, question: str, history: list[str], texts: list[str]) -> np.ndarray:
         if self.settings.rerank_sentences == 0:
@@ -263,21 +269,24 @@ def _can_open(passage: Passage, group: tuple[Unit, ...]) -> bool:
     return not _ABOUT_THE_DOCUMENT.search(group[0].text)
 
 
-def _opener_first(ranked: list[_Candidate], passages: list[Passage]) -> list[_Candidate]:
+def _opener_first(
+    ranked: list[_Candidate], passages: list[Passage], coverage: Callable[[int], float]
+) -> list[_Candidate]:
     """The best candidate that can open the answer first; the others keep their order.
 
     Sentences about the document never open. A worked example opens only when the question
-    is about that example ("the vendor's false alert rate at Central Station"): when it
-    matches clearly more of the question's weighted words than any rule does. Otherwise a
-    rule opens and the example, labelled, follows.
+    is about that example ("the vendor's false alert rate at Central Station"): when its
+    passage holds clearly more of the question's weighted words than any rule's passage.
+    Otherwise a rule opens and the example, labelled, follows.
     """
     eligible = [c for c in ranked if c.can_open] or ranked
     opener = eligible[0]
     if is_example(passages[opener.passage_index], opener.units):
         rules = [c for c in eligible if not is_example(passages[c.passage_index], c.units)]
-        best_rule = max(rules, key=lambda c: c.lexical, default=None)
-        if best_rule is not None and opener.lexical < _EXAMPLE_OPENS * best_rule.lexical:
-            opener = next(c for c in eligible if c in rules)
+        if rules:
+            best_rule = max(coverage(c.passage_index) for c in rules)
+            if coverage(opener.passage_index) < _EXAMPLE_OPENS * best_rule:
+                opener = rules[0]
     return [opener] + [c for c in ranked if c is not opener]
 
 
