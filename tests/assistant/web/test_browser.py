@@ -156,7 +156,9 @@ def test_purpose_first_then_an_answer_marked_wrong(browser, purpose_server) -> N
         purpose = page.get_by_label("Case reference or purpose of this conversation")
         purpose.fill("Case 2025/118: burglary series")
         purpose.press("Enter")
-        page.get_by_text("Purpose recorded for this conversation").wait_for()
+        page.get_by_text("Purpose recorded for this conversation").wait_for(
+            timeout=ANSWER_TIMEOUT_MS
+        )
         page.get_by_label("Your question").press("Enter")  # the refused question is kept
         page.locator(".ta-answer").last.wait_for(timeout=ANSWER_TIMEOUT_MS)
 
@@ -164,7 +166,9 @@ def test_purpose_first_then_an_answer_marked_wrong(browser, purpose_server) -> N
         page.get_by_label("wrong").check()
         page.get_by_label("Reason (optional)").fill("Quotes the wrong section")
         page.get_by_role("button", name="Record the verdict").click()
-        page.get_by_text("Recorded: the latest answer is marked wrong.").wait_for()
+        page.get_by_text("Recorded: the latest answer is marked wrong.").wait_for(
+            timeout=ANSWER_TIMEOUT_MS
+        )
         assert page.dialogs == [] and page.outside_requests == []
 
     events = AuditLog(AuditSettings(file=purpose_server.audit_file)).read()
