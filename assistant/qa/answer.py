@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
+from assistant.qa.refusal import NUMBER, expected_quantity_anchor
 from ingest.embedding import Embedder
 from ingest.keyword_index import KeywordIndex, terms
 from ingest.sentences import Unit, split_units
@@ -43,10 +44,8 @@ _DEFINITION_QUESTION = re.compile(
     re.I,
 )
 _DEFINES = re.compile(r"\b(is|are|refers to|means|is defined as|describes?)\b", re.I)
-_QUANTITY_QUESTION = re.compile(r"\bhow\s+(many|much|long|often)\b|\bwhen\b|\bwhat\s+year\b", re.I)
-_HAS_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty)\b", re.I
-)
+# Quantities ("how many", "budget") are recognised as refusal recognises them; dates too.
+_DATE_QUESTION = re.compile(r"\bwhen\b|\bwhat\s+year\b", re.I)
 _CUE_BONUS = 0.06
 # Sentences about the document itself, and disclaimers: true, but never the answer.
 _ABOUT_THE_DOCUMENT = re.compile(
@@ -253,8 +252,8 @@ class ExtractiveAnswerer:
 
 def _answer_cue(question: str) -> re.Pattern | None:
     """What the opening sentence of a good answer to this kind of question looks like."""
-    if _QUANTITY_QUESTION.search(question):
-        return _HAS_NUMBER
+    if expected_quantity_anchor(question) or _DATE_QUESTION.search(question):
+        return NUMBER
     if _DEFINITION_QUESTION.search(question):
         return _DEFINES
     return None

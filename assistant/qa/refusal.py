@@ -29,7 +29,7 @@ _QUESTION_SCAFFOLDING = (
     "officer officers police agency agencies"
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
-_NUMBER = re.compile(
+NUMBER = re.compile(  # a figure, in digits or words
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"forty|fifty|hundred|thousand|million|billion|half|dozen)\b",
     re.IGNORECASE,
@@ -121,7 +121,7 @@ def states_quantity(question: str, sentences: list[str]) -> bool:
         return True
     anchor_terms = set(terms(anchor))
     for sentence in sentences:
-        if not _NUMBER.search(sentence):
+        if not NUMBER.search(sentence):
             continue
         if anchor == "time" and _TIME_UNITS.search(sentence):
             return True
