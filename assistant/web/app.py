@@ -111,10 +111,6 @@ _COPY_JS = """async (text) => {
   document.body.appendChild(area); area.select();
   try { document.execCommand("copy"); } finally { area.remove(); }
 }"""
-# Autofocus cannot reach a box that is still disabled: focus it once it is enabled.
-_FOCUS_QUESTION_JS = """() => {
-  setTimeout(() => document.querySelector("#ta-question textarea")?.focus(), 0);
-}"""
 _SIGN_OUT_JS = """async () => {
   await fetch("staff/sign-out", {method: "POST", credentials: "same-origin"});
   return [];
@@ -631,14 +627,11 @@ def build_app(
                         info=render.QUESTION_LIMIT_NOTE,
                         lines=1,
                         max_lines=4,
+                        autofocus=True,
                         elem_id="ta-question",
-                        # Enabled once the page has loaded its conversation (see app.load).
-                        interactive=False,
                     )
                     with gr.Row():
-                        ask_button = gr.Button(
-                            "Ask", variant="primary", icon=ICONS / "send.svg", interactive=False
-                        )
+                        ask_button = gr.Button("Ask", variant="primary", icon=ICONS / "send.svg")
                         # Shown by the streaming answer while the model writes, and only then.
                         stop_button = gr.Button(
                             "Stop", variant="stop", visible=False, icon=ICONS / "stop.svg"
@@ -661,7 +654,6 @@ def build_app(
                         inputs=question,
                         label="Example questions",
                         elem_id="ta-examples",
-                        visible=False,  # shown with the question box (see app.load)
                     )
                     with gr.Accordion("Conversations, copy and export", open=False):
                         with gr.Row():
@@ -815,17 +807,7 @@ def build_app(
         # A re-ingest can change the corpus while the app runs: refresh the banner per visit.
         app.load(banner, None, banner_box, api_visibility="private")
         shown_io = [chat, sources, session, conversation_list]
-        # The question box, Ask and the examples wait for the page's conversation: a
-        # question asked before it arrived had its answer wiped by it (the load's empty
-        # chat came back second when the server was busy warming up) and went on under no
-        # owner. `.then` runs even when the load failed, so the box never stays locked.
-        app.load(on_page_load, browser_id, [browser_id, *shown_io], api_visibility="private").then(
-            lambda: (gr.update(interactive=True),) * 2 + (gr.update(visible=True),),
-            None,
-            [question, ask_button, examples.dataset],
-            js=_FOCUS_QUESTION_JS,
-            api_visibility="private",
-        )
+        app.load(on_page_load, browser_id, [browser_id, *shown_io], api_visibility="private")
         open_button.click(on_open, [conversation_list, session], shown_io, api_visibility="private")
         delete_button.click(
             on_delete,
