@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from paths import CORPUS, REPO
+from paths import CORPUS, NIST_PDF, REPO
 
 import ingest  # noqa: F401  (offline, no-telemetry environment before anything else)
 from ingest.settings import Settings, load_settings
@@ -38,6 +38,28 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     report = refresh([CORPUS], Settings(store=store, corpus=CORPUS))
     assert not report.failed, report.failed
     return store
+
+
+@pytest.fixture(scope="session")
+def nist_ingest(tmp_path_factory: pytest.TempPathFactory):
+    """NIST AI 100-1 (48 real pages) ingested once per session, from a folder of its own:
+    the ingest tests and the answer tests read the same store (some 40 s of CPU each)."""
+    if not NIST_PDF.is_file():
+        pytest.skip(f"{NIST_PDF} is absent")
+    import shutil
+
+    from ingest.refresh import refresh
+
+    root = tmp_path_factory.mktemp("nist")
+    folder = root / "docs"
+    folder.mkdir()
+    shutil.copy2(NIST_PDF, folder / NIST_PDF.name)
+    with pytest.MonkeyPatch.context() as env:  # the autouse isolation is function-scoped
+        env.setenv("TOOLKIT_ASSISTANT_CONFIG", str(root / "no-config.toml"))
+        settings = Settings(store=root / "store", corpus=folder)
+        report = refresh([folder], settings)
+    assert not report.failed, report.failed
+    return report, settings
 
 
 @pytest.fixture(scope="session")

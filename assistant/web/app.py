@@ -187,6 +187,15 @@ def build_app(
     access = WebAccess.create(settings, audit, admin)
     conversations = open_store(settings)
     page_owners: OrderedDict[str, str] = OrderedDict()  # session hash -> owner, see record
+    # Pages that sent a question. A question typed while a fresh page still loads runs
+    # beside the load; the load's (empty) saved conversation must not wipe its answer.
+    pages_asked: OrderedDict[str, None] = OrderedDict()
+
+    def remember(pages: OrderedDict, session_hash: str | None, value: object) -> None:
+        pages[session_hash] = value
+        while len(pages) > MAX_PAGES_REMEMBERED:
+            pages.popitem(last=False)
+
     accountability = ChatAccountability(audit, settings.audit.require_purpose)
     answer_concurrency = {
         "concurrency_id": "answer",
@@ -224,6 +233,7 @@ def build_app(
     def on_question(question: str, chat: list, session: dict, request: gr.Request):
         if _empty(question):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        remember(pages_asked, request.session_hash, None)
         session, chat = dict(session or _new_session()), _recent(chat)
         result = accountability.refusal(session) or _answer_or_message(
             assistant, question, session["history"]
@@ -252,6 +262,7 @@ def build_app(
         if _empty(question):
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
+        remember(pages_asked, request.session_hash, None)
         session, chat = dict(session or _new_session()), _recent(chat)
         stopping.discard(request.session_hash)
         chat = [*chat, {"role": "user", "content": render.question_html(question)}]
@@ -349,11 +360,16 @@ def build_app(
     def on_page_load(token: object, request: gr.Request):
         """A visit or a reload: the latest conversation of this user (or browser) again."""
         owner, token = owner_of(request, token)
-        page_owners[request.session_hash] = owner
-        while len(page_owners) > MAX_PAGES_REMEMBERED:
-            page_owners.popitem(last=False)
+        remember(page_owners, request.session_hash, owner)
         latest = conversations.latest(owner) if conversations else None
-        return token, *shown(latest, owner)
+        chat, sources, session, listed = shown(latest, owner)
+        # A question sent while the page loads runs beside this load, and the two results
+        # reach the page in either order. So the chat is written only to bring back a saved
+        # conversation, and never once the page has asked: an empty chat written after an
+        # answer would wipe it. (The session's owner is then set by `record`.)
+        if not chat or request.session_hash in pages_asked:
+            return token, gr.skip(), gr.skip(), gr.skip(), listed
+        return token, chat, sources, session, listed
 
     def on_open(choice: str | None, session: dict):
         owner = (session or {}).get("owner")

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from paths import NIST_PDF
 
 from ingest.chunking import Chunker
 from ingest.embedding import MAX_WORD_PIECES, count_word_pieces
 from ingest.loaders import load_document
-from ingest.refresh import refresh
-from ingest.settings import Settings
 from ingest.store import Store
 
 pytestmark = [
@@ -21,13 +17,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def nist_store(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("nist")
-    folder = root / "docs"
-    folder.mkdir()
-    shutil.copy2(NIST_PDF, folder / NIST_PDF.name)
-    settings = Settings(store=root / "store")
-    report = refresh([folder], settings)
+def nist_store(nist_ingest):
+    report, settings = nist_ingest  # tests/conftest.py: one ingest per session
     return report, Store(settings.store)
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from paths import NIST_PDF, REPO
+from paths import REPO
 
 from assistant.qa.models import Answer
 from assistant.qa.service import MAX_QUESTION_CHARS, Assistant, QuestionError, clean_question
 from evals.sets_io import EvalQuestion, read_eval_set
-from ingest.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -70,17 +69,8 @@ def show(problems: list[tuple[str, str, str]], limit: int = 8) -> str:
 
 
 @pytest.fixture(scope="module")
-def nist_assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    if not NIST_PDF.is_file():
-        pytest.skip(f"{NIST_PDF} is absent")
-    from ingest.refresh import refresh
-
-    folder = tmp_path_factory.mktemp("nist")
-    with pytest.MonkeyPatch.context() as env:  # the autouse isolation is function-scoped
-        env.setenv("TOOLKIT_ASSISTANT_CONFIG", str(folder / "no-config.toml"))
-        settings = Settings(store=folder / "store", corpus=NIST_PDF.parent)
-        report = refresh([NIST_PDF], settings)
-    assert not report.failed, report.failed
+def nist_assistant(nist_ingest) -> Assistant:
+    _, settings = nist_ingest  # tests/conftest.py: one ingest per session
     return Assistant(settings)
 
 

@@ -8,6 +8,7 @@ opened, fetched nothing from outside the app.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 
@@ -23,7 +24,10 @@ from ingest.settings import Settings
 pytestmark = pytest.mark.browser
 ANSWER_TIMEOUT_MS = 60_000
 VIEWER_TIMEOUT_MS = 60_000
+# docs/officers.md shows this page at phone width. A run writes it only when asked
+# (TOOLKIT_ASSISTANT_UPDATE_SCREENSHOTS=1): `make test` leaves the checkout as it found it.
 SCREENSHOT = REPO / "docs" / "img" / "narrow-sources.png"
+UPDATE_SCREENSHOTS = os.environ.get("TOOLKIT_ASSISTANT_UPDATE_SCREENSHOTS") == "1"
 assert CHROMIUM_ARGS  # imported with the fixture: the same flags
 
 
@@ -104,9 +108,9 @@ def test_a_citation_link_brings_its_card_into_view_highlighted(page, context) ->
     jump.click()
     top = page.locator("#sources").evaluate("s => s.getBoundingClientRect().top")
     assert 0 <= top < 844
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(SCREENSHOT))
+    shot = page.screenshot(path=str(SCREENSHOT) if UPDATE_SCREENSHOTS else None)
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_a_pdf_citation_opens_at_the_page_with_the_quote_highlighted(page) -> None:
