@@ -55,16 +55,9 @@ run: $(STAMP)
 # start (app servers, llama.cpp). Measure `pytest -n 2 --dist loadgroup` before changing this.
 test: $(STAMP) browser-deps lint
 	$(PY) -m pytest --durations=10
-	$(PY) -m assistant.cli eval --set evals/sets/sample.jsonl --gate sample
-	@# The four languages (docs/languages.md): the translated sets.
-	for s in fr es ar; do $(PY) -m assistant.cli eval --set evals/sets/sample.$$s.jsonl --gate sample-$$s || exit 1; done
-	$(PY) -m assistant.cli eval --set evals/sets/sample-blind.heldout.jsonl --gate sample-blind-heldout
-	@# English-only sets over the PDFs: the multilingual encoder answers only French, Spanish
-	@# and Arabic questions, so its vectors (minutes of CPU for the two PDFs) are skipped.
-	@if [ -f $(NIST) ]; then \
-	  $(ENGLISH_ONLY) $(PY) -m assistant.cli eval --set evals/sets/nist.jsonl --corpus $(NIST) --gate nist && \
-	  $(ENGLISH_ONLY) $(PY) -m assistant.cli eval --set evals/sets/pdfs.heldout.jsonl --corpus $(dir $(NIST)) --gate pdfs-heldout; \
-	else echo "note: $(NIST) absent: NIST and PDF held-out gates skipped"; fi
+	@# The eval gates (evals/gates.py): the sample set, its French, Spanish and Arabic
+	@# translations, the blind held-out splits, and the NIST set when ../shared has the PDFs.
+	$(PY) -m evals.gates
 
 unit: $(STAMP)
 	$(PY) -m pytest -m "not integration and not browser and not server and not llm"

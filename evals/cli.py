@@ -88,12 +88,15 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (parser.epilog or "") + EVAL_EXAMPLES
 
 
-def run_eval_command(args: argparse.Namespace) -> int:
-    """Exit status: 0 done, 1 the gate failed, 2 the set or the thresholds are unusable."""
+def run_eval_command(args: argparse.Namespace, overrides: dict | None = None) -> int:
+    """Exit status: 0 done, 1 the gate failed, 2 the set or the thresholds are unusable.
+
+    `overrides`: settings over those of the environment (`evals/gates.py`'s English-only
+    gates), as `load_settings` takes them."""
     from evals.gate import GateError
 
     try:
-        return _run(args)
+        return _run(args, overrides or {})
     except (EvalSetError, GateError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -113,7 +116,7 @@ def _progress(done: int, total: int) -> None:
         )
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, overrides: dict) -> int:
     from assistant.compose import build_assistant
     from evals.gate import failed_metrics, load_thresholds
     from evals.runner import check_gold_sources, eval_settings
@@ -127,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
     # Checked before the run: a typo in --gate should not cost a full eval to find out.
     thresholds = load_thresholds(args.gate) if args.gate else None
     answerer = args.answerer
-    base = load_settings(generation={"answerer": answerer} if answerer else None)
+    base = load_settings(**overrides, generation={"answerer": answerer} if answerer else None)
     corpus = args.corpus or base.corpus
     settings = eval_settings(base, corpus, getattr(args, "store", None))
     _say(f"indexing {corpus} in {settings.chroma_url or settings.store}")

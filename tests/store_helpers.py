@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,3 +116,32 @@ def kill_moments(seed: int) -> list[float]:
     cases = int(os.environ.get("TOOLKIT_ASSISTANT_TEST_KILLS", "5"))
     rng = random.Random(seed)
     return [(i + rng.random()) / cases for i in range(cases)]
+
+
+def processes_in_group(pgid: int) -> dict[int, str]:
+    """pid -> command line of every live (non-zombie) process in process group `pgid`."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # gone meanwhile
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state != "Z":
+            found[int(entry)] = command
+    return found
+
+
+def wait_for(condition, seconds: float, what: str):
+    """`condition()`'s first truthy result, polled; bounded generously, never a fixed sleep."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting {seconds:g} s for {what}")

@@ -89,3 +89,11 @@ def test_anchors_follow_github() -> None:
         "users",
         "users-1",
     }
+
+
+def test_the_threat_model_names_assets_attackers_controls_and_what_is_out_of_scope() -> None:
+    """Issue 14: the page an inspector reads first keeps its four parts."""
+    text = (REPO / "docs" / "security-threat-model.md").read_text(encoding="utf-8")
+    headings = [h.lower() for h in _HEADING.findall(_prose(text))]
+    for part in ("assets", "attackers", "controls", "out of scope"):
+        assert any(h.startswith(part) for h in headings), (part, headings)

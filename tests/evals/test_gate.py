@@ -38,3 +38,21 @@ def test_a_bad_thresholds_file_is_one_clear_error(tmp_path: Path, text: str, pro
     path.write_text(text, encoding="utf-8")
     with pytest.raises(GateError, match=problem):
         load_thresholds("sample", path)
+
+
+def test_every_make_test_gate_has_its_set_and_its_thresholds() -> None:
+    from evals.gates import GATES, REPO
+
+    for gate in GATES:
+        assert (REPO / "evals" / "sets" / gate.set_file).is_file(), gate
+        assert load_thresholds(gate.name), gate  # raises GateError on a missing table
+
+
+def test_pdf_gates_are_skipped_when_the_pdfs_are_absent(tmp_path, capsys) -> None:
+    from evals.gates import main as run_gates
+
+    assert run_gates(["--only", "nist", "pdfs-heldout", "--fixtures", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "gate nist skipped" in out and "gate pdfs-heldout skipped" in out
+    rows = [line.split()[:2] for line in out.splitlines()[-2:]]
+    assert rows == [["nist", "skipped"], ["pdfs-heldout", "skipped"]]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -23,7 +24,14 @@ from pathlib import Path
 import pytest
 from paths import REPO
 from pdf_factory import handbook_pdf, write
-from store_helpers import Snapshot, kill_moments, snapshot, write_policy_notes
+from store_helpers import (
+    Snapshot,
+    kill_moments,
+    processes_in_group,
+    snapshot,
+    wait_for,
+    write_policy_notes,
+)
 
 from ingest.refresh import KEYWORD_DIR, RefreshReport, refresh
 from ingest.settings import Settings
@@ -108,12 +116,20 @@ def test_kill_9_leaves_the_old_or_the_new_corpus_and_the_rerun_matches_a_clean_i
             env=_subprocess_env(),
             stdout=output,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the readers it spawns are in it
         )
     try:
         time.sleep(fraction * crash_setup.full_run_seconds)
         run.kill()  # SIGKILL: no cleanup handlers, no lock release, no flush
-    finally:
         run.wait(timeout=60)
+        # Issue 14: no process of ours remains (a reader blocked on a pipe would).
+        group = run.pid
+        wait_for(lambda: not processes_in_group(group), 60, "the readers to exit")
+    finally:
+        run.kill()
+        run.wait(timeout=60)
+        for pid in processes_in_group(run.pid):  # leave nothing behind when the test fails
+            os.kill(pid, signal.SIGKILL)
     assert run.returncode in (-9, 0), log.read_text()[-3000:]
 
     # Readable, and exactly one of the two corpora.

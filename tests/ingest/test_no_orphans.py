@@ -14,41 +14,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from paths import REPO
 from pdf_factory import shared_stream_pdf, write
+from store_helpers import processes_in_group, wait_for
 
 from ingest.loaders.pdf import PARALLEL_FROM_PAGES
-
-
-def _group(pgid: int) -> dict[int, str]:
-    """pid -> command line of every live (non-zombie) process in process group `pgid`."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue  # gone meanwhile
-        state, group = fields[0], int(fields[2])
-        if group == pgid and state != "Z":
-            found[int(entry)] = command
-    return found
-
-
-def _wait_for(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting {seconds:g} s for {what}")
 
 
 def test_kill_9_of_ingest_during_pdf_extraction_leaves_no_process(tmp_path: Path) -> None:
@@ -76,14 +48,14 @@ def test_kill_9_of_ingest_during_pdf_extraction_leaves_no_process(tmp_path: Path
         )
     pgid = run.pid
     try:
-        readers = _wait_for(
+        readers = wait_for(
             lambda: (
                 [
                     pid
-                    for pid, command in _group(pgid).items()
+                    for pid, command in processes_in_group(pgid).items()
                     if "spawn_main" in command and pid != run.pid
                 ]
-                if sum("spawn_main" in c for c in _group(pgid).values()) >= 2
+                if sum("spawn_main" in c for c in processes_in_group(pgid).values()) >= 2
                 else None
             ),
             300,
@@ -92,7 +64,7 @@ def test_kill_9_of_ingest_during_pdf_extraction_leaves_no_process(tmp_path: Path
         assert run.poll() is None, (tmp_path / "ingest.log").read_text()[-2000:]
         os.kill(run.pid, signal.SIGKILL)
         run.wait(timeout=60)
-        _wait_for(lambda: not _group(pgid), 60, f"the readers {readers} to exit: {_group(pgid)}")
+        wait_for(lambda: not processes_in_group(pgid), 60, f"the readers {readers} to exit")
     finally:
-        for pid in _group(pgid):  # leave nothing behind, even when the test fails
+        for pid in processes_in_group(pgid):  # leave nothing behind, even when the test fails
             os.kill(pid, signal.SIGKILL)

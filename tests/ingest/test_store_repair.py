@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from app_calls import free_port
-from store_helpers import write_policy_notes
+from store_helpers import wait_for, write_policy_notes
 
 from assistant.cli import main
 from ingest.refresh import keyword_dir, refresh
@@ -63,6 +63,25 @@ def test_a_truncated_chroma_database_is_one_line_naming_the_rebuild(
     assert '"note-001.md"' in capsys.readouterr().out
     kept = [p for p in tmp_path.iterdir() if p.name.startswith("store.damaged-")]
     assert len(kept) == 1 and (kept[0] / "chroma.sqlite3").exists()  # set aside, not lost
+
+
+def test_serve_on_a_truncated_store_starts_and_names_the_rebuild(built, tmp_path: Path) -> None:
+    """The app starts on a damaged store, the page is served, and the log says what to run."""
+    from app_server import serve_app
+
+    store = _copy(built[1], tmp_path)
+    database = store / "chroma.sqlite3"
+    with database.open("r+b") as handle:
+        handle.truncate(database.stat().st_size // 3)
+    servers = serve_app(store, tmp_path)
+    server = next(servers)  # once the page answers 200
+    try:
+        wait_for(lambda: "ready at" in server.log.read_text(), 240, "the warm-up to end")
+        log = server.log.read_text()
+        assert "is damaged" in log and "toolkit-assistant ingest --rebuild" in log, log
+        assert "Traceback" not in log, log
+    finally:
+        servers.close()  # stops the app
 
 
 def test_a_truncated_keyword_index_is_rebuilt_by_ask_and_by_ingest(

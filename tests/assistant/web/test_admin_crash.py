@@ -34,7 +34,7 @@ import pytest
 from app_calls import call, free_port, log_in, start_call
 from paths import REPO
 from pdf_factory import shared_stream_pdf, write
-from store_helpers import Snapshot, kill_moments, snapshot, write_policy_notes
+from store_helpers import Snapshot, kill_moments, snapshot, wait_for, write_policy_notes
 
 from assistant.access.audit import AuditLog
 from assistant.access.auth import UserStore
@@ -290,16 +290,6 @@ def _live(process: psutil.Process) -> bool:
         return False
 
 
-def _wait_for(condition, seconds: float, what: str):
-    """Poll a condition until it holds; the bound is a hang guard, never a figure."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.1)
-    pytest.fail(f"gave up waiting {seconds:g} s for {what}")
-
-
 def _readers(app_pid: int) -> list[psutil.Process] | None:
     """The app's whole process tree once a spawned reader has spawned a reader of its own
     (the PDF's second half): the deepest tree a refresh makes."""
@@ -324,7 +314,7 @@ def test_kill_9_during_an_admin_refresh_leaves_no_process_of_ours(
     try:
         started = start_call(app.client, app.url, "admin_refresh", [None])
         assert started.status_code == 200, started.text
-        tree = _wait_for(lambda: _readers(app.pid), UP_WITHIN_SECONDS, "both PDF readers")
+        tree = wait_for(lambda: _readers(app.pid), UP_WITHIN_SECONDS, "both PDF readers")
         assert app.alive(), app.log.read_text()[-3000:]
         before = {p.pid: " ".join(p.cmdline()) for p in tree}
         app.kill_9()
@@ -333,7 +323,7 @@ def test_kill_9_during_an_admin_refresh_leaves_no_process_of_ours(
         gone, alive = psutil.wait_procs(tree, timeout=GONE_WITHIN_SECONDS)
         alive = [p for p in alive if _live(p)]
         assert not alive, f"outlived the app: {[before[p.pid] for p in alive]}"
-        _wait_for(lambda: not _ours(app.pid), GONE_WITHIN_SECONDS, "the app's process group")
+        wait_for(lambda: not _ours(app.pid), GONE_WITHIN_SECONDS, "the app's process group")
     finally:
         for process in _ours(app.pid):  # leave nothing behind, even when the test fails
             process.kill()
