@@ -108,9 +108,9 @@ def main() -> None:
                 posted = staff.post(url + "gradio_api/upload", files={"files": (name, text)})
                 file = {"path": posted.json()[0], "orig_name": name}
                 file["meta"] = {"_type": "gradio.FileData"}
-                said.append(
-                    f"\n{' ' * 36}{name}: {_text(call(staff, url, 'admin_upload', [file, False]))}"
-                )
+                # The file, replace, title and version (empty: from the document).
+                outcome = call(staff, url, "admin_upload", [file, False, "", ""])
+                said.append(f"\n{' ' * 36}{name}: {_text(outcome)}")
             return "".join(said)
 
         _phase("while both are uploaded (checked)", url, upload)
