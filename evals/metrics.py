@@ -2,12 +2,12 @@
 
 Retrieval is scored on *units*, not chunks: a PDF page (source, page) or, for documents
 without pages, a section. Several chunks of one page count once, so a retriever is not
-rewarded for returning the same page three times. The IR formulas come from ranx.
+rewarded for returning the same page three times. The IR formulas are trec_eval's, through
+pytrec-eval-terrier (the C trec_eval, called in-process).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,13 +17,15 @@ import numpy as np
 from evals.sets_io import GoldRef, page_unit_id, section_unit_id
 
 RANKING_DEPTH = 10
-# Our names -> ranx's names. hit@k is ranx's hit_rate@k (1 if any relevant unit in the top k).
+# Our names -> trec_eval's. hit@k is success_k (1 if any relevant unit is in the top k);
+# MRR@10 is recip_rank over rankings cut at RANKING_DEPTH.
 RETRIEVAL_METRICS = {
-    "hit@1": "hit_rate@1",
-    "hit@5": "hit_rate@5",
-    "mrr@10": "mrr@10",
-    "ndcg@10": "ndcg@10",
+    "hit@1": "success_1",
+    "hit@5": "success_5",
+    "mrr@10": "recip_rank",
+    "ndcg@10": "ndcg_cut_10",
 }
+_TREC_MEASURES = {"success.1,5", "recip_rank", "ndcg_cut.10"}
 ANSWER_METRICS = (
     "key_fact_recall",
     "answer_first_rate",
@@ -66,7 +68,7 @@ class Located(Protocol):
 
 
 def unit_of(hit: Located, gold: Sequence[GoldRef]) -> str:
-    """The hit's ranking unit; named like the gold unit it matches, so ranx can see it."""
+    """The hit's ranking unit; named like the gold unit it matches, so the scorer sees it."""
     for ref in gold:
         unit = ref.matching_unit(hit.source, hit.page, hit.section)
         if unit is not None:
@@ -103,31 +105,35 @@ class RetrievalScores:
 def retrieval_scores(
     rankings: dict[str, list[str]], relevant: dict[str, list[str]]
 ) -> RetrievalScores:
-    """hit@1, hit@5, MRR@10 and nDCG@10 for every question in `relevant`, with one ranx call.
+    """hit@1, hit@5, MRR@10 and nDCG@10 for every question in `relevant`.
 
-    ranx compiles its metrics with numba on first use (seconds), so it is called once for a
-    whole run. A question that retrieved nothing gets an empty ranking and scores 0.
+    trec_eval (pytrec-eval-terrier) rather than ranx: ranx compiles its metrics with numba
+    in each new process, 34 s cold and 13 s with numba's disk cache on the 2-core machine,
+    paid by every eval run and test process; trec_eval scores a whole set in milliseconds,
+    with the same values (tests/evals/test_metrics.py). A question that retrieved nothing
+    scores 0.
     """
     if not relevant:
         return RetrievalScores({name: None for name in RETRIEVAL_METRICS}, {})
-    from ranx import Qrels, Run, evaluate
+    import pytrec_eval
 
-    qrels = Qrels.from_dict({qid: dict.fromkeys(units, 1) for qid, units in relevant.items()})
-    run = Run.from_dict(
-        {
-            # ranx orders by score: the first unit gets the highest.
-            qid: {unit: float(len(units) - rank) for rank, unit in enumerate(units)}
-            for qid, units in ((qid, rankings.get(qid, [])) for qid in relevant)
-        }
+    evaluator = pytrec_eval.RelevanceEvaluator(
+        {qid: dict.fromkeys(units, 1) for qid, units in relevant.items()}, _TREC_MEASURES
     )
-    with warnings.catch_warnings():
-        # numba's "unsafe cast from uint64 to int64" on ranx's hit counter: harmless noise.
-        warnings.simplefilter("ignore")
-        evaluate(qrels, run, list(RETRIEVAL_METRICS.values()), threads=1)
-    per_question: dict[str, dict[str, float]] = {qid: {} for qid in relevant}
-    for ours, theirs in RETRIEVAL_METRICS.items():
-        for qid, score in run.scores[theirs].items():
-            per_question[qid][ours] = float(score)
+    run = {
+        # trec_eval orders by score: the first unit gets the highest.
+        qid: {unit: float(RANKING_DEPTH - rank) for rank, unit in enumerate(units)}
+        for qid, units in ((qid, rankings.get(qid, [])[:RANKING_DEPTH]) for qid in relevant)
+        if units  # trec_eval leaves out a question without a ranking: it scores 0 below
+    }
+    scored = evaluator.evaluate(run)
+    per_question = {
+        qid: {
+            ours: float(scored.get(qid, {}).get(theirs, 0.0))
+            for ours, theirs in RETRIEVAL_METRICS.items()
+        }
+        for qid in relevant
+    }
     overall = {
         name: mean(scores[name] for scores in per_question.values()) for name in RETRIEVAL_METRICS
     }

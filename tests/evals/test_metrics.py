@@ -1,4 +1,4 @@
-"""Page-level retrieval metrics (through ranx), key facts, citations, latency."""
+"""Page-level retrieval metrics (through trec_eval), key facts, citations, latency."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_retrieval_scores_overall_and_per_question() -> None:
         rankings={
             "first": ["a#p1", "x#p1"],  # relevant at rank 1
             "second": ["x#p1", "y#p1", "a#p2"],  # relevant at rank 3
-            "nothing": [],  # retrieved nothing: must not crash ranx
+            "nothing": [],  # retrieved nothing: scores 0, no crash
             "unused": ["a#p1"],  # not in `relevant`: ignored
         },
         relevant={"first": ["a#p1"], "second": ["a#p2"], "nothing": ["a#p3"]},
@@ -135,3 +135,9 @@ def test_outcomes_share_every_question_and_add_up_to_one() -> None:
     assert metrics["refused_in_scope"] == 0.25
     assert metrics["refused_out_of_scope"] == 0.25
     assert metrics["answered_out_of_scope"] == 0.0
+
+
+def test_a_relevant_unit_past_rank_ten_scores_nothing() -> None:
+    ranking = [f"x#p{n}" for n in range(1, 11)] + ["a#p1"]  # relevant at rank 11
+    scores = retrieval_scores({"q": ranking}, {"q": ["a#p1"]})
+    assert scores.per_question["q"] == {"hit@1": 0.0, "hit@5": 0.0, "mrr@10": 0.0, "ndcg@10": 0.0}
