@@ -18,9 +18,12 @@ names it. Wrong passwords at either door are throttled and audited.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import contextvars
 import hashlib
 import logging
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -126,6 +129,10 @@ _ADMIN_REFUSALS = (PermissionError, AdminError, UploadError, AuthError, StoreErr
 # upload box, or anyone who can reach the page): every 10 minutes those older than an hour
 # are removed, and all of them when the server stops. Handled ones go at once (Admin.upload).
 _UPLOAD_CACHE = (600, 3600)
+# Exports are written under one folder per app (0700: conversations are sensitive). Gradio
+# serves its own copy, made as the handler returns and cleaned by `delete_cache`; ours is
+# removed at the next export once this old, and the folder when the server stops.
+EXPORT_KEEP_SECONDS = 600
 _PROGRESS = gr.Progress()  # Gradio finds the bar by this default; it holds no state of ours
 _STAGES = {"load": ("Reading documents", "documents"), "embed": ("Embedding passages", "chunks")}
 
@@ -171,6 +178,17 @@ def _message_for(err: Exception) -> str:
     return "Something went wrong while answering; the details are in the server log."
 
 
+def fresh_export_folder(root: Path, keep_seconds: float) -> Path:
+    """A new 0700 folder under `root` for one export, after removing those older than
+    `keep_seconds` (Gradio has served its own copy of them by then)."""
+    cutoff = time.time() - keep_seconds
+    for old in root.iterdir():
+        with contextlib.suppress(OSError):  # gone meanwhile, or another export's: harmless
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old)
+    return Path(tempfile.mkdtemp(dir=root))
+
+
 def _user_name(request: gr.Request | None) -> str | None:
     return getattr(request, "username", None) or None
 
@@ -187,6 +205,8 @@ def build_app(
     access = WebAccess.create(settings, audit, admin)
     conversations = open_store(settings)
     page_owners: OrderedDict[str, str] = OrderedDict()  # session hash -> owner, see record
+    export_root = Path(tempfile.mkdtemp(prefix="toolkit-exports-"))
+    atexit.register(shutil.rmtree, export_root, ignore_errors=True)
     # Pages that sent a question. A question typed while a fresh page still loads runs
     # beside the load; the load's (empty) saved conversation must not wipe its answer.
     pages_asked: OrderedDict[str, None] = OrderedDict()
@@ -402,8 +422,7 @@ def build_app(
             return gr.update(value=None, visible=False)
         now = datetime.now().astimezone()
         title = answers[0].question if len(answers[0].question) <= 80 else "Conversation"
-        # A folder of its own (0700): the conversation is sensitive; Gradio serves a copy.
-        folder = Path(tempfile.mkdtemp(prefix="toolkit-export-"))
+        folder = fresh_export_folder(export_root, EXPORT_KEEP_SECONDS)
         name = f"conversation-{now:%Y%m%d-%H%M%S}"
         try:
             if kind == "pdf":

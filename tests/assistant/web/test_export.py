@@ -94,3 +94,19 @@ def test_long_unbroken_text_wraps_across_pages() -> None:
     huge = Answer("x" * 2000, "y" * 3000 + " [1]", False, [_citation(1, "a.pdf", 1, "z" * 2000)])
     reader = PdfReader(io.BytesIO(conversation_pdf([huge] * 5, WHEN)))
     assert len(reader.pages) > 1
+
+
+def test_an_export_folder_is_private_and_old_exports_are_removed(tmp_path) -> None:
+    import os
+    import stat
+
+    from assistant.web.app import fresh_export_folder
+
+    old = fresh_export_folder(tmp_path, keep_seconds=600)
+    (old / "conversation.pdf").write_bytes(b"%PDF- a conversation")
+    os.utime(old, (0, 0))  # long past
+    recent = fresh_export_folder(tmp_path, keep_seconds=600)
+    assert not old.exists()  # removed by the next export
+    newest = fresh_export_folder(tmp_path, keep_seconds=600)
+    assert recent.exists() and newest.exists() and recent != newest
+    assert stat.S_IMODE(newest.stat().st_mode) == 0o700
