@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NIST := ../shared/fixtures/NIST.AI.100-1.pdf
 ENGLISH_ONLY := TOOLKIT_ASSISTANT_RETRIEVAL__MULTILINGUAL=false
 
-.PHONY: run test unit crash lint eval corpus bench browser-deps clean
+.PHONY: run test unit crash llm lint eval corpus bench browser-deps clean
 
 # torch pinned: an unpinned torch (asked for by sentence-transformers) pulls several GB of
 # CUDA packages; 2.13.0 is the CPU build this machine provides (/opt/wheels, pip's find-links).
@@ -49,10 +49,11 @@ endif
 run: $(STAMP)
 	$(PY) -m assistant.cli serve --ensure-index
 
-# Serial pytest, not pytest-xdist (not adopted yet, not yet measured here): each xdist worker
-# would repeat the session fixtures (the sample store's ingest, the app start, the model
-# load), and the heaviest tests already keep both cores busy with the subprocesses they
-# start (app servers, llama.cpp). Measure `pytest -n 2 --dist loadgroup` before changing this.
+# Serial pytest, not pytest-xdist: measured 2026-12-04 on the idle 2-core machine,
+# `pytest -n 2 --dist loadfile` took 930 s against 869-900 s serial. Each worker repeats
+# the session fixtures (the sample store's ingest took 194 and 249 s side by side, 65 s
+# alone), and the heaviest tests already keep both cores busy with the subprocesses they
+# start (app servers, llama.cpp).
 test: $(STAMP) browser-deps lint
 	$(PY) -m pytest --durations=10
 	@# The eval gates (evals/gates.py): the sample set, its French, Spanish and Arabic
@@ -61,6 +62,10 @@ test: $(STAMP) browser-deps lint
 
 unit: $(STAMP)
 	$(PY) -m pytest -m "not integration and not browser and not server and not llm"
+
+# Every test that generates with the real SmolLM2 model (`make test` runs them too).
+llm: $(STAMP)
+	$(PY) -m pytest -m llm
 
 # The kill -9 tests at ten moments each (`make test` runs five, at other random moments).
 crash: $(STAMP)

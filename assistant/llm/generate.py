@@ -23,6 +23,7 @@ from assistant.qa.models import QUOTE_SEPARATOR, Answer, AnswerTrace, Citation, 
 from assistant.qa.refusal import states_quantity
 from ingest.embedding import Embedder
 from ingest.keyword_index import terms
+from ingest.language import detect_language
 from ingest.settings import GenerationSettings
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,11 @@ class GenerativeAnswerer:
             yield quoted
             return
         grounding = self._grounding(passages, quoted)
-        messages = build_messages(question, [g.source for g in grounding], history)
+        # The quoting answerer leaves the language to the service: it is found here again.
+        language = detect_language(question)
+        quoted = replace(quoted, language=language)
+        sources = [g.source for g in grounding]
+        messages = build_messages(question, sources, history, language)
         written: list[str] = []
         try:
             with closing(self.chat_model().stream(messages)) as chunks:
@@ -122,6 +127,11 @@ class GenerativeAnswerer:
         self, question: str, text: str, grounding: list[_Grounding], quoted: Answer
     ) -> Answer:
         by_number = {g.source.n: g.passage for g in grounding}
+        if quoted.language != "en" and detect_language(text) != quoted.language:
+            # Asked to write in the question's language, SmolLM2-135M mostly copies its
+            # sources in theirs (docs/languages.md): such an answer is no better than the
+            # quotes, and the verifier's English-only encoder cannot check a translation.
+            return replace(quoted, notice=UNVERIFIED_NOTICE)
         claims = [c for c in split_claims(text) if not _restates(c.text, question)]
         checked = _distinct(self.verifier.check(claims, {n: p.text for n, p in by_number.items()}))
         verified = [c for c in checked if c.verified]
@@ -131,7 +141,7 @@ class GenerativeAnswerer:
         if not states_quantity(question, [c.claim.text for c in verified]):
             return replace(quoted, notice=UNANSWERED_NOTICE)
         shown = checked if self.settings.unsupported == "mark" else verified
-        return _compose(question, shown, by_number)
+        return _compose(question, shown, by_number, quoted.language)
 
 
 def _runs_off(text: str) -> bool:
@@ -160,8 +170,11 @@ def _distinct(checked: list[CheckedClaim]) -> list[CheckedClaim]:
     return kept
 
 
-def _compose(question: str, shown: list[CheckedClaim], by_number: dict[int, Passage]) -> Answer:
-    """The shown sentences with citations renumbered 1.. in order of first use."""
+def _compose(
+    question: str, shown: list[CheckedClaim], by_number: dict[int, Passage], language: str
+) -> Answer:
+    """The shown sentences with citations renumbered 1.. in order of first use; the
+    assistant's own words (labels, notices) in the question's `language`."""
     renumber: dict[int, int] = {}
     evidence: dict[int, list[str]] = {}
     lines = []
@@ -193,6 +206,7 @@ def _compose(question: str, shown: list[CheckedClaim], by_number: dict[int, Pass
         answerer="generative",
         notice=MARKED_NOTICE if marked else "",
         trace=AnswerTrace(sentences_verified=sum(c.verified for c in shown)),
+        language=language,
     )
 
 

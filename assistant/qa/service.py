@@ -123,14 +123,18 @@ class Assistant:
                 self._answerer_generation = snapshot.generation
             return self._answerer
 
-    def _multilingual_answerer_for(self, snapshot: IndexSnapshot) -> ExtractiveAnswerer:
-        """The quoting answerer for questions not in English (assistant/qa/multilingual.py)."""
+    def _multilingual_answerer_for(self, snapshot: IndexSnapshot) -> Answerer:
+        """The answerer for questions not in English: the quoting one of
+        assistant/qa/multilingual.py, wrapped like the English one when answers are
+        generated (the model is asked to write in the question's language)."""
         with self._answerer_lock:
             held = getattr(self, "_multilingual_answerer", None)
             if held is None or held[0] != snapshot.generation:
                 built = multilingual_answerer(
                     self.settings, self.multilingual, _boilerplate(snapshot)
                 )
+                if self._wrap_answerer is not None and not self._answerer_given:
+                    built = self._wrap_answerer(built, self.embedder)
                 self._multilingual_answerer = held = (snapshot.generation, built)
             return held[1]
 

@@ -43,10 +43,12 @@ UNSUPPORTED = "Officers may skip the assessment when they are in a hurry [1]."
 class _Quoted:
     """Stands in for the extractive answerer: its answer is the fallback."""
 
+    language = "en"  # the question's, as the extractive answerer finds it
+
     def answer(self, question: str, passages: list[Passage], history: list[str]) -> Answer:
         p = passages[0]
         citation = Citation(1, p.source, p.title, p.page, p.section, p.text, p.text, 0.8)
-        return Answer(question, f"{p.text} [1]", False, [citation])
+        return Answer(question, f"{p.text} [1]", False, [citation], language=self.language)
 
 
 class _Down(GenericFakeChatModel):
@@ -130,3 +132,66 @@ def test_a_figure_asked_for_but_not_given_shows_the_quotes(verifier) -> None:
     )
     answer = answerer.answer("How many months do contracts run?", PASSAGES, [])
     assert answer.answerer == "extractive" and answer.notice == UNANSWERED_NOTICE
+
+
+def test_a_french_sentence_the_verifier_cannot_tie_to_its_english_source_gives_the_quotes(
+    verifier,
+) -> None:
+    """Issue 15: the model is asked for French; what it cannot verify is never shown."""
+    quoted = _Quoted()
+    quoted.language = "fr"
+    written = "La proportionnalité signifie que l'usage d'un système d'IA doit être nécessaire [1]."
+    seen: list = []
+
+    class _Recording(GenericFakeChatModel):
+        def _stream(self, messages, *args, **kwargs):
+            seen.extend(messages)
+            return super()._stream(messages, *args, **kwargs)
+
+    model = _Recording(messages=iter([AIMessage(content=written)]))
+    answerer = GenerativeAnswerer(
+        GenerationSettings(context="passages"), quoted, verifier, lambda: model
+    )
+    answer = answerer.answer("Que signifie la proportionnalité ?", PASSAGES, [])
+    assert seen[-1].content.endswith("Write the answer in French.")
+    assert answer.answerer == "extractive" and answer.notice == UNVERIFIED_NOTICE
+    assert answer.answer == f"{PASSAGES[0].text} [1]" and answer.language == "fr"
+
+
+def test_a_verified_answer_in_the_question_language_is_shown_with_its_labels(verifier) -> None:
+    """A Spanish question over a Spanish document: the model's Spanish sentence is checked
+    against its source and shown; the assistant's own words follow the question."""
+    spanish = [
+        Passage(
+            "c9", "d9", "nota.md", "Nota", None, "Encuentros",
+            "Los encuentros mundiales reúnen cada año a policías, investigadores y "
+            "organismos internacionales para hablar de la IA responsable.", 0.9, 0.8,
+        )
+    ]  # fmt: skip
+    quoted = _Quoted()
+    quoted.language = "es"
+    written = (
+        "Los encuentros mundiales reúnen cada año a policías, investigadores y organismos "
+        "internacionales [1]."
+    )
+    model = GenericFakeChatModel(messages=iter([AIMessage(content=written)]))
+    answerer = GenerativeAnswerer(
+        GenerationSettings(context="passages"), quoted, verifier, lambda: model
+    )
+    answer = answerer.answer("¿Quién participa en los encuentros mundiales?", spanish, [])
+    assert answer.answerer == "generative" and answer.language == "es"
+    assert answer.answer.startswith("Los encuentros mundiales")
+
+
+def test_an_answer_copied_in_another_language_than_the_question_gives_the_quotes(
+    verifier,
+) -> None:
+    quoted = _Quoted()
+    quoted.language = "es"
+    model = GenericFakeChatModel(messages=iter([AIMessage(content=SUPPORTED_1)]))
+    answerer = GenerativeAnswerer(
+        GenerationSettings(context="passages"), quoted, verifier, lambda: model
+    )
+    answer = answerer.answer("¿Qué significa la proporcionalidad?", PASSAGES, [])
+    assert answer.answerer == "extractive" and answer.notice == UNVERIFIED_NOTICE
+    assert answer.language == "es"

@@ -32,3 +32,12 @@ def test_a_document_cannot_close_its_tag_or_instruct_the_model() -> None:
 def test_ordinary_sentences_about_instructions_are_kept() -> None:
     kept = "Supervisors give clear instructions to officers before a deployment."
     assert as_data(kept) == kept
+
+
+def test_a_question_in_french_spanish_or_arabic_asks_for_the_answer_in_it() -> None:
+    sources = [Source(1, "Policy", "Officers record each use.")]
+    for language, name in (("fr", "French"), ("es", "Spanish"), ("ar", "Arabic")):
+        _, user = build_messages("Que doivent consigner les agents ?", sources, [], language)
+        assert user["content"].endswith(f"Write the answer in {name}.")
+    _, english = build_messages("What must officers record?", sources, [], "en")
+    assert "Write the answer in" not in english["content"]
