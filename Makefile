@@ -54,6 +54,11 @@ run: $(STAMP)
 # the session fixtures (the sample store's ingest took 194 and 249 s side by side, 65 s
 # alone), and the heaviest tests already keep both cores busy with the subprocesses they
 # start (app servers, llama.cpp).
+#
+# One vector cache for the whole run (ingest/vector_cache.py): the sample corpus and NIST are
+# built into a dozen test stores and the gates' stores, and each text is encoded once. The
+# kill -9 tests turn it off for their own runs.
+test: export TOOLKIT_ASSISTANT_INGEST__VECTOR_CACHE := $(CURDIR)/.toolkit-assistant/test-vectors.sqlite
 test: $(STAMP) browser-deps lint
 	$(PY) -m pytest --durations=10
 	@# The eval gates (evals/gates.py): the sample set, its French, Spanish and Arabic
@@ -99,4 +104,4 @@ browser-deps:
 
 clean:
 	@# the index and eval stores only: feedback under .toolkit-assistant/ is officers' data
-	rm -rf .toolkit-assistant/store .toolkit-assistant/eval-stores test-output .pytest_cache
+	rm -rf .toolkit-assistant/store .toolkit-assistant/eval-stores .toolkit-assistant/test-vectors.sqlite* test-output .pytest_cache

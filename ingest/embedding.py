@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.vector_cache import cached
+
 MODEL_NAME = "all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
 # The encoder's input limit in word pieces, special tokens included: longer input is
@@ -99,12 +101,17 @@ def model_is_loaded() -> bool:
 class Embedder:
     """Batched, normalized embeddings of passages and queries."""
 
-    def __init__(self, batch_size: int = 32) -> None:
+    def __init__(self, batch_size: int = 32, vector_cache: Path | None = None) -> None:
         self.batch_size = batch_size
+        # Corpus text only (passages, their sentences): see ingest/vector_cache.py.
+        self._encode_corpus = cached(vector_cache, MODEL_NAME, EMBEDDING_DIM, self._encode)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        return self._encode_corpus(texts)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = _model().encode(
             texts,
             batch_size=self.batch_size,
@@ -117,17 +124,15 @@ class Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_short([text])[0]
 
-    def embed_short(self, texts: list[str]) -> np.ndarray:
-        """Queries and answer sentences: cached, because they recur across questions."""
+    def embed_short(self, texts: list[str], corpus: bool = False) -> np.ndarray:
+        """Queries and answer sentences: kept in memory, because they recur across questions.
+
+        `corpus` says the texts are the corpus's own sentences (embedded ahead of questions),
+        which may also come from and go to the vector cache on disk; a question never does.
+        """
         missing = [t for t in dict.fromkeys(texts) if _short_cache.get(t) is None]
         if missing:
-            vectors = _model().encode(
-                missing,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            vectors = (self._encode_corpus if corpus else self._encode)(missing)
             for text, vector in zip(missing, vectors, strict=True):
                 _short_cache.put(text, vector.astype(np.float32, copy=False))
         if not texts:

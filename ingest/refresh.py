@@ -300,7 +300,7 @@ class Refresher:
             if current
             else None
         )
-        _build_sentences(store, result.generation, previous).save(folder)
+        _build_sentences(store, result.generation, previous, self.settings).save(folder)
         self._build_multilingual(
             store, result.generation, current.generation if current else None, report
         )
@@ -331,7 +331,7 @@ class Refresher:
             ).save(folder)
         # A store built before sentence vectors existed gets them on its next refresh.
         if _loaded_sentences(folder) is None:
-            _build_sentences(store, generation, None).save(folder)
+            _build_sentences(store, generation, None, self.settings).save(folder)
 
     def _build_multilingual(
         self,
@@ -362,6 +362,7 @@ class Refresher:
             ),
             previous,
             self.progress,
+            self.settings.ingest.vector_cache,
         )
         report.multilingual_embedded = figures.embedded
         report.multilingual_seconds = figures.seconds
@@ -399,14 +400,14 @@ def _loaded_sentences(folder: Path):
         return None
 
 
-def _build_sentences(store, generation: str, previous):
+def _build_sentences(store, generation: str, previous, settings: Settings):
     """Sentence vectors of a generation's chunks; sentences `previous` holds are reused."""
     from ingest.embedding import Embedder
     from ingest.sentence_index import SentenceIndex
 
     return SentenceIndex.build(
         ((c.id, c.text) for c in store.iter_chunks(generation)),
-        Embedder().embed_passages,
+        Embedder(settings.ingest.embed_batch_size, settings.ingest.vector_cache).embed_passages,
         previous,
     )
 

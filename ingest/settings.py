@@ -58,6 +58,12 @@ class IngestSettings(BaseModel):
         description="Time budget for the checks of one upload in the admin tab; past it the "
         "upload is refused.",
     )
+    vector_cache: Path | None = Field(
+        None,
+        description="A SQLite file of passage vectors keyed by their text, shared by every "
+        "store that names it: a rebuilt or second store of the same text reads them instead "
+        "of encoding again. Corpus text only, never questions. Unset: no cache.",
+    )
 
 
 class RetrievalSettings(BaseModel):

@@ -4,6 +4,7 @@ simonw/llm's tests/conftest.py)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,26 @@ from paths import CORPUS, NIST_PDF, REPO
 
 import ingest  # noqa: F401  (offline, no-telemetry environment before anything else)
 from ingest.settings import Settings, load_settings
+
+VECTOR_CACHE = "TOOLKIT_ASSISTANT_INGEST__VECTOR_CACHE"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_vector_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One vector cache for the session (ingest/vector_cache.py): the sample corpus and
+    NIST, built into a dozen stores, are encoded once. `make test` names a file the eval
+    gates then share; run alone, pytest uses a temporary one. Tests whose timing or model
+    loading matters (kill -9 moments) turn it off with `without_vector_cache`."""
+    os.environ.setdefault(VECTOR_CACHE, str(tmp_path_factory.mktemp("cache") / "vectors.sqlite"))
+    return os.environ[VECTOR_CACHE]
+
+
+@pytest.fixture(scope="module")
+def without_vector_cache():
+    """Every ingest of the module encodes, as on a machine without the cache."""
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv(VECTOR_CACHE, raising=False)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -93,7 +93,7 @@ class Assistant:
     ) -> None:
         self.settings = settings
         self.store = Store.open(settings)
-        self.embedder = Embedder(settings.ingest.embed_batch_size)
+        self.embedder = Embedder(settings.ingest.embed_batch_size, settings.ingest.vector_cache)
         self.retriever = HybridRetriever(self.store, settings.retrieval, self.embedder)
         self.multilingual = MultilingualSide(settings)
         self._answerer = answerer
@@ -166,7 +166,7 @@ class Assistant:
             return 0
         # Small batches: questions asked meanwhile get the encoder between two of them.
         for start in range(0, len(texts), _PRE_EMBED_BATCH):
-            self.embedder.embed_short(texts[start : start + _PRE_EMBED_BATCH])
+            self.embedder.embed_short(texts[start : start + _PRE_EMBED_BATCH], corpus=True)
         return_freed_memory()
         return len(texts)
 

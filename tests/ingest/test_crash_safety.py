@@ -37,7 +37,8 @@ from ingest.refresh import KEYWORD_DIR, RefreshReport, refresh
 from ingest.settings import Settings
 from ingest.store import Store
 
-pytestmark = pytest.mark.integration
+# Kill moments are spread over a run that encodes: no vector cache (tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("without_vector_cache")]
 
 KILL_AT = kill_moments(20261123)  # 5 in `make test`, 10 in `make crash`
 
@@ -63,7 +64,7 @@ def _subprocess_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def crash_setup(tmp_path_factory: pytest.TempPathFactory) -> CrashSetup:
+def crash_setup(tmp_path_factory: pytest.TempPathFactory, without_vector_cache) -> CrashSetup:
     root = tmp_path_factory.mktemp("crash")
     old_corpus = write_policy_notes(root / "old" / "docs", range(0, 40))
     # New: 0-9 removed, 10-29 unchanged, 30-34 edited, 35-39 unchanged, 40-59 and a PDF added.

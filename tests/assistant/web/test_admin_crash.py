@@ -43,7 +43,8 @@ from ingest.refresh import KEYWORD_DIR, refresh
 from ingest.settings import Settings
 from ingest.store import Store
 
-pytestmark = pytest.mark.integration
+# Kill moments are spread over a run that encodes: no vector cache (tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("without_vector_cache")]
 
 KILL_AT = kill_moments(20261124)  # 5 in `make test`, 10 in `make crash`
 PASSWORD = "correct horse battery"
