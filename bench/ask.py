@@ -7,7 +7,8 @@ Builds (or reuses) an index of the corpus in .toolkit-assistant/bench-store, war
 then asks every question of the set `--rounds` times and prints p50 and p95 of the
 retrieve, answer and total timings that `ask` reports, with the encoder threads the app
 uses (`--threads` to compare) and, like the app, the corpus's sentences embedded first
-(`--no-pre-embed` to compare). Then it starts the app the way
+(`--no-pre-embed` to compare); for a set with questions not in English, the sentences'
+e5 vectors too, as `serve` does once such a question has come. Then it starts the app the way
 `make run` does (`serve --ensure-index` on the built index) and prints the time from
 process start until the page answers.
 
@@ -26,6 +27,7 @@ from common import bench_parser, free_port, read_questions, start_app, stop_app
 
 from assistant.compose import build_assistant
 from ingest.embedding import set_encoder_threads
+from ingest.language import detect_language
 from ingest.refresh import refresh
 from ingest.settings import Settings
 
@@ -90,6 +92,13 @@ def main() -> None:
         started = time.perf_counter()
         count = assistant.pre_embed_sentences(settings.app.pre_embed_sentences)
         print(f"pre-embedded {count} sentences in {time.perf_counter() - started:.1f} s")
+        if any(detect_language(q["question"]) != "en" for q in questions):
+            # `serve` starts this once the first question not in English has come.
+            assistant.multilingual_asked = True
+            started = time.perf_counter()
+            count = assistant.pre_embed_multilingual_sentences(settings.app.pre_embed_sentences)
+            seconds = time.perf_counter() - started
+            print(f"pre-embedded {count} sentences for e5 in {seconds:.1f} s")
 
     # Round 1 is each question's first time (the question itself never seen): the headline.
     # Later rounds show what a repeated question costs.

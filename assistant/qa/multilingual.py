@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -27,14 +28,17 @@ from assistant.qa.refusal import Evidence, states_quantity
 from ingest.keyword_index import fold_diacritics
 from ingest.multilingual import (
     DIM,
+    MODEL_NAME,
     MultilingualEncoder,
     MultilingualVectors,
     say_unavailable_once,
     vectors_dir,
 )
 from ingest.settings import Settings
+from ingest.vector_cache import cached
 
 _RERANK_SENTENCES = 8
+_WARM_BATCH = 4
 ENGLISH_ONLY = "This installation answers in English only. Please ask your question in English."
 
 
@@ -205,30 +209,52 @@ class _E5Sentences:
 
     `ExtractiveAnswerer._semantic` embeds [question, *sentences] and takes dot products;
     this gives it e5 vectors for them ("query: " for the first, "passage: " for the rest).
-    Sentence vectors are cached: the same sentences recur across questions.
+    Sentence vectors are kept for the process, shared by every generation's answerer (the
+    same sentences recur across questions and refreshes), and filled ahead of questions by
+    `warm` once a question not in English has been asked (Assistant.pre_embed_sentences).
     """
 
-    def __init__(self, encoder: MultilingualEncoder, capacity: int = 20_000) -> None:
+    capacity = 50_000
+    _cache: dict[str, np.ndarray] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, encoder: MultilingualEncoder, vector_cache: Path | None = None) -> None:
         self.encoder = encoder
-        self.capacity = capacity
-        self._cache: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
+        # Corpus sentences only, never the question: see ingest/vector_cache.py.
+        self._encode = cached(vector_cache, MODEL_NAME, DIM, encoder.embed_passages)
+
+    def _missing(self, sentences: list[str]) -> list[str]:
+        with self._lock:
+            return [t for t in dict.fromkeys(sentences) if t not in self._cache]
+
+    def _add(self, texts: list[str]) -> None:
+        vectors = self._encode(texts)
+        with self._lock:
+            if len(self._cache) + len(texts) > self.capacity:
+                self._cache.clear()
+            self._cache.update(zip(texts, vectors, strict=True))
 
     def embed_short(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
         query, sentences = texts[0], texts[1:]
-        with self._lock:
-            missing = [t for t in dict.fromkeys(sentences) if t not in self._cache]
+        missing = self._missing(sentences)
         if missing:
-            vectors = self.encoder.embed_passages(missing)
-            with self._lock:
-                if len(self._cache) + len(missing) > self.capacity:
-                    self._cache.clear()
-                self._cache.update(zip(missing, vectors, strict=True))
+            self._add(missing)
         with self._lock:
             rows = [self._cache[t] for t in sentences]
         return np.stack([self.encoder.embed_query(query), *rows])
+
+    def warm(self, sentences: list[str], batch: int = _WARM_BATCH) -> int:
+        """Encode the sentences not yet held, a few at a time; how many were encoded.
+
+        Small batches (~0.25 s each on one thread): a question waiting for the engine
+        gets it between two of them.
+        """
+        missing = self._missing(sentences)
+        for start in range(0, len(missing), batch):
+            self._add(missing[start : start + batch])
+        return len(missing)
 
 
 def multilingual_answerer(
@@ -242,5 +268,13 @@ def multilingual_answerer(
         update={"rerank_sentences": min(settings.answer.rerank_sentences, _RERANK_SENTENCES)}
     )
     return ExtractiveAnswerer(
-        answer_settings, _E5Sentences(side.encoder), _NoLexicalEvidence(), boilerplate
+        answer_settings,
+        _E5Sentences(side.encoder, settings.ingest.vector_cache),
+        _NoLexicalEvidence(),
+        boilerplate,
     )
+
+
+def warm_sentences(side: MultilingualSide, settings: Settings, sentences: list[str]) -> int:
+    """e5 vectors of the corpus's quotable sentences, ahead of questions not in English."""
+    return _E5Sentences(side.encoder, settings.ingest.vector_cache).warm(sentences)

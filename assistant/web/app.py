@@ -1076,6 +1076,15 @@ def serve(settings: Settings) -> None:
     app.block_thread()
 
 
+def _say_embedded(count: int, generation: str, which: str, started: float) -> None:
+    seconds = time.perf_counter() - started
+    print(
+        f"toolkit-assistant: {count} sentences of {generation} embedded{which} ahead of "
+        f"questions in {seconds:.1f} s",
+        flush=True,
+    )
+
+
 def _keep_sentences_embedded(
     assistant: Assistant, limit: int, stop: threading.Event | None = None, every: float = 10.0
 ) -> None:
@@ -1085,7 +1094,7 @@ def _keep_sentences_embedded(
     16 concurrent clients that is what keeps the queue short (bench/load.py).
     """
     stop = stop or threading.Event()
-    done = ""
+    done = done_multilingual = ""
     while limit and not stop.is_set():
         try:
             generation = assistant.generation()
@@ -1093,12 +1102,13 @@ def _keep_sentences_embedded(
                 started = time.perf_counter()
                 count = assistant.pre_embed_sentences(limit)
                 done = generation
-                seconds = time.perf_counter() - started
-                print(
-                    f"toolkit-assistant: {count} sentences of {generation} embedded ahead of "
-                    f"questions in {seconds:.1f} s",
-                    flush=True,
-                )
+                _say_embedded(count, generation, "", started)
+            # For e5 too, once a question not in English has come (see the method).
+            if assistant.multilingual_asked and generation != done_multilingual:
+                started = time.perf_counter()
+                count = assistant.pre_embed_multilingual_sentences(limit)
+                done_multilingual = generation
+                _say_embedded(count, generation, " for the multilingual encoder", started)
         except StoreError as err:  # the index is unreachable for now: try again later
             log.warning("sentences not pre-embedded: %s", err)
         except Exception:  # never let a helper thread take the app down

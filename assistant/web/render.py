@@ -94,25 +94,28 @@ def view_url(source: str, page: int | None = None, section: str = "", quote_text
     return url
 
 
-def where(citation: Citation) -> str:
-    """'section · page N' as plain text (escape before use)."""
+def where(citation: Citation, language: str = "en") -> str:
+    """'section · page N' as plain text (escape before use), "page" in `language`."""
     # The section path comes as "2 Heading > 2.1 Subheading".
     parts = [citation.section.replace(" > ", " \u203a ")] if citation.section else []
     if citation.page is not None:
-        parts.append(f"page {citation.page}")
+        parts.append(translate("page {page}", language).format(page=citation.page))
     return " \u00b7 ".join(parts)
 
 
-def _page_suffix(citation: Citation) -> str:
-    return "" if citation.page is None else f" \u00b7 page {citation.page}"
+def _page_suffix(citation: Citation, language: str) -> str:
+    if citation.page is None:
+        return ""
+    return " \u00b7 " + translate("page {page}", language).format(page=citation.page)
 
 
-def _open_link(citation: Citation) -> str:
+def _open_link(citation: Citation, language: str) -> str:
+    t = _translator(language)
     is_pdf = citation.source.lower().endswith(".pdf")
     if is_pdf and citation.page:
-        label = f"Open PDF at page {citation.page}"
+        label = t("Open PDF at page {page}").format(page=citation.page)
     else:
-        label = "Open at the quote" if citation.quote else "Open the document"
+        label = t("Open at the quote") if citation.quote else t("Open the document")
     return (
         f'<a class="ta-open" href="{escape(citation_url(citation))}" target="_blank" '
         f'rel="noopener noreferrer">{escape(label)} \u2197</a>'
@@ -150,10 +153,11 @@ def _bullet(line: str) -> str:
 
 
 # A quote from a worked example or scenario: what happened there, not what must be done.
-_EXAMPLE_BADGE = (
-    '<span class="ta-example" title="Quoted from a worked example or scenario">'
-    "example, not a rule</span> "
-)
+def _example_badge(language: str) -> str:
+    label = escape(translate("example, not a rule", language))
+    return (
+        f'<span class="ta-example" title="Quoted from a worked example or scenario">{label}</span> '
+    )
 
 
 def _quoted_lines(text: str) -> str:
@@ -180,7 +184,7 @@ def answer_html(answer: Answer) -> str:
     body = _quoted_lines(answer.answer)
     if answer.more.strip() and not answer.refused:
         body += (
-            '<details class="ta-more"><summary>More from the sources</summary>'
+            f'<details class="ta-more"><summary>{escape(t("More from the sources"))}</summary>'
             f"{_quoted_lines(answer.more)}</details>"
         )
     if answer.notice:
@@ -199,22 +203,25 @@ def answer_html(answer: Answer) -> str:
             f'<p class="ta-note">{escape(note)}</p></div>'
         )
     sources = "".join(
-        f"<li>{_MARKER.sub(_CITE_BADGE, f'[{c.n}]')} {escape(c.title)}{_page_suffix(c)} "
-        f"{_EXAMPLE_BADGE if c.example else ''}{_open_link(c)}</li>"
+        f"<li>{_MARKER.sub(_CITE_BADGE, f'[{c.n}]')} {escape(c.title)}"
+        f"{_page_suffix(c, answer.language)} "
+        f"{_example_badge(answer.language) if c.example else ''}"
+        f"{_open_link(c, answer.language)}</li>"
         for c in answer.citations
     )
     label = _model_label(answer)
     return (
         f'<div class="ta-answer" {_lang(answer)}>{label}{body}'
-        f'<ol class="ta-source-list">{sources}</ol>{_JUMP_TO_SOURCES}</div>'
+        f'<ol class="ta-source-list">{sources}</ol>{_jump_to_sources(answer.language)}</div>'
     )
 
 
-# Shown on narrow screens only (app.css), where the sources panel is below the chat.
-_JUMP_TO_SOURCES = (
-    '<p class="ta-jump"><a href="#sources" data-ta-jump="sources">'
-    "Sources and quoted passages ↓</a></p>"
-)
+def _jump_to_sources(language: str) -> str:
+    """Shown on narrow screens only (app.css), where the sources panel is below the chat."""
+    label = escape(translate("Sources and quoted passages ↓", language))
+    return f'<p class="ta-jump"><a href="#sources" data-ta-jump="sources">{label}</a></p>'
+
+
 MODEL_LABEL = (
     "Written by a language model from the cited passages, not quoted from them; each "
     "sentence with a citation was checked against its source."
@@ -226,19 +233,19 @@ def _model_label(answer: Answer) -> str:
     """Model-written text says so; a quoted (extractive) answer needs no label."""
     if answer.answerer != "generative":
         return ""
-    return f'<p class="ta-model-label">{escape(MODEL_LABEL)}</p>'
+    return f'<p class="ta-model-label">{escape(translate(MODEL_LABEL, answer.language))}</p>'
 
 
 def _translator(language: str):
     return lambda message: translate(message, language)
 
 
-def _card(citation: Citation, passage: str, label: str) -> str:
+def _card(citation: Citation, passage: str, label: str, language: str) -> str:
     return (
         f'<article class="ta-card" id="ta-source-{citation.n}" tabindex="-1">'
         f'<h3><span class="ta-cite">{escape(label)}</span> {escape(citation.title)}</h3>'
-        f'<p class="ta-meta">{escape(where(citation))}</p>'
-        f"{passage}<p>{_open_link(citation)}</p></article>"
+        f'<p class="ta-meta">{escape(where(citation, language))}</p>'
+        f"{passage}<p>{_open_link(citation, language)}</p></article>"
     )
 
 
@@ -253,7 +260,7 @@ def sources_html(answer: Answer | None) -> str:
     asked = f"{escape(t('For:'))} \u201c{escape(answer.question)}\u201d"
     question = f'<p class="ta-meta" dir="auto">{asked}</p>'
     if answer.refused:
-        cards = "".join(_card(p, "", "\u2192") for p in answer.pointers) or (
+        cards = "".join(_card(p, "", "\u2192", answer.language) for p in answer.pointers) or (
             f'<p class="ta-meta">{escape(t("No document came close."))}</p>'
         )
         note = t(
@@ -265,7 +272,12 @@ def sources_html(answer: Answer | None) -> str:
             f'{question}<p class="ta-note">{escape(note)}</p>{cards}</div>'
         )
     cards = "".join(
-        _card(c, f'<blockquote dir="auto">{highlight(c.text, c.quote)}</blockquote>', f"[{c.n}]")
+        _card(
+            c,
+            f'<blockquote dir="auto">{highlight(c.text, c.quote)}</blockquote>',
+            f"[{c.n}]",
+            answer.language,
+        )
         for c in answer.citations
     )
     return (
@@ -281,6 +293,7 @@ def retrieved_html(question: str, passages: list[Passage]) -> str:
             Citation.from_passage(n, p),
             f"<blockquote>{escape(p.text)}</blockquote>",
             f"{n}",
+            "en",
         )
         for n, p in enumerate(passages, start=1)
     )

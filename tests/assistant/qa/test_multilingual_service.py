@@ -90,3 +90,32 @@ def test_a_french_document_answers_an_english_question_and_an_unchanged_refresh_
     assert "note.md" in {p.source for p in passages}
     again = refresh([settings.corpus], settings)
     assert again.multilingual_embedded == 0
+
+
+@pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
+def test_e5_sentences_are_embedded_ahead_only_once_a_question_not_in_english_came(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.qa import multilingual
+
+    monkeypatch.setattr(multilingual._E5Sentences, "_cache", {})
+    assistant, _ = _assistant(tmp_path, multilingual=True)
+    assistant.ask("What are the five core principles?")
+    assert assistant.pre_embed_multilingual_sentences(1000) == 0, "English only: no e5 cost"
+    assistant.ask("Quels sont les cinq principes fondamentaux ?")
+    assert assistant.multilingual_asked
+    multilingual._E5Sentences._cache.clear()  # as in a new process: nothing held yet
+    encoded = assistant.pre_embed_multilingual_sentences(1000)
+    assert encoded > 2 and len(multilingual._E5Sentences._cache) == encoded
+    assert assistant.pre_embed_multilingual_sentences(1000) == 0, "each sentence once"
+    assert assistant.pre_embed_multilingual_sentences(1) == 0, "over the limit: skipped"
+
+    calls: list[list[str]] = []
+    real = assistant.multilingual.encoder.embed_passages
+    monkeypatch.setattr(
+        assistant.multilingual.encoder,
+        "embed_passages",
+        lambda texts: calls.append(texts) or real(texts),
+    )
+    answer = assistant.ask("¿Cuáles son los cinco principios fundamentales?")
+    assert not answer.refused and calls == [], "every sentence it weighed was held"

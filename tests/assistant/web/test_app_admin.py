@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,10 +173,18 @@ def test_the_chat_answers_while_a_refresh_runs(
     real_refresh = admin_module.refresh
 
     def held_refresh(paths, settings, progress=None):
+        seen: set[str] = set()
+
         def hold(stage: str, done: int, total: int) -> None:
             running.set()
             release.wait(timeout=TIMEOUT)
             progress(stage, done, total)
+            if stage not in seen:
+                # Gradio polls the bar's latest state (every 10 ms, later on a busy event
+                # loop): a stage over sooner, its vectors all in the session's vector cache,
+                # could be missed.
+                seen.add(stage)
+                time.sleep(0.5)
 
         return real_refresh(paths, settings, progress=hold)
 

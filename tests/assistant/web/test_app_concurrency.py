@@ -97,6 +97,8 @@ class _RefreshingAssistant:
         self.generations = generations
         self.stop = stop
         self.embedded_for: list[str] = []
+        self.multilingual_for: list[str] = []
+        self.multilingual_asked = False
         self.current = ""
 
     def generation(self) -> str:
@@ -113,6 +115,10 @@ class _RefreshingAssistant:
         self.embedded_for.append(self.current)
         return 1
 
+    def pre_embed_multilingual_sentences(self, limit: int) -> int:
+        self.multilingual_for.append(self.current)
+        return 1
+
 
 def test_sentences_are_embedded_again_after_each_refresh_and_after_an_outage() -> None:
     stop = threading.Event()
@@ -121,6 +127,23 @@ def test_sentences_are_embedded_again_after_each_refresh_and_after_an_outage() -
     )
     _keep_sentences_embedded(fake, limit=100, stop=stop, every=0)  # type: ignore[arg-type]
     assert fake.embedded_for == ["g1", "g2"]
+    assert fake.multilingual_for == [], "no question in another language: no e5 cost"
+
+
+def test_e5_sentences_follow_once_a_question_not_in_english_came() -> None:
+    stop = threading.Event()
+    fake = _RefreshingAssistant(["g1", "g1", "g1", "g2", "g2"], stop)
+    original = fake.generation
+
+    def generation() -> str:
+        step = original()
+        fake.multilingual_asked = fake.multilingual_asked or len(fake.embedded_for) > 0
+        return step
+
+    fake.generation = generation  # type: ignore[method-assign]
+    _keep_sentences_embedded(fake, limit=100, stop=stop, every=0)  # type: ignore[arg-type]
+    assert fake.embedded_for == ["g1", "g2"]
+    assert fake.multilingual_for == ["g1", "g2"], "once per generation, after the flag"
 
 
 def test_pre_embedding_off_does_nothing() -> None:

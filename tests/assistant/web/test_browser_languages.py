@@ -48,6 +48,9 @@ def test_an_arabic_question_is_answered_right_to_left_with_citations(page, tmp_p
     sources = page.locator("#sources .ta-sources")
     assert sources.get_attribute("dir") == "rtl"
     assert "المصادر" in sources.inner_text()
+    # Links and labels around the quotes are Arabic too.
+    assert "فتح ملف PDF في الصفحة" in sources.inner_text()
+    assert "Open PDF" not in answer.inner_text() and "More from" not in answer.inner_text()
     assert sources.locator("mark").count() >= 1
     shot = tmp_path / "answer-ar.png"
     page.screenshot(path=str(shot), full_page=True)

@@ -192,3 +192,28 @@ def test_the_banner_words_each_mix_of_official_agency_and_sample_documents() -> 
     assert "Agency corpus" in banner_html("agency", 2)
     # A store published before agency documents existed says "mixed": official and sample.
     assert "official Toolkit documents together with sample documents" in banner_html("mixed", 3)
+
+
+def test_an_arabic_answer_words_its_links_and_labels_in_arabic_right_to_left() -> None:
+    answer = Answer(
+        question="ما المبادئ؟",
+        answer="There are five core principles. [1]",
+        refused=False,
+        citations=[
+            _citation(1, example=True),
+            _citation(2, source="glossary.md", page=None, title="Glossary"),
+        ],
+        more="Another sentence. [2]",
+        language="ar",
+    )
+    html = answer_html(answer)
+    assert 'lang="ar" dir="rtl"' in html
+    for arabic in ("فتح ملف PDF في الصفحة 3", "فتح عند المقطع المقتبس", "الصفحة 3"):
+        assert arabic in html
+    assert "مقتطفات أخرى من المصادر" in html and "مثال، وليس قاعدة" in html
+    assert "المصادر والمقاطع المقتبسة" in html
+    for english in ("Open PDF", "Open at the quote", "More from the sources", "not a rule"):
+        assert english not in html
+    assert "There are five core principles." in html  # the quote stays as written
+    panel = sources_html(answer)
+    assert "فتح ملف PDF في الصفحة 3" in panel and "4.2 Safety \u00b7 الصفحة 3" in panel
