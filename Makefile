@@ -60,7 +60,7 @@ run: $(STAMP)
 # kill -9 tests turn it off for their own runs.
 test: export TOOLKIT_ASSISTANT_INGEST__VECTOR_CACHE := $(CURDIR)/.toolkit-assistant/test-vectors.sqlite
 test: $(STAMP) browser-deps lint
-	$(PY) -m pytest --durations=10
+	$(PY) -m pytest --durations=25
 	@# The eval gates (evals/gates.py): the sample set, its French, Spanish and Arabic
 	@# translations, the blind held-out splits, and the NIST set when ../shared has the PDFs.
 	$(PY) -m evals.gates
