@@ -23,6 +23,10 @@ def shared_vector_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
     gates then share; run alone, pytest uses a temporary one. Tests whose timing or model
     loading matters (kill -9 moments) turn it off with `without_vector_cache`."""
     os.environ.setdefault(VECTOR_CACHE, str(tmp_path_factory.mktemp("cache") / "vectors.sqlite"))
+    # Apps started by tests do not embed every sentence for e5 after a French question
+    # (~75 s of a core beside the suite); tests/assistant/web/test_app_concurrency.py and
+    # tests/assistant/qa/test_multilingual_service.py cover it.
+    os.environ.setdefault("TOOLKIT_ASSISTANT_APP__PRE_EMBED_MULTILINGUAL", "false")
     return os.environ[VECTOR_CACHE]
 
 

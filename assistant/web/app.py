@@ -1070,6 +1070,7 @@ def serve(settings: Settings) -> None:
     threading.Thread(
         target=_keep_sentences_embedded,
         args=(assistant, settings.app.pre_embed_sentences),
+        kwargs={"multilingual": settings.app.pre_embed_multilingual},
         name="pre-embed",
         daemon=True,
     ).start()
@@ -1086,7 +1087,11 @@ def _say_embedded(count: int, generation: str, which: str, started: float) -> No
 
 
 def _keep_sentences_embedded(
-    assistant: Assistant, limit: int, stop: threading.Event | None = None, every: float = 10.0
+    assistant: Assistant,
+    limit: int,
+    stop: threading.Event | None = None,
+    every: float = 10.0,
+    multilingual: bool = True,
 ) -> None:
     """Beside the server: embed the corpus's sentences after start-up and after each refresh.
 
@@ -1104,7 +1109,7 @@ def _keep_sentences_embedded(
                 done = generation
                 _say_embedded(count, generation, "", started)
             # For e5 too, once a question not in English has come (see the method).
-            if assistant.multilingual_asked and generation != done_multilingual:
+            if multilingual and assistant.multilingual_asked and generation != done_multilingual:
                 started = time.perf_counter()
                 count = assistant.pre_embed_multilingual_sentences(limit)
                 done_multilingual = generation

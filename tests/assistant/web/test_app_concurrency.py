@@ -151,3 +151,13 @@ def test_pre_embedding_off_does_nothing() -> None:
     fake = _RefreshingAssistant(["g1"], stop)
     _keep_sentences_embedded(fake, limit=0, stop=stop, every=0)  # type: ignore[arg-type]
     assert fake.embedded_for == []
+
+
+def test_e5_sentences_are_not_embedded_ahead_when_the_setting_is_off() -> None:
+    stop = threading.Event()
+    fake = _RefreshingAssistant(["g1", "g1"], stop)
+    fake.multilingual_asked = True
+    _keep_sentences_embedded(  # type: ignore[arg-type]
+        fake, limit=100, stop=stop, every=0, multilingual=False
+    )
+    assert fake.embedded_for == ["g1"] and fake.multilingual_for == []
