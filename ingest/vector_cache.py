@@ -55,17 +55,20 @@ class VectorCache:
         self.path = Path(path)
         self.model = model
         self.dim = dim
+        self._created = False
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=_BUSY_MS / 1000)
-        connection.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS vectors "
-            "(model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL, "
-            "PRIMARY KEY (model, key)) WITHOUT ROWID"
-        )
+        if not self._created:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=_BUSY_MS / 1000)  # the busy timeout
+        if not self._created:  # WAL and the table persist in the file: once per cache
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS vectors "
+                "(model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL, "
+                "PRIMARY KEY (model, key)) WITHOUT ROWID"
+            )
+            self._created = True
         return connection
 
     def _key(self, text: str) -> bytes:

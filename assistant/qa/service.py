@@ -157,15 +157,7 @@ class Assistant:
         dozen sentences; with them cached it costs one query encoding. Skipped (0) when
         the corpus has more than `limit` of them: the cache then fills as officers ask.
         """
-        snapshot = self.retriever.snapshot()
-        self._answerer_for(snapshot)
-        if self._extractive is None:  # an answerer given from outside, quoting nothing
-            return 0
-        texts = self._extractive.sentence_texts(
-            (c.section, c.text) for c in snapshot.chunks.values()
-        )
-        if len(texts) > limit:
-            return 0
+        texts = self._quotable_sentences(self.retriever.snapshot(), limit)
         # Small batches: questions asked meanwhile get the encoder between two of them.
         for start in range(0, len(texts), _PRE_EMBED_BATCH):
             self.embedder.embed_short(texts[start : start + _PRE_EMBED_BATCH], corpus=True)
@@ -184,15 +176,19 @@ class Assistant:
         snapshot = self.retriever.snapshot()
         if not self.multilingual_asked or not self.multilingual.answers(snapshot.generation):
             return 0
+        texts = self._quotable_sentences(snapshot, limit)
+        return warm_sentences(self.multilingual, self.settings, texts) if texts else 0
+
+    def _quotable_sentences(self, snapshot: IndexSnapshot, limit: int) -> list[str]:
+        """The sentences answers quote from; none for an answerer given from outside (it
+        quotes nothing) or past `limit` (the caches then fill as officers ask)."""
         self._answerer_for(snapshot)
         if self._extractive is None:
-            return 0
+            return []
         texts = self._extractive.sentence_texts(
             (c.section, c.text) for c in snapshot.chunks.values()
         )
-        if len(texts) > limit:
-            return 0
-        return warm_sentences(self.multilingual, self.settings, texts)
+        return texts if len(texts) <= limit else []
 
     def generation(self) -> str:
         """The index generation questions are answered from now."""
