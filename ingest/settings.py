@@ -109,7 +109,7 @@ class AnswerSettings(BaseModel):
         4, ge=0, le=20, description='Further quotes under "More from the sources".'
     )
     rerank_sentences: int = Field(
-        12, ge=0, le=40, description="Top lexical candidates re-scored with the embedding model."
+        30, ge=0, le=40, description="Top lexical candidates re-scored with the embedding model."
     )
     # Calibrated on evals/sets/pdfs.tune.jsonl (questions written blind, in officers' words)
     # and checked on evals/sets/sample.jsonl: term coverage at 0.12 refused 21% of the tune

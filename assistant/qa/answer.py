@@ -44,9 +44,35 @@ _DEFINITION_QUESTION = re.compile(
     re.I,
 )
 _DEFINES = re.compile(r"\b(is|are|refers to|means|is defined as|describes?)\b", re.I)
+# The term a definition question asks about: "What is TEVV?", "What does 'risk tolerance'
+# mean ...?", "Define residual risk". Bounded: at most eight words.
+_DEFINED_TERM = re.compile(
+    r"^\s*(?:what\s+(?:is|are)\s+(?:an?\s+|the\s+)?|define\s+|what\s+does\s+)"
+    r"['\"\u2018\u201c]?(?P<term>[\w\-]+(?:\s[\w\-]+){0,7}?)['\"\u2019\u201d]?"
+    r"(?:\s+(?:mean|stand for)\b|\s+in\s+the\b|\s+according\b|\s*\?|$)",
+    re.I,
+)
+# A sentence that defines the term names it, then says what it is, within its first words:
+# "Risk tolerance refers to ...", "Residual risk - defined as ...".
+_DEFINING = re.compile(r"\b(is|are|refers? to|means|is defined as|defined as|denotes)\b", re.I)
+_DEFINING_WITHIN_WORDS = 12
+_ARTICLES = frozenset({"a", "an", "the"})
+_DEFINITION_BONUS = 0.12
+# Bibliography lines quoted outside a references section: never the opening sentence.
+_CITATION_LIKE = re.compile(
+    # Not "(2022)" alone: "... five dimensions [OECD (2022) ...]" is a sentence that answers.
+    r"\bet al\.|\barXiv\b|\bProceedings\b|\bdoi\b|\bRetrieved from\b|"
+    r"\b(January|February|March|April|May|June|July|August|September|October|November|"
+    r"December)\s+\d{1,2},\s+\d{4}\.?$"
+)
 # Quantities ("how many", "budget") are recognised as refusal recognises them; dates too.
 _DATE_QUESTION = re.compile(r"\bwhen\b|\bwhat\s+year\b", re.I)
 _CUE_BONUS = 0.06
+# A sentence's score: its meaning next to the question's, the question's words it holds,
+# and its passage's rank (tuned on evals/sets/pdfs.tune.jsonl).
+_SEMANTIC_WEIGHT = 0.5
+_LEXICAL_WEIGHT = 0.3
+_PRIOR_WEIGHT = 0.2
 # Sentences about the document itself, and disclaimers: true, but never the answer.
 _ABOUT_THE_DOCUMENT = re.compile(
     r"^(this|the present|these)\s+(guide|document|toolkit|section|chapter|publication|"
@@ -179,22 +205,30 @@ class ExtractiveAnswerer:
         wants_list = bool(_LIST_QUESTION.search(question) or _STEPS_QUESTION.search(question))
         list_bonus = _LIST_BONUS if wants_list else 0.0
         cue = _answer_cue(question)
+        defining = bool(_DEFINITION_QUESTION.search(question))
         scored = [
             _Candidate(
                 i,
                 g,
                 lex,
-                0.5 * sem
-                + 0.3 * lex
-                + 0.2 * prior(i)
+                _SEMANTIC_WEIGHT * sem
+                + _LEXICAL_WEIGHT * lex
+                + _PRIOR_WEIGHT * prior(i)
                 + list_bonus * (len(g) > 1)
-                + (_CUE_BONUS if cue and cue.search(g[0].text) else 0.0),
+                + (_CUE_BONUS if cue and cue.search(g[0].text) else 0.0)
+                + (_DEFINITION_BONUS if defining and defines(question, g[0].text) else 0.0),
                 _can_open(passages[i], g),
             )
             for (i, g, lex), sem in zip(top, semantic, strict=True)
         ]
         scored += [
-            _Candidate(i, g, lex, 0.3 * lex + 0.2 * prior(i), _can_open(passages[i], g))
+            _Candidate(
+                i,
+                g,
+                lex,
+                _LEXICAL_WEIGHT * lex + _PRIOR_WEIGHT * prior(i),
+                _can_open(passages[i], g),
+            )
             for i, g, lex in lexical[len(top) :]
         ]
         ranked = sorted(scored, key=lambda c: c.score, reverse=True)
@@ -265,7 +299,33 @@ def is_example(passage: Passage, group: tuple[Unit, ...]) -> bool:
 
 
 def _can_open(passage: Passage, group: tuple[Unit, ...]) -> bool:
-    return not _ABOUT_THE_DOCUMENT.search(group[0].text)
+    # A sentence cut by a page or chunk end still opens: in PDFs the best answer often is
+    # one ("... performed during the AI Model phase of the lifecycle in Figure"); dropping
+    # them cost the NIST set 0.05 of answer_first_rate.
+    text = group[0].text
+    return not (_ABOUT_THE_DOCUMENT.search(text) or _CITATION_LIKE.search(text))
+
+
+def defines(question: str, sentence: str) -> bool:
+    """Whether `sentence` names the term a definition question asks about, then defines it."""
+    match = _DEFINED_TERM.search(question)
+    if match is None:
+        return False
+    wanted = set(terms(match["term"]))
+    if not wanted:
+        return False
+    words = sentence.split()[:_DEFINING_WITHIN_WORDS]
+    if words and words[0].lower() in _ARTICLES:
+        words = words[1:]
+    head = " ".join(words)
+    verb = _DEFINING.search(head)
+    if verb is None:
+        return False
+    # The term is the subject: it comes first ("Once the risk tolerance is agreed" is not).
+    first_word = terms(words[0].strip("'\"\u2018\u201c")) if words else []
+    return (
+        bool(first_word) and first_word[0] in wanted and wanted <= set(terms(head[: verb.start()]))
+    )
 
 
 def _opener_first(

@@ -35,7 +35,22 @@ NUMBER = re.compile(  # a figure, in digits or words
     re.IGNORECASE,
 )
 _HOW_MANY = re.compile(r"\bhow (?:many|much)\s+(?P<anchor>(?:[\w'-]+\s*){1,3})", re.IGNORECASE)
+# "How much should we lean on the machine?" asks for a degree, not an amount: "how much"
+# straight before a verb of the question ("should", "do", "can", ...) counts nothing.
+_HOW_MUCH_DEGREE = re.compile(
+    r"\bhow much\s+(?:should|shall|do|does|did|can|could|would|will|must|may|might)\b",
+    re.IGNORECASE,
+)
 _HOW_LONG = re.compile(r"\bhow (?:long|often|old|soon)\b", re.IGNORECASE)
+_HOW_OFTEN = re.compile(r"\bhow often\b", re.IGNORECASE)
+# "What's the maximum number of false alerts ...?" counts like "how many false alerts".
+_NUMBER_OF = re.compile(
+    r"^\s*what(?:'s|\s+is|\s+was)\s+the\s+(?:[\w-]+\s+)?number\s+of\s+"
+    r"(?P<anchor>[\w'-]+(?:\s+[\w'-]+)?)",
+    re.IGNORECASE,
+)
+# "How many hours of AI training": what is counted is "hours", not "AI" (in every sentence).
+_OF = re.compile(r"\s+of\b.*$", re.IGNORECASE)
 _QUANTITY_NOUNS = re.compile(
     r"\b(?P<anchor>budget|cost|costs|price|salary|salaries|fee|fees|percentage|headcount|"
     r"turnover|revenue|amount)\b"
@@ -43,8 +58,16 @@ _QUANTITY_NOUNS = re.compile(
     r"|\b(?:the|a|maximum|minimum|highest|largest)\s+(?:\w+\s+)?(?P<penalty>fines?|penalt(?:y|ies))\b",
     re.IGNORECASE,
 )
+# "What costs should we think about?" asks which kinds, not how much.
+_WHICH_KINDS = re.compile(r"\b(?:what|which)\s+(?:other\s+)?(?:costs|fees|penalties|fines)\b", re.I)
 _TIME_UNITS = re.compile(
     r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?|annual|daily|weekly|monthly)\b", re.I
+)
+# "How often?" is answered by a cadence as well as by a number: "assessed regularly".
+_CADENCE = re.compile(
+    r"\b(regular|regularly|periodic|periodically|continual|continually|continuous|continuously|"
+    r"ongoing|routinely|frequency|annually|quarterly)\b",
+    re.IGNORECASE,
 )
 
 
@@ -105,10 +128,16 @@ def is_weak(evidence: Evidence, settings: AnswerSettings) -> bool:
 
 def expected_quantity_anchor(question: str) -> str | None:
     """What a quantity question counts ("euros", "budget", "time"), or None for other questions."""
-    if match := _HOW_MANY.search(question):
+    if _HOW_OFTEN.search(question):
+        return "frequency"
+    if (match := _HOW_MANY.search(question)) and not _HOW_MUCH_DEGREE.search(question):
+        return _OF.sub("", match["anchor"]).lower()
+    if match := _NUMBER_OF.search(question):
         return match["anchor"].lower()
     if _HOW_LONG.search(question):
         return "time"
+    if _WHICH_KINDS.search(question):
+        return None
     if match := _QUANTITY_NOUNS.search(question):
         return (match["anchor"] or match["penalty"]).lower()
     return None
@@ -121,9 +150,11 @@ def states_quantity(question: str, sentences: list[str]) -> bool:
         return True
     anchor_terms = set(terms(anchor))
     for sentence in sentences:
+        if anchor == "frequency" and _CADENCE.search(sentence):
+            return True
         if not NUMBER.search(sentence):
             continue
-        if anchor == "time" and _TIME_UNITS.search(sentence):
+        if anchor in ("time", "frequency") and _TIME_UNITS.search(sentence):
             return True
         if anchor_terms & set(terms(sentence)):
             return True

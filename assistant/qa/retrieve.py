@@ -77,7 +77,8 @@ class IndexSnapshot:
 
 def is_non_answer(chunk: StoredChunk) -> bool:
     """A bibliography entry or a list of questions: never the passage that answers."""
-    if _REFERENCE_SECTION.search(chunk.section.rsplit(">", 1)[-1]):
+    # Any heading of the path: the Playbook files its citations under "References > <topic>".
+    if _REFERENCE_SECTION.search(chunk.section):
         return True
     lines = [line for line in chunk.text.split("\n") if line.strip()]
     questions = sum(line.rstrip().endswith("?") for line in lines)

@@ -329,3 +329,34 @@ def test_the_main_answer_is_short_and_the_rest_goes_to_more() -> None:
     numbers = {c.n for c in answer.citations}
     assert all(int(_CITED_LINE.match(line)["n"]) in numbers for line in more)
     assert not set(more) & set(answer.answer.splitlines()), "a quote is shown once"
+
+
+TOLERANCE = passage(
+    "Once the risk tolerance is agreed, risks are managed within it. "
+    "Risk tolerance refers to the agency's readiness to bear a risk. "
+    "Tolerance is shaped by legal and regulatory requirements.",
+    source="rmf.pdf",
+    page=12,
+)
+
+
+def test_a_definition_question_opens_with_the_sentence_that_defines_the_term() -> None:
+    answer = ask("What does 'risk tolerance' mean?", [TOLERANCE])
+    first, _ = cited_lines(answer)[0]
+    assert first.startswith("Risk tolerance refers to"), answer.answer
+    assert_verbatim(answer)
+
+
+CITED = passage(
+    "In Proceedings of the Conference on Drone Software Tests, drone software tests 12-19."
+)
+
+
+def test_a_bibliography_line_never_opens_the_answer() -> None:
+    whole = passage(
+        "Drone software is tested by people other than those who wrote it.", page=3, dense=0.3
+    )
+    answer = ask("Who tests drone software?", [CITED, whole])
+    first, _ = cited_lines(answer)[0]
+    assert first.startswith("Drone software is tested by people"), answer.answer
+    assert_verbatim(answer)

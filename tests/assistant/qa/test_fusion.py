@@ -220,7 +220,9 @@ def test_a_question_that_refers_back_leans_on_the_previous_one(question: str) ->
 def test_bibliographies_and_question_lists_are_not_answers() -> None:
     references = chunk("refs", "Smith, J. 2020. Drone oversight. Journal of Policing 3.")
     references = replace(references, section="Map > MAP 2.3 > References")
+    # The Playbook files citations under a topic heading inside "References".
+    nested = replace(references, section="Map > MAP 1.1 > References > Socio-technical systems")
     questions = chunk("qs", "Did you assess drone flights?\nWho signs off?\nIs it logged?")
     statement = chunk("rule", "Drone flights over crowds need a written permit.\nWho signs?")
-    assert is_non_answer(references) and is_non_answer(questions)
+    assert is_non_answer(references) and is_non_answer(nested) and is_non_answer(questions)
     assert not is_non_answer(statement)

@@ -192,3 +192,44 @@ def test_other_questions_need_no_quantity() -> None:
     question = "What does proportionality mean?"
     assert expected_quantity_anchor(question) is None
     assert states_quantity(question, [])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "In high-stakes calls like arrests, how much should we lean on the machine?",
+        "Apart from the price tag, what costs should we think about before adopting a tool?",
+    ],
+)
+def test_a_degree_or_a_kind_is_not_a_quantity(question: str) -> None:
+    assert expected_quantity_anchor(question) is None
+    assert states_quantity(question, ["Oversight matters most in high-stakes settings."])
+
+
+def test_how_often_is_answered_by_a_cadence_or_a_period() -> None:
+    question = "Our metrics were chosen two years ago. How often should we check them?"
+    assert states_quantity(question, ["Metrics are regularly assessed and updated."])
+    assert states_quantity(question, ["Metrics are reviewed every 6 months."])
+    assert not states_quantity(question, ["Metrics are chosen by the measurement team."])
+
+
+@pytest.mark.parametrize(
+    ("question", "stating", "not_stating"),
+    [
+        (
+            "How many hours of AI training per year does NIST require for each officer?",
+            "Officers complete 20 hours of training.",
+            "AI training covers 7 trustworthiness characteristics.",
+        ),
+        (
+            "What's the maximum number of false alerts per shift the framework allows?",
+            "No more than 3 false alerts per shift are tolerated.",
+            "The framework was released in 2023.",
+        ),
+    ],
+)
+def test_what_is_counted_is_the_noun_asked_about(
+    question: str, stating: str, not_stating: str
+) -> None:
+    assert states_quantity(question, [stating])
+    assert not states_quantity(question, [not_stating])
