@@ -229,7 +229,18 @@ def build_app(
             return render.message_html(f"The document index cannot be used: {err}", "ta-banner")
         return render.banner_html(status.kind, len(status.documents))
 
-    def record(result: Answer, session: dict, request: gr.Request) -> None:
+    def early_owner(request: gr.Request, token: object) -> str | None:
+        """The owner of a page whose question came before its page load ran (a busy
+        machine): the signed-in user, or the browser's own token, sent with the question.
+        Without it the answer was shown but its conversation was never saved."""
+        name = _user_name(request)
+        if settings.auth.require_login and name:
+            return user_owner(name)
+        if is_browser_token(token):
+            return browser_owner(token, install_secret(Path(settings.auth.secret_file)))
+        return None  # a first visit whose token the load has not made yet: not saved
+
+    def record(result: Answer, session: dict, request: gr.Request, token: object = None) -> None:
         """An answer shown in the chat: audited, and remembered for follow-ups and thumbs."""
         latency = result.timings_ms.get("total", 0.0)
         context = accountability.question_context(session)
@@ -241,7 +252,11 @@ def build_app(
         session["answers"] = [*session.get("answers", []), result][-MAX_TURNS:]
         # A question sent while the page was still loading ran with the session from
         # before the load set its owner: the page's owner is kept here too.
-        session["owner"] = session.get("owner") or page_owners.get(request.session_hash)
+        session["owner"] = (
+            session.get("owner")
+            or page_owners.get(request.session_hash)
+            or early_owner(request, token)
+        )
         if conversations is not None and session.get("owner"):
             try:
                 session["conversation"] = conversations.add_turn(
@@ -250,7 +265,7 @@ def build_app(
             except (sqlite3.Error, OSError) as err:  # the answer is shown all the same
                 log.error("conversation not saved: %s", err)
 
-    def on_question(question: str, chat: list, session: dict, request: gr.Request):
+    def on_question(question: str, chat: list, session: dict, token: object, request: gr.Request):
         if _empty(question):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         remember(pages_asked, request.session_hash, None)
@@ -263,7 +278,7 @@ def build_app(
             chat.append({"role": "assistant", "content": render.message_html(result, "ta-error")})
             # Keep the typed text so the officer can fix it rather than retype it.
             return question, chat, gr.skip(), session
-        record(result, session, request)
+        record(result, session, request, token)
         result = in_officer_language(result, session)
         chat.append({"role": "assistant", "content": render.answer_html(result)})
         return "", chat, render.sources_html(result), session
@@ -274,7 +289,9 @@ def build_app(
     # step, closes the answer (which drops the model's stream) and ends normally.
     stopping: set[str] = set()
 
-    def on_question_streaming(question: str, chat: list, session: dict, request: gr.Request):
+    def on_question_streaming(
+        question: str, chat: list, session: dict, token: object, request: gr.Request
+    ):
         """The generative answerer's handler: sources at once, the draft as it is written,
         then the verified answer in its place. The question box is emptied once, when the
         sources come: what the officer types meanwhile (the next question) is kept. The
@@ -314,7 +331,7 @@ def build_app(
             message = render.message_html(_message_for(err), "ta-error")
             yield question, [*chat, _bot(message)], gr.skip(), session, hide
             return
-        record(result, session, request)
+        record(result, session, request, token)
         result = in_officer_language(result, session)
         answer_bubble = _bot(render.answer_html(result))
         yield gr.skip(), [*chat, answer_bubble], render.sources_html(result), session, hide
@@ -768,7 +785,7 @@ def build_app(
 
         answer_io = dict(
             fn=on_question_streaming if streaming else on_question,
-            inputs=[question, chat, session],
+            inputs=[question, chat, session, browser_id],
             outputs=[question, chat, sources, session, *([stop_button] if streaming else [])],
             api_visibility="private",
             # A question asked while the last is still ending (just stopped) runs next,

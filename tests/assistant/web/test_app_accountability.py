@@ -50,7 +50,7 @@ def test_an_officer_marks_the_latest_answer_wrong_and_audit_shows_it(
     assert "Ask a question first" in early.text
     assert len(_events(open_app, "oversight")) == before
 
-    answered = officer.run("on_question", [QUESTION, [], None])
+    answered = officer.run("on_question", [QUESTION, [], None, None])
     assert "ta-answer" in answered.text
     asked = _events(open_app, "question")[-1]
     marked = officer.run("on_oversight", ["wrong", "Cites the 2019 note,\nnot the 2024 one", None])
@@ -72,7 +72,7 @@ def test_an_officer_marks_the_latest_answer_wrong_and_audit_shows_it(
 
 def test_a_verdict_outside_the_two_is_not_recorded(open_app: RunningApp) -> None:
     officer = Session(open_app, httpx.Client(timeout=60))
-    officer.run("on_question", [QUESTION, [], None])
+    officer.run("on_question", [QUESTION, [], None, None])
     before = len(_events(open_app, "oversight"))
     for verdict in ("fine", None):
         outcome = officer.run("on_oversight", [verdict, "x", None])
@@ -86,7 +86,7 @@ def test_a_logged_in_officers_verdict_names_them(login_app: RunningApp) -> None:
     client = httpx.Client(timeout=60)
     log_in(client, login_app.url, "olive", PASSWORD)
     officer = Session(login_app, client)
-    officer.run("on_question", [QUESTION, [], None])
+    officer.run("on_question", [QUESTION, [], None, None])
     officer.run("on_oversight", ["disregarded", "Not our force's policy", None])
     event = _events(login_app, "oversight")[-1]
     assert (event["user"], event["reason"]) == ("olive", "Not our force's policy")
@@ -97,7 +97,7 @@ def test_the_first_question_waits_for_a_purpose_given_once_per_conversation(
     purpose_app: RunningApp,
 ) -> None:
     officer = Session(purpose_app, httpx.Client(timeout=60))
-    refused = officer.run("on_question", [QUESTION, [], None])
+    refused = officer.run("on_question", [QUESTION, [], None, None])
     assert "case reference or the purpose of this conversation first" in refused.text
     assert refused.data[0] == QUESTION  # kept in the box, to ask once the purpose is in
     assert _events(purpose_app, "question") == []
@@ -110,7 +110,7 @@ def test_the_first_question_waits_for_a_purpose_given_once_per_conversation(
     assert purpose["purpose"] == "Case 2025/118: burglary series"
 
     for _ in range(2):  # every question of the conversation carries it
-        assert "ta-answer" in officer.run("on_question", [QUESTION, [], None]).text
+        assert "ta-answer" in officer.run("on_question", [QUESTION, [], None, None]).text
     asked = _events(purpose_app, "question")
     assert len(asked) == 2
     assert {(e["conversation"], e["purpose"]) for e in asked} == {
@@ -123,19 +123,18 @@ def test_the_first_question_waits_for_a_purpose_given_once_per_conversation(
     officer.run("on_new_chat", [None])
     assert (
         "purpose of this conversation first"
-        in officer.run("on_question", [QUESTION, [], None]).text
+        in officer.run("on_question", [QUESTION, [], None, None]).text
     )
     officer.run("on_purpose", ["Case 7", None])
-    officer.run("on_question", [QUESTION, [], None])
+    officer.run("on_question", [QUESTION, [], None, None])
     second = _events(purpose_app, "purpose")[-1]
     assert second["conversation"] != purpose["conversation"]
     assert _events(purpose_app, "question")[-1]["conversation"] == second["conversation"]
 
     # Another officer's session is a conversation of its own, without a purpose yet.
     other = Session(purpose_app, httpx.Client(timeout=60))
-    assert (
-        "purpose of this conversation first" in other.run("on_question", [QUESTION, [], None]).text
-    )
+    refused = other.run("on_question", [QUESTION, [], None, None])
+    assert "purpose of this conversation first" in refused.text
 
 
 def test_the_ask_api_needs_a_purpose_with_each_question(purpose_app: RunningApp) -> None:
@@ -194,3 +193,39 @@ def test_a_refused_upload_leaves_no_temporary_file(open_app: RunningApp) -> None
     assert "sign in with a staff account" in outcome.text
     assert not Path(theirs["path"]).exists()
     assert "note-8.md" not in open_app.corpus() and "note-9.md" not in open_app.corpus()
+
+
+# -- a question that came before its page load ---------------------------------------------------
+def test_a_question_asked_before_the_page_load_ran_is_saved_to_its_owner(
+    login_app: RunningApp, open_app: RunningApp
+) -> None:
+    """On a busy machine the question can run before the page's load event, which is what
+    tells the server whose page it is. The answer's conversation is saved all the same: to
+    the signed-in user, or to the browser whose token came with the question. (The load
+    event never runs here: these calls are the question alone.)"""
+    from assistant.access.conversations import (
+        ConversationStore,
+        browser_owner,
+        new_browser_token,
+        user_owner,
+    )
+    from assistant.access.secrets import install_secret
+
+    def saved(running: RunningApp, owner: str) -> list[str]:
+        store = ConversationStore(running.settings.app.conversations_file, 30)
+        latest = store.latest(owner)
+        return [a.question for a in latest.answers] if latest else []
+
+    client = httpx.Client(timeout=60)
+    log_in(client, login_app.url, "olive", PASSWORD)
+    answered = Session(login_app, client).run("on_question", [QUESTION, [], None, None])
+    assert "ta-answer" in answered.text
+    assert saved(login_app, user_owner("olive")) == [QUESTION]
+
+    token = new_browser_token()
+    answered = Session(open_app, httpx.Client(timeout=60)).run(
+        "on_question", [QUESTION, [], None, token]
+    )
+    assert "ta-answer" in answered.text
+    key = install_secret(Path(open_app.settings.auth.secret_file))
+    assert saved(open_app, browser_owner(token, key)) == [QUESTION]

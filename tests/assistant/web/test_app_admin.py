@@ -210,7 +210,7 @@ def test_the_chat_answers_while_a_refresh_runs(
             answer = Client(open_app.url, verbose=False).predict(QUESTION, api_name="/ask")
             assert not answer["refused"] and answer["citations"][0]["source"] == "note-1.md"
             chat = Session(open_app, httpx.Client(timeout=30)).run(
-                "on_question", [QUESTION, [], None]
+                "on_question", [QUESTION, [], None, None]
             )
             assert "ta-answer" in chat.text and "note-1.md" in chat.text
             assert worker.is_alive() and not release.is_set(), "answered during the refresh"

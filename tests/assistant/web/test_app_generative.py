@@ -59,7 +59,8 @@ def generative_app(sample_settings: Settings, tmp_path_factory: pytest.TempPathF
 @pytest.mark.llm
 def test_the_chat_shows_sources_then_the_draft_then_the_checked_answer(generative_app) -> None:
     app = generative_app
-    updates = list(_streaming_handler(app)(QUESTION, [], None, SimpleNamespace(session_hash="s")))
+    officer = SimpleNamespace(session_hash="s")
+    updates = list(_streaming_handler(app)(QUESTION, [], None, None, officer))
     # First the question, with the Stop button shown; it is hidden again at the end.
     _, chat, _, _, stop = updates.pop(0)
     assert chat[-1]["role"] == "user" and stop["visible"] is True
@@ -80,7 +81,7 @@ def test_stop_ends_the_answer_at_its_next_step_and_shows_no_draft(generative_app
     app = generative_app
     on_stop = next(f.fn for f in app.fns.values() if f.name == "on_stop")
     officer = SimpleNamespace(session_hash="s1")
-    updates = _streaming_handler(app)(QUESTION, [], None, officer)
+    updates = _streaming_handler(app)(QUESTION, [], None, None, officer)
     next(updates)  # the question, Stop shown
     _, chat, _, _, _ = next(updates)  # the sources are in; the draft bubble is open
     assert "ta-draft" in chat[-1]["content"]
