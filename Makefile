@@ -59,6 +59,9 @@ run: $(STAMP)
 # built into a dozen test stores and the gates' stores, and each text is encoded once. The
 # kill -9 tests turn it off for their own runs.
 test: export TOOLKIT_ASSISTANT_INGEST__VECTOR_CACHE := $(CURDIR)/.toolkit-assistant/test-vectors.sqlite
+# The suite's ingests run with nothing beside them: e5 gets both cores (the sample corpus's
+# first ingest 60 -> ~40 s); `serve` keeps one (docs/settings.md, ingest.multilingual_threads).
+test: export TOOLKIT_ASSISTANT_INGEST__MULTILINGUAL_THREADS := 2
 test: $(STAMP) browser-deps lint
 	$(PY) -m pytest --durations=25
 	@# The eval gates (evals/gates.py): the sample set, its French, Spanish and Arabic
@@ -72,7 +75,7 @@ unit: $(STAMP)
 llm: $(STAMP)
 	$(PY) -m pytest -m llm
 
-# The kill -9 tests at ten moments each (`make test` runs five, at other random moments).
+# The kill -9 tests at ten moments each (`make test` runs three, at other random moments).
 crash: $(STAMP)
 	TOOLKIT_ASSISTANT_TEST_KILLS=10 $(PY) -m pytest tests/ingest/test_crash_safety.py tests/assistant/web/test_admin_crash.py
 

@@ -192,6 +192,7 @@ def build_vectors(
     previous: str | None,
     progress: Callable[[str, int, int], None] | None = None,
     vector_cache: Path | None = None,
+    threads: int = 1,
 ) -> BuildFigures:
     """Embed a generation's (chunk id, passage text) rows, reusing `previous`'s vectors."""
     started = time.perf_counter()
@@ -203,7 +204,7 @@ def build_vectors(
             known.update(zip(found.hashes, found.vectors, strict=True))
     hashes = [text_hash(text) for _, text in rows]
     missing = [i for i, h in enumerate(hashes) if h not in known]
-    encode = cached(vector_cache, MODEL_NAME, DIM, MultilingualEncoder().embed_passages)
+    encode = cached(vector_cache, MODEL_NAME, DIM, MultilingualEncoder(threads).embed_passages)
     for start in range(0, len(missing), _BATCH):
         batch = missing[start : start + _BATCH]
         vectors = encode([rows[i][1][:_TEXT_CHARS] for i in batch])

@@ -363,6 +363,7 @@ class Refresher:
             previous,
             self.progress,
             self.settings.ingest.vector_cache,
+            self.settings.ingest.multilingual_threads,
         )
         report.multilingual_embedded = figures.embedded
         report.multilingual_seconds = figures.seconds

@@ -110,10 +110,10 @@ def write_policy_notes(folder: Path, numbers: range | list[int], edition: str = 
 
 def kill_moments(seed: int) -> list[float]:
     """When to SIGKILL a run, as fractions of it: one moment at random in each of N equal
-    parts. N is `TOOLKIT_ASSISTANT_TEST_KILLS`: 5 in `make test`, 10 in `make crash`."""
+    parts. N is `TOOLKIT_ASSISTANT_TEST_KILLS`: 3 in `make test`, 10 in `make crash`."""
     import random
 
-    cases = int(os.environ.get("TOOLKIT_ASSISTANT_TEST_KILLS", "5"))
+    cases = int(os.environ.get("TOOLKIT_ASSISTANT_TEST_KILLS", "3"))
     rng = random.Random(seed)
     return [(i + rng.random()) / cases for i in range(cases)]
 

@@ -58,8 +58,8 @@ class MultilingualSide:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        # One engine thread: see MultilingualEncoder.
-        self.encoder = MultilingualEncoder(threads=1)
+        # One engine thread unless set: see MultilingualEncoder.
+        self.encoder = MultilingualEncoder(threads=settings.ingest.multilingual_threads)
         self._loaded: tuple[str, MultilingualVectors | None] = ("", None)
         self._lock = threading.Lock()
         self.reason = None if not settings.retrieval.multilingual else say_unavailable_once()

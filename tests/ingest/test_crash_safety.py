@@ -40,7 +40,7 @@ from ingest.store import Store
 # Kill moments are spread over a run that encodes: no vector cache (tests/conftest.py).
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("without_vector_cache")]
 
-KILL_AT = kill_moments(20261123)  # 5 in `make test`, 10 in `make crash`
+KILL_AT = kill_moments(20261123)  # 3 in `make test`, 10 in `make crash`
 
 
 @dataclass(frozen=True)

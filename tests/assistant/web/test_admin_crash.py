@@ -46,7 +46,7 @@ from ingest.store import Store
 # Kill moments are spread over a run that encodes: no vector cache (tests/conftest.py).
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("without_vector_cache")]
 
-KILL_AT = kill_moments(20261124)  # 5 in `make test`, 10 in `make crash`
+KILL_AT = kill_moments(20261124)  # 3 in `make test`, 10 in `make crash`
 PASSWORD = "correct horse battery"
 QUESTION = "How does unit 5 use analytics software?"
 # Hang guards only: a server that never comes up or never dies fails the test.
