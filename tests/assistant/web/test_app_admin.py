@@ -30,6 +30,11 @@ pytestmark = pytest.mark.integration
 ADMIN_HANDLERS = ["admin_status", "admin_upload", "admin_remove", "admin_refresh"]
 QUESTION = "How does unit 1 use analytics software?"
 TIMEOUT = 120
+# Each wait ends as soon as its event comes; the bound only turns a hang into a failure.
+# 30 s ran out under two CPU hogs (the upload's check alone took longer): the bound is
+# the one the answer tests use.
+WAIT_MS = TIMEOUT * 1000
+CLIENT_SECONDS = TIMEOUT
 
 
 def _handler_inputs(client: httpx.Client, url: str) -> dict[str, list]:
@@ -73,7 +78,7 @@ def test_the_api_lists_only_ask(open_app: RunningApp, login_app: RunningApp) -> 
 # -- no account ----------------------------------------------------------------------------------
 def test_without_an_account_every_admin_handler_refuses(open_app: RunningApp) -> None:
     before, events = open_app.corpus(), open_app.corpus_events()
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=CLIENT_SECONDS) as client:
         for name, outcome in _every_handler_by_name_and_by_index(open_app, client):
             assert "sign in with a staff account to use the admin tab" in outcome.text, name
             assert "ta-table" not in outcome.text and "Refresh report" not in outcome.text
@@ -85,7 +90,10 @@ def test_without_an_account_every_admin_handler_refuses(open_app: RunningApp) ->
 def test_a_reused_session_hash_is_not_a_staff_sign_in(open_app: RunningApp) -> None:
     """Finding 3: the session hash is the client's to choose, and shows up in URLs. Another
     client using a signed-in staff member's hash gets nothing; the cookie is what counts."""
-    with httpx.Client(timeout=30) as staff_client, httpx.Client(timeout=30) as attacker:
+    with (
+        httpx.Client(timeout=CLIENT_SECONDS) as staff_client,
+        httpx.Client(timeout=CLIENT_SECONDS) as attacker,
+    ):
         signed = staff_sign_in(staff_client, open_app.url, "sam", PASSWORD)
         assert signed.status_code == 200 and signed.json()["ok"]
         cookie = signed.headers["set-cookie"].lower()
@@ -110,7 +118,7 @@ def test_a_reused_session_hash_is_not_a_staff_sign_in(open_app: RunningApp) -> N
 
 def test_an_officer_cannot_sign_in_to_the_admin_tab(open_app: RunningApp) -> None:
     before = open_app.corpus()
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=CLIENT_SECONDS) as client:
         signed = staff_sign_in(client, open_app.url, "olive", PASSWORD)
         assert signed.status_code == 403
         assert "olive is an officer account; the admin tab needs a staff account" in signed.text
@@ -127,7 +135,7 @@ def test_an_officer_cannot_sign_in_to_the_admin_tab(open_app: RunningApp) -> Non
 
 # -- with a login --------------------------------------------------------------------------------
 def test_with_login_required_nothing_answers_without_an_account(login_app: RunningApp) -> None:
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=CLIENT_SECONDS) as client:
         assert client.post(login_app.url + "gradio_api/call/ask", json={"data": ["x"]}).is_error
         for name in ADMIN_HANDLERS:
             assert call(client, login_app.url, name, []).status == 401
@@ -139,7 +147,7 @@ def test_with_login_required_nothing_answers_without_an_account(login_app: Runni
 
 def test_a_logged_in_officer_can_ask_but_not_administer(login_app: RunningApp) -> None:
     before, events = login_app.corpus(), login_app.corpus_events()
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=CLIENT_SECONDS) as client:
         log_in(client, login_app.url, "olive", PASSWORD)
         opened = Session(login_app, client).run("admin_open", [])
         assert opened.data[0]["visible"] is False, "an officer never sees the admin tab"
@@ -153,7 +161,7 @@ def test_a_logged_in_officer_can_ask_but_not_administer(login_app: RunningApp) -
 
 
 def test_a_logged_in_staff_member_gets_the_admin_tab(login_app: RunningApp) -> None:
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=CLIENT_SECONDS) as client:
         log_in(client, login_app.url, "sam", PASSWORD)
         opened = Session(login_app, client).run("admin_open", [])
         assert opened.data[0]["visible"] is True
@@ -189,7 +197,7 @@ def test_the_chat_answers_while_a_refresh_runs(
         return real_refresh(paths, settings, progress=hold)
 
     monkeypatch.setattr(admin_module, "refresh", held_refresh)
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=CLIENT_SECONDS) as client:
         staff = Session(open_app, client)
         assert staff_sign_in(client, open_app.url, "sam", PASSWORD).status_code == 200
         assert "Signed in as <strong>sam</strong>" in staff.run("admin_sign_in", ["sam", ""]).text
@@ -203,13 +211,13 @@ def test_the_chat_answers_while_a_refresh_runs(
         try:
             assert running.wait(timeout=TIMEOUT), "the refresh never started"
             # A second click on Refresh, from another staff session: refused, not queued.
-            other = Session(open_app, httpx.Client(timeout=30))
+            other = Session(open_app, httpx.Client(timeout=CLIENT_SECONDS))
             staff_sign_in(other.client, open_app.url, "sam", PASSWORD)
             assert "a refresh is already running" in other.run("admin_refresh", []).text
             # The `ask` API and the chat box both answer meanwhile.
             answer = Client(open_app.url, verbose=False).predict(QUESTION, api_name="/ask")
             assert not answer["refused"] and answer["citations"][0]["source"] == "note-1.md"
-            chat = Session(open_app, httpx.Client(timeout=30)).run(
+            chat = Session(open_app, httpx.Client(timeout=CLIENT_SECONDS)).run(
                 "on_question", [QUESTION, [], None, None]
             )
             assert "ta-answer" in chat.text and "note-1.md" in chat.text
@@ -286,15 +294,15 @@ def test_staff_sign_in_upload_and_refresh_in_the_browser(
         page.get_by_label("Staff user name").fill("sam")
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        page.locator("#admin-status table").wait_for(timeout=30_000)
+        page.locator("#admin-status table").wait_for(timeout=WAIT_MS)
         assert "note-1.md" in page.locator("#admin-status").inner_text()
 
         page.locator("#admin-tools input[type=file]").set_input_files(str(upload))
-        page.get_by_text("Lab notes.html").first.wait_for(timeout=30_000)
+        page.get_by_text("Lab notes.html").first.wait_for(timeout=WAIT_MS)
         page.get_by_role("button", name="Add to the corpus folder").click()
-        page.get_by_text("Saved Lab-notes.html").wait_for(timeout=30_000)
+        page.get_by_text("Saved Lab-notes.html").wait_for(timeout=WAIT_MS)
         page.get_by_role("button", name="Refresh the index from the corpus folder").click()
-        page.locator("#admin-report .ta-report").wait_for(timeout=120_000)
+        page.locator("#admin-report .ta-report").wait_for(timeout=WAIT_MS)
         assert "Added 1" in page.locator("#admin-report").inner_text()
 
         status = page.locator("#admin-status").inner_text()
