@@ -229,10 +229,11 @@ def build_app(
             return render.message_html(f"The document index cannot be used: {err}", "ta-banner")
         return render.banner_html(status.kind, len(status.documents))
 
-    def early_owner(request: gr.Request, token: object) -> str | None:
-        """The owner of a page whose question came before its page load ran (a busy
-        machine): the signed-in user, or the browser's own token, sent with the question.
-        Without it the answer was shown but its conversation was never saved."""
+    def known_owner(request: gr.Request, token: object) -> str | None:
+        """The signed-in user, or the browser whose valid token came with the request; None
+        when neither (a first visit, before the page load has made its token). A question
+        that runs before its page load uses it too: without it the answer was shown but its
+        conversation was never saved."""
         name = _user_name(request)
         if settings.auth.require_login and name:
             return user_owner(name)
@@ -255,7 +256,7 @@ def build_app(
         session["owner"] = (
             session.get("owner")
             or page_owners.get(request.session_hash)
-            or early_owner(request, token)
+            or known_owner(request, token)
         )
         if conversations is not None and session.get("owner"):
             try:
@@ -363,11 +364,10 @@ def build_app(
     # -- conversations: kept per user (per browser without a login), reopened, exported ------
     def owner_of(request: gr.Request, token: object) -> tuple[str, object]:
         """The owner key of this page, and the browser token to keep (a new one if needed)."""
-        name = _user_name(request)
-        if settings.auth.require_login and name:
-            return user_owner(name), token
-        if not is_browser_token(token):  # none yet, or not one this server could have made
-            token = new_browser_token()
+        owner = known_owner(request, token)
+        if owner is not None:
+            return owner, token
+        token = new_browser_token()  # none yet, or not one this server could have made
         return browser_owner(token, install_secret(Path(settings.auth.secret_file))), token
 
     def conversation_choices(session: dict) -> dict:
