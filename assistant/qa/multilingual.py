@@ -58,7 +58,7 @@ class MultilingualSide:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        # One engine thread unless set: see MultilingualEncoder.
+        # As many engine threads as MiniLM has (one in `serve`) unless set: MultilingualEncoder.
         self.encoder = MultilingualEncoder(threads=settings.ingest.multilingual_threads)
         self._loaded: tuple[str, MultilingualVectors | None] = ("", None)
         self._lock = threading.Lock()

@@ -53,6 +53,20 @@ def test_a_refresh_encodes_only_sentences_it_has_not_seen(tmp_path: Path) -> Non
     assert len(second) == len(indexed_sentences(changed[0][1])) + 1
 
 
+def test_a_sentence_two_overlapping_chunks_share_is_encoded_once_and_finds_both() -> None:
+    shared = "Drone flights over crowds need a written permit."
+    chunks = [
+        ("first", f"The committee meets monthly. {shared}"),
+        ("second", f"{shared} Fees vary by county."),
+    ]
+    encode = CountingEncoder()
+    index = SentenceIndex.build(chunks, encode)
+    assert encode.encoded.count(shared) == 1
+    assert len(index) == 4
+    found = dict(index.best(encode([shared])[0], 2))
+    assert found["first"] == pytest.approx(found["second"]) == pytest.approx(1.0, abs=1e-2)
+
+
 def test_a_damaged_index_is_reported_and_a_missing_one_is_none(tmp_path: Path) -> None:
     assert SentenceIndex.load(tmp_path) is None
     SentenceIndex.build(CHUNKS, CountingEncoder()).save(tmp_path)
