@@ -317,6 +317,7 @@ class Refresher:
         from ingest.build import keyword_text
         from ingest.keyword_index import KeywordIndex, KeywordIndexDamagedError
 
+        store.widen_search(generation)  # a store built before SEARCH_EF (ingest/store.py)
         folder = keyword_dir(self.settings.store, generation)
         if self.settings.chroma_url and not folder.exists():
             return  # a server store: readers build their own copy

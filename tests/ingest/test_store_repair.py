@@ -9,6 +9,7 @@ import shutil
 import socket
 from pathlib import Path
 
+import numpy as np
 import pytest
 from app_calls import free_port
 from store_helpers import wait_for, write_policy_notes
@@ -16,7 +17,7 @@ from store_helpers import wait_for, write_policy_notes
 from assistant.cli import main
 from ingest.refresh import keyword_dir, refresh
 from ingest.settings import Settings
-from ingest.store import Store
+from ingest.store import SEARCH_EF, Store
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +143,27 @@ def test_dropped_generations_leave_no_chroma_folders(tmp_path: Path) -> None:
     folders = [p for p in store_path.iterdir() if p.is_dir() and p.name.count("-") == 4]
     assert len(store.generations()) == 2  # the current one and its predecessor
     assert len(folders) <= live_collections
+
+
+def _search_ef(store: Store, generation: str) -> int:
+    return store._chunks(generation).configuration["hnsw"]["ef_search"]
+
+
+def test_chunks_are_searched_wide_and_an_older_store_is_widened_by_the_next_ingest(
+    built, tmp_path: Path
+) -> None:
+    corpus, original = built
+    store = Store(_copy(original, tmp_path))
+    generation = store.current().generation
+    assert _search_ef(store, generation) == SEARCH_EF
+    ids = [c.id for c in store.iter_chunks(generation)]
+    vectors = store.embeddings(generation, ids)
+    # As a store built before the setting: Chroma's default.
+    store._chunks(generation).modify(configuration={"hnsw": {"ef_search": 100}})
+    report = refresh([corpus], Settings(store=store.path))
+    assert report.unchanged and not report.added and not report.updated
+    reopened = Store(store.path)
+    assert reopened.current().generation == generation
+    assert _search_ef(reopened, generation) == SEARCH_EF
+    after = reopened.embeddings(generation, ids)
+    assert all(np.array_equal(vectors[i], after[i]) for i in ids)
