@@ -128,7 +128,7 @@ def _omp_thread_setters() -> list[Callable[[int], object]]:
     symbol scope. An OpenMP thread count belongs to the calling thread, and a thread that
     never set one gets the runtime's default, every core: the engine called from a server's
     request thread ran on both cores with one thread asked for (measured: 1.98 CPU seconds
-    a wall second), so each call sets it first (`_apply_threads`).
+    a wall second), so each call sets it first (`MultilingualEncoder._engine`).
     """
     setters = []
     with contextlib.suppress(OSError, AttributeError):
@@ -144,11 +144,6 @@ def _omp_thread_setters() -> list[Callable[[int], object]]:
     return setters
 
 
-def _apply_threads(threads: int) -> None:
-    for setter in _thread_setters:
-        setter(threads)
-
-
 class MultilingualEncoder:
     """e5 passage and query vectors, L2-normalised, float32.
 
@@ -161,14 +156,19 @@ class MultilingualEncoder:
         self.threads = threads
         self._queries: dict[str, np.ndarray] = {}
 
+    def _engine(self):
+        """The engine, its thread count set for the calling thread (under `_lock`)."""
+        engine = _model(self.threads)
+        for setter in _thread_setters:
+            setter(engine_threads(self.threads))
+        return engine
+
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
         # The C engine keeps per-model buffers: one call at a time.
         with _lock:
-            engine = _model(self.threads)
-            _apply_threads(engine_threads(self.threads))
-            vectors = engine.passage([t[:_TEXT_CHARS] for t in texts])
+            vectors = self._engine().passage([t[:_TEXT_CHARS] for t in texts])
         return np.asarray(vectors, dtype=np.float32).reshape(-1, DIM)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -176,9 +176,7 @@ class MultilingualEncoder:
         if cached is not None:
             return cached
         with _lock:
-            engine = _model(self.threads)
-            _apply_threads(engine_threads(self.threads))
-            vector = np.asarray(engine.query(text[:_TEXT_CHARS]), dtype=np.float32)
+            vector = np.asarray(self._engine().query(text[:_TEXT_CHARS]), dtype=np.float32)
         if len(self._queries) > 10_000:
             self._queries.clear()
         self._queries[text] = vector

@@ -31,6 +31,7 @@ from ingest.settings import DEFAULT_CHROMA_TIMEOUT_SECONDS, Settings
 
 REGISTRY = "toolkit-registry"
 _CHUNKS = "chunks-"
+_DOCS = "docs-"
 # Candidates the HNSW search keeps (Chroma's default is 100). `python bench/search_ef.py`,
 # top 30 of clustered 384-d vectors: with 100, recall 0.990 (1,000 chunks) and 0.947
 # (3,000) against an exact search, and four builds of the same vectors in the same order
@@ -38,7 +39,6 @@ _CHUNKS = "chunks-"
 # 500, recall 1.000 and identical builds at 1,000 chunks (the two PDFs are 928), 0.9997 at
 # 3,000, for 0.3 ms more a query.
 SEARCH_EF = 500
-_DOCS = "docs-"
 _PLACEHOLDER_VECTOR = [1.0]  # document records need a vector; they are never searched
 # Client/server mode: opening a connection to a live server takes milliseconds; waiting for
 # its answer is bounded by the `chroma_timeout_seconds` setting.
