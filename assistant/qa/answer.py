@@ -61,10 +61,26 @@ _DEFINITION_BONUS = 0.12
 # Bibliography lines quoted outside a references section: never the opening sentence.
 _CITATION_LIKE = re.compile(
     # Not "(2022)" alone: "... five dimensions [OECD (2022) ...]" is a sentence that answers.
-    r"\bet al\.|\barXiv\b|\bProceedings\b|\bdoi\b|\bRetrieved from\b|"
+    r"\bet al\.|\barXiv\b|\bProceedings\b|\bdoi\b|\bRetrieved from\b|https?://|"
+    # A dated entry ("(NIST), January 16, 2020."), a versioned title, a quoted title
+    # closed by a comma ("“plainlanguage.gov – Home,” The U.S. Government.").
     r"\b(January|February|March|April|May|June|July|August|September|October|November|"
-    r"December)\s+\d{1,2},\s+\d{4}\.?$"
+    r"December)\s+\d{1,2},\s+\d{4}(\.|$)|,\s+Version\s+\d[\d.]*\.?$|,\u201d"
 )
+# Figure and table captions: they name a topic, they do not say anything about it.
+# Numbered ("Fig. 2 Lifecycle and ...", "Table 1:") or a short "<Noun> of ..." line
+# ("Characteristics of trustworthy AI systems.", "Examples of potential harms ..."); with a
+# verb it is a sentence ("Figure 3 shows ...").
+_NUMBERED_CAPTION = re.compile(r"^(Fig\.|Figure|Table)\s*\d")
+_NOUN_OF = re.compile(r"^[A-Z][a-z]+\s+of\s")
+_CAPTION_WORDS = 10
+_NUMBERED_CAPTION_WORDS = 20
+_AUXILIARIES_AND_VERBS = (
+    "is are was were be been being can could should may might must will would shall has "
+    "have had do does did include includes provide provides require requires help helps "
+    "describe describes show shows list lists"
+)
+_VERBS = frozenset(_AUXILIARIES_AND_VERBS.split())
 # Quantities ("how many", "budget") are recognised as refusal recognises them; dates too.
 _DATE_QUESTION = re.compile(r"\bwhen\b|\bwhat\s+year\b", re.I)
 _CUE_BONUS = 0.06
@@ -303,7 +319,17 @@ def _can_open(passage: Passage, group: tuple[Unit, ...]) -> bool:
     # one ("... performed during the AI Model phase of the lifecycle in Figure"); dropping
     # them cost the NIST set 0.05 of answer_first_rate.
     text = group[0].text
-    return not (_ABOUT_THE_DOCUMENT.search(text) or _CITATION_LIKE.search(text))
+    return not (_ABOUT_THE_DOCUMENT.search(text) or _CITATION_LIKE.search(text) or is_caption(text))
+
+
+def is_caption(text: str) -> bool:
+    """A figure or table caption: see `_NUMBERED_CAPTION` and `_NOUN_OF`."""
+    words = text.split()
+    if _VERBS & {w.lower().strip(".,;:") for w in words}:
+        return False
+    if _NUMBERED_CAPTION.match(text):
+        return len(words) <= _NUMBERED_CAPTION_WORDS
+    return bool(_NOUN_OF.match(text)) and len(words) <= _CAPTION_WORDS
 
 
 def defines(question: str, sentence: str) -> bool:

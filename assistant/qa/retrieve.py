@@ -42,7 +42,8 @@ from ingest.store import Store, StoredChunk, StoreError
 # own, or the earlier topic leaks into it. "it"/"its" refer back anywhere; "this"/"that"
 # only near the start or at the end ("Why is that?"), since "guidance that covers drones"
 # uses "that" inside a question of its own; "they"/"their" only in a short question ("What
-# are their error rates?"), since "agencies ... their decisions" has its own antecedent.
+# are their error rates?"), since "agencies ... their decisions" has its own antecedent;
+# "which one" anywhere.
 _IT = re.compile(r"\b(it|its|it's|the same)\b", re.IGNORECASE)
 _DEMONSTRATIVES = frozenset({"this", "that", "these", "those"})
 _EARLY_WORDS = 3
@@ -51,6 +52,12 @@ _THEY = re.compile(r"\b(they|them|their|he|she|his|her)\b", re.IGNORECASE)
 _THEY_MAX_TERMS = 3
 _CONTINUES = re.compile(r"^\s*(and|also|but|so|then|what about|how about)\b", re.IGNORECASE)
 _SHORT_QUESTION_TERMS = 1
+# "Which one should we start with?", "which of these comes first?": a choice among the
+# items of the previous answer (one word between "the" and "one": "the second one").
+_WHICH_ONE = re.compile(
+    r"\b(?:which|the\s+\w+)\s+ones?\b|\bwhich\s+of\s+(?:them|these|those)\b",
+    re.IGNORECASE,
+)
 _WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
 
 # Bibliographies and reference lists: they cite the question's words, never answer them.
@@ -103,6 +110,7 @@ def refers_back(question: str) -> bool:
         or _DEMONSTRATIVE_LAST.search(question)
         or (_THEY.search(question) and content_terms <= _THEY_MAX_TERMS)
         or _CONTINUES.match(question)
+        or _WHICH_ONE.search(question)
         or content_terms <= _SHORT_QUESTION_TERMS
     )
 

@@ -347,16 +347,32 @@ def test_a_definition_question_opens_with_the_sentence_that_defines_the_term() -
     assert_verbatim(answer)
 
 
-CITED = passage(
-    "In Proceedings of the Conference on Drone Software Tests, drone software tests 12-19."
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "In Proceedings of the Conference on Drone Software Tests, drone software tests 12-19.",
+        "Overview of who tests drone software.",  # an unnumbered caption
+        "Fig. 4 Who tests drone software.",
+        "Who Tests Drone Software: A Guide, Version 1.0.",  # a versioned title
+        "\u201cWho tests drone software,\u201d Drone Office.",  # a quoted title in a reference
+    ],
 )
-
-
-def test_a_bibliography_line_never_opens_the_answer() -> None:
+def test_a_bibliography_line_caption_or_reference_entry_never_opens_the_answer(
+    opening: str,
+) -> None:
+    cited = passage(f"{opening} Independent teams run the tests.")
     whole = passage(
         "Drone software is tested by people other than those who wrote it.", page=3, dense=0.3
     )
-    answer = ask("Who tests drone software?", [CITED, whole])
+    answer = ask("Who tests drone software?", [cited, whole])
     first, _ = cited_lines(answer)[0]
     assert first.startswith("Drone software is tested by people"), answer.answer
     assert_verbatim(answer)
+
+
+def test_a_sentence_starting_with_a_figure_but_saying_something_can_open() -> None:
+    from assistant.qa.answer import is_caption
+
+    assert is_caption("Fig. 2 Lifecycle and Key Dimensions of an AI System.")
+    assert not is_caption("Figure 3 shows who tests drone software.")
+    assert not is_caption("Use of force is regulated by law.")

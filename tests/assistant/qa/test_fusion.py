@@ -202,6 +202,7 @@ def test_a_follow_up_reaches_the_passage_only_its_context_names(tmp_path: Path) 
         "Is there guidance that covers drones over crowds?",
         "How should agencies document their decisions about facial recognition vendors?",
         "What does the toolkit say about the retention of body-worn camera footage?",
+        "What one step should a new agency take first when buying an AI tool?",
     ],
 )
 def test_a_new_topic_does_not_lean_on_the_previous_question(question: str) -> None:
@@ -211,7 +212,14 @@ def test_a_new_topic_does_not_lean_on_the_previous_question(question: str) -> No
 
 @pytest.mark.parametrize(
     "question",
-    ["Why is that?", "Does it apply to vendors?", "Is this mandatory?", "Explain that principle."],
+    [
+        "Why is that?",
+        "Does it apply to vendors?",
+        "Is this mandatory?",
+        "Explain that principle.",
+        "Which one should we start with?",
+        "Which of these matters most for a small department?",
+    ],
 )
 def test_a_question_that_refers_back_leans_on_the_previous_one(question: str) -> None:
     assert refers_back(question)
