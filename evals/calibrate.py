@@ -26,8 +26,17 @@ def feature_function(assistant: object) -> FeatureFunction | None:
     if hasattr(assistant, "refusal_features"):
         return assistant.refusal_features
     if hasattr(assistant, "evidence"):
-        return lambda question, history: assistant.evidence(question, history).to_dict()
+        return lambda question, history: _numeric(assistant.evidence(question, history).to_dict())
     return None
+
+
+def _numeric(features: dict[str, object]) -> dict[str, float]:
+    """The features a threshold applies to: `unknown_names` is a list, refused when not empty."""
+    return {
+        name: float(value)
+        for name, value in features.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
 
 
 @dataclass(frozen=True)
@@ -67,9 +76,10 @@ def calibrate(
     names = sorted(rows[0])
     values = np.array([[row[n] for n in names] for row in rows], dtype=float)
     is_out = np.array(out_of_scope, dtype=bool)
-    candidates = [_candidates(values[:, i]) for i in range(len(names))]
-    if np.prod([len(c) for c in candidates]) > _MAX_COMBINATIONS:
-        raise ValueError(f"too many threshold combinations for {len(names)} features")
+    # Each feature gets an equal share of the search: with three features, 58 candidate
+    # thresholds each (quantiles of the observed values when there are more).
+    per_feature = max(2, int(_MAX_COMBINATIONS ** (1 / max(1, len(names)))))
+    candidates = [_candidates(values[:, i], per_feature) for i in range(len(names))]
     best: tuple[float, float, tuple[float, ...]] | None = None
     for combination in itertools.product(*candidates):
         refused = (values < np.array(combination)).any(axis=1)
@@ -90,7 +100,9 @@ def calibrate(
     )
 
 
-def _candidates(column: np.ndarray) -> list[float]:
+def _candidates(column: np.ndarray, limit: int) -> list[float]:
     observed = np.unique(column)
     midpoints = (observed[:-1] + observed[1:]) / 2
+    if len(midpoints) > limit - 2:
+        midpoints = np.unique(np.quantile(midpoints, np.linspace(0, 1, limit - 2)))
     return [float(observed[0]), *map(float, midpoints), float(observed[-1]) + 1e-6]

@@ -131,6 +131,16 @@ class AnswerSettings(BaseModel):
     min_term_coverage: float = Field(
         0.03, ge=0, le=1, description="Refuse when the evidence covers less of the question."
     )
+    # Calibrated on the tune splits: the two out-of-scope "say about" questions of
+    # pdfs.tune cover 0.00 and 0.05 of their topic's words; the in-scope ones of every tune
+    # and regression set 0.17 or more (docs/evals.md, "Refusal").
+    min_topic_coverage: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description='Refuse a "what does it say about X" question whose passages hold less '
+        "of X's words (weighted by rarity).",
+    )
     min_multilingual_score: dict[str, float] = Field(
         {"fr": 0.814, "es": 0.786, "ar": 0.764},
         description="Questions in French, Spanish, Arabic: refuse below this multilingual-e5 "

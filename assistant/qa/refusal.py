@@ -6,6 +6,9 @@ questions (`toolkit-assistant eval --calibrate`):
 - `term_coverage`: the top passages lack most of the question's specific vocabulary;
 - `unknown_names`: the question names something the corpus never mentions ("Whisper",
   "FBI", "Detroit"): related passages exist, but not about that;
+- `topic_coverage`: a question that asks what the documents say *about* something ("What
+  does the Playbook say about flying drones over protests?") needs that topic's own words
+  in the top passages: passages on neighbouring topics hold the rest of the question;
 - the expected answer type: a "how many", "budget" or "fine" question needs a quoted
   sentence holding a number next to what was asked about ("the maximum fine under the AI
   Act" retrieves passages about the AI Act, none of which states a fine).
@@ -71,18 +74,39 @@ _CADENCE = re.compile(
 )
 
 
+# "What does the Playbook say about X?", "Is there any guidance about X?": X is the topic.
+# Found by words, not a regex: no backtracking over a long question.
+_ASKS_ABOUT = frozenset(
+    {"say", "says", "said", "mention", "mentions", "mentioned", "cover", "covers", "covered"}
+    | {"anything", "guidance", "advice", "recommend", "recommends"}
+)
+
+
 @dataclass(frozen=True)
 class Evidence:
     dense_score: float
     term_coverage: float
     unknown_names: tuple[str, ...] = field(default_factory=tuple)
+    topic_coverage: float = 1.0  # 1.0 when the question names no topic ("say about X")
 
     def to_dict(self) -> dict[str, object]:
         return {
             "dense_score": self.dense_score,
             "term_coverage": self.term_coverage,
             "unknown_names": list(self.unknown_names),
+            "topic_coverage": self.topic_coverage,
         }
+
+
+def asked_topic(question: str) -> str | None:
+    """X in "What does the Playbook say about X?"; None when the question is not of that form."""
+    words = question.rstrip(" ?.!").split()
+    lowered = [w.lower().strip(",;:") for w in words]
+    asks = next((i for i, w in enumerate(lowered) if w in _ASKS_ABOUT), None)
+    if asks is None or "about" not in lowered[asks + 1 :]:
+        return None
+    about = lowered.index("about", asks + 1)
+    return " ".join(words[about + 1 :]) or None
 
 
 def _content_terms(question: str) -> set[str]:
@@ -102,26 +126,52 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
 
 
 def measure_evidence(
-    question: str, passages: list[Passage], keyword: KeywordIndex, vocabulary: frozenset[str]
+    question: str,
+    passages: list[Passage],
+    keyword: KeywordIndex,
+    vocabulary: frozenset[str],
+    other_language: frozenset[str] = frozenset(),
 ) -> Evidence:
+    """`other_language`: ids of passages not in the question's language, whose words cannot
+    show whether the topic is covered (an English question about a French guide)."""
     names = unknown_names(question, vocabulary)
     if not passages:
         return Evidence(0.0, 0.0, names)
     question_terms = _content_terms(question)
     evidence_terms: set[str] = set()
+    same_language_terms: set[str] = set()
     for passage in passages[:_EVIDENCE_PASSAGES]:
-        evidence_terms.update(terms(f"{passage.title} {passage.section} {passage.text}"))
-    weights = {t: keyword.idf(t) for t in question_terms}
+        found = terms(f"{passage.title} {passage.section} {passage.text}")
+        evidence_terms.update(found)
+        if passage.chunk_id not in other_language:
+            same_language_terms.update(found)
+    coverage = _weighted_share(question_terms, evidence_terms, keyword)
+    topic = asked_topic(question)
+    topic_coverage = (
+        _weighted_share(_content_terms(topic), same_language_terms, keyword)
+        if topic and same_language_terms
+        else 1.0
+    )
+    return Evidence(
+        max(p.dense_score for p in passages),
+        round(coverage, 4),
+        names,
+        round(topic_coverage, 4),
+    )
+
+
+def _weighted_share(wanted: set[str], found: set[str], keyword: KeywordIndex) -> float:
+    """The share of `wanted` terms, weighted by rarity (IDF), that `found` holds."""
+    weights = {t: keyword.idf(t) for t in wanted}
     total = sum(weights.values())
-    covered = sum(w for t, w in weights.items() if t in evidence_terms)
-    coverage = covered / total if total else 1.0
-    return Evidence(max(p.dense_score for p in passages), round(coverage, 4), names)
+    return sum(w for t, w in weights.items() if t in found) / total if total else 1.0
 
 
 def is_weak(evidence: Evidence, settings: AnswerSettings) -> bool:
     return (
         evidence.dense_score < settings.min_dense_score
         or evidence.term_coverage < settings.min_term_coverage
+        or evidence.topic_coverage < settings.min_topic_coverage
         or bool(evidence.unknown_names)
     )
 

@@ -237,9 +237,7 @@ class Assistant:
             passages = self._retrieve_multilingual(question, history, None, snapshot, language)
             return multilingual_evidence(question, passages, snapshot.vocabulary)
         passages = self.retriever.retrieve(question, history, snapshot=snapshot)
-        return measure_evidence(
-            retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
-        )
+        return _english_evidence(question, history, passages, snapshot)
 
     def ask(self, question: str, history: list[str] | None = None, k: int | None = None) -> Answer:
         for event in self.ask_stream(question, history, k):
@@ -300,9 +298,7 @@ class Assistant:
         retrieved = time.perf_counter()
         yield Retrieved(question, passages)
         if language == "en":
-            evidence = measure_evidence(
-                retrieval_query(question, history), passages, snapshot.keyword, snapshot.vocabulary
-            )
+            evidence = _english_evidence(question, history, passages, snapshot)
             weak = is_weak(evidence, self.settings.answer)
         else:
             evidence = multilingual_evidence(question, passages, snapshot.vocabulary)
@@ -434,6 +430,23 @@ def _in_language(
         names = ", ".join(translate(LANGUAGE_NAMES[o], language) for o in others)
         line = translate(_QUOTES_IN, language).format(language=names)
         answer.notice = f"{answer.notice}\n{line}".strip() if answer.notice else line
+
+
+def _english_evidence(
+    question: str, history: list[str] | None, passages: list[Passage], snapshot: IndexSnapshot
+) -> Evidence:
+    """The refusal signals of an English question; a passage in another language (a French
+    guide) is evidence of meaning, but its words cannot show the question's topic."""
+    other_language = frozenset(
+        p.chunk_id for p in passages if snapshot.keyword.language_of(p.chunk_id) not in ("", "en")
+    )
+    return measure_evidence(
+        retrieval_query(question, history),
+        passages,
+        snapshot.keyword,
+        snapshot.vocabulary,
+        other_language,
+    )
 
 
 def _cited_chunk_ids(answer: Answer, passages: list[Passage]) -> tuple[str, ...]:

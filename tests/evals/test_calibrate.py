@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals.calibrate import calibrate
+from evals.calibrate import calibrate, feature_function
 
 
 def test_thresholds_refuse_out_of_scope_within_the_false_refusal_budget() -> None:
@@ -19,3 +19,30 @@ def test_thresholds_refuse_out_of_scope_within_the_false_refusal_budget() -> Non
     assert calibration.false_refusal_rate == 0.0
     assert 0.2 < calibration.thresholds["dense_score"] <= 0.5
     assert 0.3 < calibration.thresholds["term_coverage"] <= 0.7
+
+
+def test_three_features_of_many_values_are_searched_without_error() -> None:
+    """A real store gives ~100 distinct values per feature: 100^3 combinations used to be
+    refused with a traceback; the search now takes quantiles of each feature instead."""
+    rows = [
+        {"dense_score": i / 100, "term_coverage": (i * 7 % 100) / 100, "topic_coverage": 1.0}
+        for i in range(100)
+    ]
+    out_of_scope = [i < 10 for i in range(100)]  # the ten lowest dense scores
+    calibration = calibrate(rows, out_of_scope)
+    assert calibration.refusal_accuracy == 1.0
+    assert calibration.false_refusal_rate <= 0.05
+    assert set(calibration.thresholds) == {"dense_score", "term_coverage", "topic_coverage"}
+
+
+def test_only_numeric_evidence_is_calibrated() -> None:
+    class Evidence:
+        def to_dict(self) -> dict:
+            return {"dense_score": 0.4, "unknown_names": ["FBI"], "topic_coverage": 1}
+
+    class Assistant:
+        def evidence(self, question: str, history) -> Evidence:
+            return Evidence()
+
+    features = feature_function(Assistant())
+    assert features("q", None) == {"dense_score": 0.4, "topic_coverage": 1.0}

@@ -11,6 +11,7 @@ import pytest
 from assistant.qa.models import Passage
 from assistant.qa.refusal import (
     Evidence,
+    asked_topic,
     expected_quantity_anchor,
     is_weak,
     measure_evidence,
@@ -50,6 +51,7 @@ def test_strong_evidence_is_not_weak() -> None:
         (Evidence(0.249, 0.9), "the best passage is not close in meaning"),
         (Evidence(0.6, 0.199), "the passages lack the question's vocabulary"),
         (Evidence(0.9, 1.0, ("Whisper",)), "the question names something never mentioned"),
+        (Evidence(0.9, 1.0, (), 0.09), "the passages lack the topic asked about"),
     ],
 )
 def test_each_signal_alone_makes_evidence_weak(evidence: Evidence, why: str) -> None:
@@ -61,6 +63,7 @@ def test_evidence_serializes_its_signals() -> None:
         "dense_score": 0.5,
         "term_coverage": 0.25,
         "unknown_names": ["FBI"],
+        "topic_coverage": 1.0,
     }
 
 
@@ -233,3 +236,55 @@ def test_what_is_counted_is_the_noun_asked_about(
 ) -> None:
     assert states_quantity(question, [stating])
     assert not states_quantity(question, [not_stating])
+
+
+# -- the topic of a "what does it say about X" question ------------------------------------
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        (
+            "What does the Playbook say about flying drones over protests?",
+            "flying drones over protests",
+        ),
+        ("Does the toolkit say anything about watermarking?", "watermarking"),
+        ("Is there any guidance about body-worn cameras?", "body-worn cameras"),
+        ("How should I think about risk?", None),  # no "say about": a question of its own
+        ("What does it say?", None),
+    ],
+)
+def test_the_topic_asked_about_is_what_follows_say_about(question: str, topic: str | None) -> None:
+    assert asked_topic(question) == topic
+
+
+def test_a_say_about_question_whose_topic_the_passages_lack_is_weak() -> None:
+    """Passages on training and records hold "AI" and "agency", never the drones asked about."""
+    question = "What does the agency guidance say about flying drones over protests?"
+    evidence = measure_evidence(
+        question, [passage(TEXTS[3]), passage(TEXTS[4])], KEYWORD, VOCABULARY
+    )
+    assert evidence.topic_coverage == 0.0
+    assert is_weak(evidence, AnswerSettings())
+
+
+def test_a_say_about_question_whose_topic_the_passages_hold_is_not_weak() -> None:
+    evidence = measure_evidence(
+        "What does the guide say about facial recognition matches?",
+        [passage(TEXTS[1]), passage(TEXTS[3])],
+        KEYWORD,
+        VOCABULARY,
+    )
+    assert evidence.topic_coverage == 1.0
+    assert not is_weak(evidence, AnswerSettings())
+
+
+def test_passages_in_another_language_do_not_count_against_the_topic() -> None:
+    """An English question about a French guide: its words cannot show the topic."""
+    french = Passage(
+        "fr1", "d", "guide.fr.pdf", "Guide", 1, "", "Les drones sont encadrés.", 0.9, 0.6
+    )
+    question = "What does the French guide say about drones over crowds?"
+    assert (
+        measure_evidence(question, [french], KEYWORD, VOCABULARY, frozenset({"fr1"})).topic_coverage
+        == 1.0
+    )
+    assert measure_evidence(question, [french], KEYWORD, VOCABULARY).topic_coverage < 1.0
