@@ -77,9 +77,11 @@ _CADENCE = re.compile(
 # "What does the Playbook say about X?", "Is there any guidance about X?": X is the topic.
 # Found by words, not a regex: no backtracking over a long question.
 _ASKS_ABOUT = frozenset(
-    {"say", "says", "said", "mention", "mentions", "mentioned", "cover", "covers", "covered"}
-    | {"anything", "guidance", "advice", "recommend", "recommends"}
-)
+    {
+        "say", "says", "said", "mention", "mentions", "mentioned", "cover", "covers",
+        "covered", "anything", "guidance", "advice", "recommend", "recommends",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -101,12 +103,12 @@ class Evidence:
 def asked_topic(question: str) -> str | None:
     """X in "What does the Playbook say about X?"; None when the question is not of that form."""
     words = question.rstrip(" ?.!").split()
-    lowered = [w.lower().strip(",;:") for w in words]
-    asks = next((i for i, w in enumerate(lowered) if w in _ASKS_ABOUT), None)
-    if asks is None or "about" not in lowered[asks + 1 :]:
-        return None
-    about = lowered.index("about", asks + 1)
-    return " ".join(words[about + 1 :]) or None
+    asked = False
+    for i, word in enumerate(w.lower().strip(",;:") for w in words):
+        if asked and word == "about":
+            return " ".join(words[i + 1 :]) or None
+        asked = asked or word in _ASKS_ABOUT
+    return None
 
 
 def _content_terms(question: str) -> set[str]:

@@ -12,7 +12,7 @@ import zlib
 import numpy as np
 import pytest
 
-from assistant.qa.answer import ExtractiveAnswerer
+from assistant.qa.answer import ExtractiveAnswerer, is_caption
 from assistant.qa.models import Answer, Passage
 from ingest.keyword_index import KeywordIndex, terms
 from ingest.settings import AnswerSettings
@@ -371,8 +371,6 @@ def test_a_bibliography_line_caption_or_reference_entry_never_opens_the_answer(
 
 
 def test_a_sentence_starting_with_a_figure_but_saying_something_can_open() -> None:
-    from assistant.qa.answer import is_caption
-
     assert is_caption("Fig. 2 Lifecycle and Key Dimensions of an AI System.")
     assert not is_caption("Figure 3 shows who tests drone software.")
     assert not is_caption("Use of force is regulated by law.")
