@@ -121,6 +121,8 @@ _HEADING_WEIGHT = 0.5
 _CONTEXT_WORDS = 60
 _FRAGMENT_WORDS = 12
 _SENTENCE_CLOSE = re.compile(r"[.!?:;][\"'\u201d)\]]*$")
+# A citation mark, "[2]": at a line's end in quotes, anywhere in a generated sentence.
+_MARKS = re.compile(r"\s*\[\d+\]")
 
 
 class Answerer(Protocol):
@@ -458,6 +460,15 @@ def _overlaps(a: _Candidate, b: _Candidate) -> bool:
         return True
     wa, wb = set(a.text.lower().split()), set(b.text.lower().split())
     return len(wa & wb) / max(1, len(wa | wb)) >= _REDUNDANT_JACCARD
+
+
+def main_sentences(answer: Answer) -> list[str]:
+    """The main answer's sentences, without their citation marks or "More from the sources".
+
+    What the refusal checks read: a quantity asked for must be stated in the answer itself,
+    not only in a further quote, whatever `answer.more_sentences` is set to.
+    """
+    return [_MARKS.sub("", line).removeprefix("- ") for line in answer.answer.splitlines()]
 
 
 def _compose(

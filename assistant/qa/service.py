@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.i18n import LANGUAGE_NAMES, translate
-from assistant.qa.answer import Answerer, ExtractiveAnswerer
+from assistant.qa.answer import Answerer, ExtractiveAnswerer, main_sentences
 from assistant.qa.models import (
     REFUSAL_TEXT,
     Answer,
@@ -322,10 +322,8 @@ class Assistant:
         if (
             answer is None
             or answer.refused
-            or not states_quantity(question, [c.quote for c in answer.citations])
-            or not states_quantity_any_language(
-                question, language, [c.quote for c in answer.citations]
-            )
+            or not states_quantity(question, main_sentences(answer))
+            or not states_quantity_any_language(question, language, main_sentences(answer))
         ):
             answer = _refusal(question, passages)
         _in_language(answer, language, snapshot, passages)

@@ -12,8 +12,9 @@ import zlib
 import numpy as np
 import pytest
 
-from assistant.qa.answer import ExtractiveAnswerer, is_caption
+from assistant.qa.answer import ExtractiveAnswerer, is_caption, main_sentences
 from assistant.qa.models import Answer, Passage
+from assistant.qa.refusal import states_quantity
 from ingest.keyword_index import KeywordIndex, terms
 from ingest.settings import AnswerSettings
 
@@ -329,6 +330,22 @@ def test_the_main_answer_is_short_and_the_rest_goes_to_more() -> None:
     numbers = {c.n for c in answer.citations}
     assert all(int(_CITED_LINE.match(line)["n"]) in numbers for line in more)
     assert not set(more) & set(answer.answer.splitlines()), "a quote is shown once"
+
+
+def test_main_sentences_are_the_answer_without_marks_or_more() -> None:
+    answer = Answer(
+        "How many staff does the Lab employ?",
+        "The Lab runs three thematic labs. [1]\n- Staff are seconded [2] by agencies. [2]",
+        refused=False,
+        more="The Lab employs 40 staff. [3]",
+    )
+    assert main_sentences(answer) == [
+        "The Lab runs three thematic labs.",
+        "Staff are seconded by agencies.",
+    ]
+    # The count asked for is only in "More from the sources": not an answer to the question.
+    assert not states_quantity(answer.question, main_sentences(answer))
+    assert states_quantity(answer.question, [answer.more.removesuffix(" [3]")])
 
 
 TOLERANCE = passage(
