@@ -468,7 +468,12 @@ def main_sentences(answer: Answer) -> list[str]:
     What the refusal checks read: a quantity asked for must be stated in the answer itself,
     not only in a further quote, whatever `answer.more_sentences` is set to.
     """
-    return [_MARKS.sub("", line).removeprefix("- ") for line in answer.answer.splitlines()]
+    return [unmarked(line).removeprefix("- ") for line in answer.answer.splitlines()]
+
+
+def unmarked(line: str) -> str:
+    """An answer line without its citation marks ("... agreed. [2]" -> "... agreed.")."""
+    return _MARKS.sub("", line)
 
 
 def _compose(

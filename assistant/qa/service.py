@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.i18n import LANGUAGE_NAMES, translate
-from assistant.qa.answer import Answerer, ExtractiveAnswerer, main_sentences
+from assistant.qa.answer import Answerer, ExtractiveAnswerer, main_sentences, unmarked
 from assistant.qa.models import (
     REFUSAL_TEXT,
     Answer,
@@ -262,12 +262,12 @@ class Assistant:
         lines = [line for line in previous.answer.splitlines() if line.strip()]
         items = (
             [line for line in lines if line.startswith("- ")]
-            or _enumerated(_CITATION_MARKER.sub("", lines[0]))
+            or _enumerated(unmarked(lines[0]))
             or lines
         )
         position = _ORDINALS[match["ordinal"].lower()]
         item = items[position - 1] if position <= len(items) else items[-1]
-        words = _CITATION_MARKER.sub("", item).removeprefix("- ").split()[:_ITEM_WORDS]
+        words = unmarked(item).removeprefix("- ").split()[:_ITEM_WORDS]
         return f"{question[: match.start()]}{' '.join(words)}{question[match.end() :]}"
 
     def ask_stream(
@@ -319,12 +319,13 @@ class Assistant:
                 else:
                     first_token = first_token or time.perf_counter()
                     yield Draft(item)
-        if (
-            answer is None
-            or answer.refused
-            or not states_quantity(question, main_sentences(answer))
-            or not states_quantity_any_language(question, language, main_sentences(answer))
-        ):
+        if answer is not None and not answer.refused:
+            shown = main_sentences(answer)
+            if not states_quantity(question, shown) or not states_quantity_any_language(
+                question, language, shown
+            ):
+                answer = None  # the quantity asked for is not in the answer
+        if answer is None or answer.refused:
             answer = _refusal(question, passages)
         _in_language(answer, language, snapshot, passages)
         finished = time.perf_counter()
@@ -387,7 +388,6 @@ _ORDINAL_REFERENCE = re.compile(
     re.IGNORECASE,
 )
 _ENDS_REFERENCE = re.compile(r"\s*(?:[?.!,;:]|$)")
-_CITATION_MARKER = re.compile(r"\s*\[\d+\]\s*$")
 _ITEM_WORDS = 16
 
 
