@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NIST := ../shared/fixtures/NIST.AI.100-1.pdf
 ENGLISH_ONLY := TOOLKIT_ASSISTANT_RETRIEVAL__MULTILINGUAL=false
 
-.PHONY: run test unit crash llm lint eval corpus bench browser-deps clean
+.PHONY: run test unit crash llm lint eval adapter corpus bench browser-deps clean
 
 # torch pinned: an unpinned torch (asked for by sentence-transformers) pulls several GB of
 # CUDA packages; 2.13.0 is the CPU build this machine provides (/opt/wheels, pip's find-links).
@@ -87,6 +87,11 @@ eval: $(STAMP)
 	@# The blind sets (evals/sets/README.md): heldout is reported, never tuned on.
 	$(PY) -m assistant.cli eval --set evals/sets/sample-blind.heldout.jsonl --baseline --report evals/reports/sample-blind-heldout
 	@if [ -f $(NIST) ]; then $(ENGLISH_ONLY) $(PY) -m assistant.cli eval --set evals/sets/pdfs.heldout.jsonl --corpus $(dir $(NIST)) --baseline --report evals/reports/pdfs-heldout; fi
+
+# The query adapter from evals/training/synthetic-questions.jsonl (evals/training/README.md):
+# needs ../shared/fixtures; writes assistant/qa/query_adapter.npz, to commit.
+adapter: $(STAMP)
+	$(PY) -m evals.train_adapter
 
 corpus: $(STAMP)
 	$(PY) tools/render_corpus.py --out corpus

@@ -709,11 +709,19 @@ def _add_user(user: argparse.ArgumentParser) -> None:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from assistant.access.audit import AuditConfigError
+    from assistant.qa.query_adapter import QueryAdapterError
     from ingest.loaders import LoadError
     from ingest.manifest import ManifestError
     from ingest.refresh import RefreshInProgressError, UsageError
 
-    return (AuditConfigError, LoadError, ManifestError, RefreshInProgressError, UsageError)
+    return (
+        AuditConfigError,
+        LoadError,
+        ManifestError,
+        QueryAdapterError,
+        RefreshInProgressError,
+        UsageError,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,6 +93,19 @@ class RetrievalSettings(BaseModel):
     near_duplicate_jaccard: float = Field(
         0.8, gt=0, le=1, description="Word-shingle overlap above which passages are merged."
     )
+    # 0.5 on evals/sets/pdfs.tune.jsonl (0.3 and 1.0 measured lower); docs/evals.md.
+    adapter_weight: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="RRF weight of the two lists ranked with the query adapter's corrected "
+        "question vector (English questions); 0 turns the adapter off.",
+    )
+    query_adapter_file: Path | None = Field(
+        None,
+        description="A query adapter built by `python -m evals.train_adapter --out FILE`, "
+        "instead of the bundled assistant/qa/query_adapter.npz.",
+    )
     multilingual: bool = Field(
         True,
         description="Questions in French, Spanish and Arabic are answered through a second, "

@@ -4,6 +4,9 @@ Three lists over the current index generation:
 - dense: the chunk's own vector (Chroma);
 - sentence: the chunk's best sentence (`ingest.sentence_index`, small-to-big);
 - keyword: BM25 over title, section and text.
+With a query adapter (`assistant.qa.query_adapter`), the dense and sentence lists are run
+a second time with the adapted question vector, over the passages the adapter was trained
+on, and fused beside the others.
 
 The fusion is written here rather than with LangChain's `EnsembleRetriever`, which this
 module used until the sentence list came: `EnsembleRetriever` returns the fused order but
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.qa.models import Passage
+from assistant.qa.query_adapter import QueryAdapter
 from ingest.embedding import Embedder
 from ingest.keyword_index import KeywordIndex, KeywordIndexDamagedError, terms
 from ingest.refresh import keyword_dir
@@ -129,10 +133,17 @@ class HybridRetriever:
 
     _RECHECK_SECONDS = 1.0
 
-    def __init__(self, store: Store, settings: RetrievalSettings, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: RetrievalSettings,
+        embedder: Embedder,
+        adapter: QueryAdapter | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.embedder = embedder
+        self.adapter = adapter if settings.adapter_weight > 0 else None
         self._snapshot: IndexSnapshot | None = None
         self._checked_at = 0.0
         self._checking = threading.Lock()  # the registry read: milliseconds
@@ -218,7 +229,10 @@ class HybridRetriever:
         snapshot: IndexSnapshot | None = None,
     ) -> list[Passage]:
         """The best `k` passages; from `snapshot` when given, so that a caller reading the
-        snapshot again (for the answer) uses the same generation throughout."""
+        snapshot again (for the answer) uses the same generation throughout. `mode`
+        "dense" or "keyword" ranks by one list alone (the eval baselines)."""
+        if mode == "hybrid":
+            return self.retrieve_with_evidence(question, history, k, snapshot)[0]
         snapshot = snapshot or self.snapshot()
         k = k or self.settings.k
         query = retrieval_query(question, history)
@@ -226,13 +240,41 @@ class HybridRetriever:
         n = max(self.settings.candidates, 2 * k)
         if mode == "dense":
             ids = [i for i, _ in self.store.query(snapshot.generation, vector, n)]
-        elif mode == "keyword":
-            ids = [i for i, _ in snapshot.keyword.search(query, n)]
         else:
-            ids = self._fused(snapshot, query, vector, n)
+            ids = [i for i, _ in snapshot.keyword.search(query, n)]
         return self._passages(snapshot, ids, vector, k)
 
-    def _fused(self, snapshot: IndexSnapshot, query: str, vector: np.ndarray, n: int) -> list[str]:
+    def retrieve_with_evidence(
+        self,
+        question: str,
+        history: list[str] | None,
+        k: int | None,
+        snapshot: IndexSnapshot | None,
+    ) -> tuple[list[Passage], list[Passage]]:
+        """The best `k` passages (hybrid), and the passages the refusal checks read.
+
+        They are the same, except with a query adapter: the refusal thresholds were
+        calibrated on the plain lists' passages, and the adapter's, which answer a
+        paraphrase without its words, would fail the term-coverage check. Read on the
+        plain passages, `pdfs.tune` false refusals 0.067 -> 0.044 with the same refusal
+        accuracy: the adapter changes which passages answer, not whether any does.
+        """
+        snapshot = snapshot or self.snapshot()
+        k = k or self.settings.k
+        query = retrieval_query(question, history)
+        vector = self.embedder.embed_query(query)
+        n = max(self.settings.candidates, 2 * k)
+        lists = self._plain_lists(snapshot, query, vector, n)
+        plain = self._passages(snapshot, self._fused(snapshot, lists), vector, k)
+        if self.adapter is None:
+            return plain, plain
+        adapted = self.adapter.adapt(vector)
+        both = self._fused(snapshot, lists + self._adapted_lists(snapshot, adapted, n))
+        return self._passages(snapshot, both, vector, k, adapted), plain
+
+    def _plain_lists(
+        self, snapshot: IndexSnapshot, query: str, vector: np.ndarray, n: int
+    ) -> list[tuple[float, list[str]]]:
         settings = self.settings
         lists = [
             (
@@ -245,6 +287,10 @@ class HybridRetriever:
             lists.append(
                 (settings.sentence_weight, [i for i, _ in snapshot.sentences.best(vector, n)])
             )
+        return lists
+
+    def _fused(self, snapshot: IndexSnapshot, lists: list[tuple[float, list[str]]]) -> list[str]:
+        settings = self.settings
         scores: dict[str, float] = {}
         for weight, ids in lists:
             for rank, chunk_id in enumerate(ids):
@@ -254,8 +300,27 @@ class HybridRetriever:
             scores[chunk_id] -= _NON_ANSWER_DEMOTION * first_place
         return sorted(scores, key=scores.__getitem__, reverse=True)
 
+    def _adapted_lists(
+        self, snapshot: IndexSnapshot, adapted: np.ndarray, n: int
+    ) -> list[tuple[float, list[str]]]:
+        """Dense and best-sentence lists for the adapted vector, over the adapter's passages."""
+        assert self.adapter is not None
+        known = self.adapter.chunk_ids
+        weight = self.settings.adapter_weight
+        hits = self.store.query(snapshot.generation, adapted, n)
+        lists = [(weight, [i for i, _ in hits if i in known])]
+        if snapshot.sentences is not None:
+            best = snapshot.sentences.best(adapted, n)
+            lists.append((weight, [i for i, _ in best if i in known]))
+        return lists
+
     def _passages(
-        self, snapshot: IndexSnapshot, ids: list[str], vector: np.ndarray, k: int
+        self,
+        snapshot: IndexSnapshot,
+        ids: list[str],
+        vector: np.ndarray,
+        k: int,
+        adapted: np.ndarray | None = None,
     ) -> list[Passage]:
         chosen: list[StoredChunk] = []
         chosen_shingles: list[set] = []
@@ -289,7 +354,7 @@ class HybridRetriever:
             if len(chosen) == k:
                 break
             admit(chunk)
-        similarities = self._similarities(snapshot, [c.id for c in chosen], vector)
+        similarities = self._similarities(snapshot, [c.id for c in chosen], vector, adapted)
         return [
             Passage(
                 chunk_id=c.id,
@@ -306,9 +371,29 @@ class HybridRetriever:
         ]
 
     def _similarities(
-        self, snapshot: IndexSnapshot, ids: list[str], vector: np.ndarray
+        self,
+        snapshot: IndexSnapshot,
+        ids: list[str],
+        vector: np.ndarray,
+        adapted: np.ndarray | None = None,
     ) -> dict[str, float]:
+        """Cosine of each passage to the question: the refusal's dense floor reads the best.
+
+        For a passage the adapter knows, the adapted vector's cosine counts too (the
+        larger): a paraphrase the adapter matched to its passage would otherwise be refused
+        for the low similarity of the words it avoided (pdfs.tune false refusals 0.078 ->
+        0.067, the sample set's 0.026 -> 0.017).
+        """
         if not ids:
             return {}
         vectors = self.store.embeddings(snapshot.generation, ids)
-        return {i: float(np.dot(vectors[i], vector)) for i in ids if i in vectors}
+        known = self.adapter.chunk_ids if self.adapter and adapted is not None else frozenset()
+        similarities = {}
+        for i in ids:
+            if i not in vectors:
+                continue
+            similarity = float(np.dot(vectors[i], vector))
+            if i in known:
+                similarity = max(similarity, float(np.dot(vectors[i], adapted)))
+            similarities[i] = similarity
+        return similarities

@@ -37,6 +37,7 @@ from assistant.qa.multilingual import (
     states_quantity_any_language,
     warm_sentences,
 )
+from assistant.qa.query_adapter import query_adapter
 from assistant.qa.refusal import Evidence, is_weak, measure_evidence, states_quantity
 from assistant.qa.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
 from ingest.embedding import EMBEDDING_DIM, MODEL_NAME, Embedder, return_freed_memory
@@ -95,7 +96,9 @@ class Assistant:
         self.settings = settings
         self.store = Store.open(settings)
         self.embedder = Embedder(settings.ingest.embed_batch_size, settings.ingest.vector_cache)
-        self.retriever = HybridRetriever(self.store, settings.retrieval, self.embedder)
+        self.retriever = HybridRetriever(
+            self.store, settings.retrieval, self.embedder, query_adapter(settings.retrieval)
+        )
         self.multilingual = MultilingualSide(settings)
         self.multilingual_asked = False
         self._answerer = answerer
@@ -236,7 +239,7 @@ class Assistant:
         if language != "en" and self.multilingual.answers(snapshot.generation):
             passages = self._retrieve_multilingual(question, history, None, snapshot, language)
             return multilingual_evidence(question, passages, snapshot.vocabulary)
-        passages = self.retriever.retrieve(question, history, snapshot=snapshot)
+        _, passages = self.retriever.retrieve_with_evidence(question, history, None, snapshot)
         return _english_evidence(question, history, passages, snapshot)
 
     def ask(self, question: str, history: list[str] | None = None, k: int | None = None) -> Answer:
@@ -292,13 +295,15 @@ class Assistant:
         if language != "en":
             self.multilingual_asked = True  # the app now embeds e5 sentences ahead too
         if language == "en":
-            passages = self.retriever.retrieve(question, history, k, snapshot=snapshot)
+            passages, evidence_passages = self.retriever.retrieve_with_evidence(
+                question, history, k, snapshot
+            )
         else:
             passages = self._retrieve_multilingual(question, history, k, snapshot, language)
         retrieved = time.perf_counter()
         yield Retrieved(question, passages)
         if language == "en":
-            evidence = _english_evidence(question, history, passages, snapshot)
+            evidence = _english_evidence(question, history, evidence_passages, snapshot)
             weak = is_weak(evidence, self.settings.answer)
         else:
             evidence = multilingual_evidence(question, passages, snapshot.vocabulary)

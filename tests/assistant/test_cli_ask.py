@@ -177,3 +177,15 @@ def test_answerer_generative_with_its_endpoint_down_prints_the_notice_and_quotes
     note, blank, quoted = result.stdout.splitlines()[:3]
     assert note.startswith("Note: The language model could not be reached") and blank == ""
     assert quoted.endswith("[1]")
+
+
+def test_a_broken_query_adapter_file_is_one_line_and_status_1(
+    sample_store: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "adapter.npz"
+    broken.write_bytes(b"truncated")
+    with mock.patch.dict(
+        os.environ, {"TOOLKIT_ASSISTANT_RETRIEVAL__QUERY_ADAPTER_FILE": str(broken)}
+    ):
+        line = assert_one_line_error(run_ask(sample_store, "What is AI?"), status=1)
+    assert str(broken) in line and "adapter_weight" in line

@@ -1,0 +1,157 @@
+"""Train the query adapter (`assistant/qa/query_adapter.py`) from synthetic questions.
+
+    python -m evals.train_adapter [--fixtures ../shared/fixtures] [--out FILE]
+
+`evals/training/synthetic-questions.jsonl` holds officer-style questions written blind for
+the passages of the sample corpus and of the two shared PDFs, each with the id of the
+passage it was written for (`evals/training/README.md` says how they were written; no
+eval question is among them or was seen by their writers). The passages' vectors are read
+from the eval stores of those corpora, built or refreshed first as `eval` does.
+
+The adapter is `v -> normalize(v + v @ W)`, with `W` (384 x 384) learned by minimizing the
+cross-entropy of each question's own passage among every passage of its corpus
+(temperature 0.05), plus `LAMBDA * |W|^2`, which keeps it near the identity. Full-batch
+Adam, fixed seed: the same data gives the same file. About 10 s of CPU, most of it
+encoding the questions. The constants were chosen on `evals/sets/pdfs.tune.jsonl`
+(docs/evals.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from assistant.qa.query_adapter import BUNDLED_ADAPTER, save_adapter
+
+TRAINING_FILE = Path(__file__).parent / "training" / "synthetic-questions.jsonl"
+DEFAULT_OUT = Path(__file__).parent.parent / "assistant" / "qa" / BUNDLED_ADAPTER
+LAMBDA = 0.01
+EPOCHS = 100
+LEARNING_RATE = 0.01
+TEMPERATURE = 0.05
+SEED = 0
+# A question whose passage is no longer in the index (its text changed) is dropped; past
+# this share the questions no longer describe the corpus and must be written again.
+_MAX_MISSING_SHARE = 0.05
+
+
+def read_questions(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """corpus name -> [(chunk id, question)]."""
+    by_corpus: dict[str, list[tuple[str, str]]] = {}
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                by_corpus.setdefault(row["corpus"], []).append((row["chunk"], row["question"]))
+            except (json.JSONDecodeError, KeyError, TypeError) as err:
+                raise SystemExit(f"error: {path}:{number}: not a training row ({err})") from None
+    return by_corpus
+
+
+def corpus_vectors(corpus: Path) -> tuple[list[str], np.ndarray]:
+    """Every passage id of `corpus`'s eval store and its stored vector."""
+    from evals.runner import eval_settings
+    from ingest.refresh import refresh
+    from ingest.settings import load_settings
+    from ingest.store import Store
+
+    settings = eval_settings(load_settings(), corpus, None)
+    refresh([corpus], settings)
+    store = Store.open(settings)
+    generation = store.current().generation
+    ids = [chunk.id for chunk in store.iter_chunks(generation)]
+    stored = store.embeddings(generation, ids)
+    return ids, np.stack([stored[i] for i in ids]).astype(np.float32)
+
+
+def train(
+    problems: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    epochs: int = EPOCHS,
+    penalty: float = LAMBDA,
+) -> np.ndarray:
+    """W for [(question vectors, index of each one's passage, passage vectors)]."""
+    import torch
+
+    torch.manual_seed(SEED)
+    dimension = problems[0][0].shape[1]
+    weights = torch.zeros(dimension, dimension, requires_grad=True)
+    optimizer = torch.optim.Adam([weights], lr=LEARNING_RATE)
+    tensors = [(torch.tensor(q), torch.tensor(t), torch.tensor(p)) for q, t, p in problems]
+    for _ in range(epochs):
+        loss = torch.zeros(())
+        for questions, targets, passages in tensors:
+            adapted = questions + questions @ weights
+            adapted = adapted / adapted.norm(dim=1, keepdim=True)
+            logits = adapted @ passages.T / TEMPERATURE
+            loss = loss + torch.nn.functional.cross_entropy(logits, targets)
+        loss = loss / len(tensors) + penalty * (weights**2).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return weights.detach().numpy()
+
+
+def mean_rank(questions: np.ndarray, targets: np.ndarray, passages: np.ndarray) -> float:
+    """The mean rank (1 = first) of each question's passage by cosine."""
+    scores = questions @ passages.T
+    own = scores[np.arange(len(targets)), targets][:, None]
+    return float((scores > own).sum(axis=1).mean() + 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fixtures", type=Path, default=Path("../shared/fixtures"))
+    parser.add_argument("--questions", type=Path, default=TRAINING_FILE)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+
+    from ingest.embedding import Embedder
+    from ingest.settings import load_settings
+
+    started = time.perf_counter()
+    corpora = {"sample": load_settings().corpus, "fixtures": args.fixtures}
+    by_corpus = read_questions(args.questions)
+    unknown = sorted(set(by_corpus) - set(corpora))
+    if unknown:
+        raise SystemExit(f"error: {args.questions}: unknown corpus {unknown}; use {list(corpora)}")
+    embedder = Embedder()
+    problems, known = [], []
+    for name, rows in by_corpus.items():
+        if not corpora[name].exists():
+            raise SystemExit(f"error: {corpora[name]} is missing; the {name} questions need it")
+        ids, passages = corpus_vectors(corpora[name])
+        position = {chunk_id: i for i, chunk_id in enumerate(ids)}
+        kept = [(position[c], q) for c, q in rows if c in position]
+        missing = len(rows) - len(kept)
+        print(f"{name}: {len(kept)} questions over {len(ids)} passages ({missing} dropped)")
+        if missing > _MAX_MISSING_SHARE * len(rows):
+            raise SystemExit(
+                f"error: {missing} of {len(rows)} {name} questions name passages no longer in "
+                "the index (the documents or the chunking changed); write them again "
+                "(evals/training/README.md)"
+            )
+        questions = embedder.embed_short([q for _, q in kept])
+        targets = np.array([t for t, _ in kept])
+        problems.append((questions, targets, passages))
+        known.extend(ids)
+    weights = train(problems)
+    for (questions, targets, passages), name in zip(problems, by_corpus, strict=True):
+        adapted = questions + questions @ weights
+        adapted /= np.linalg.norm(adapted, axis=1, keepdims=True)
+        before = mean_rank(questions, targets, passages)
+        after = mean_rank(adapted, targets, passages)
+        print(f"{name}: mean rank of the question's passage {before:.1f} -> {after:.1f}")
+    save_adapter(args.out, weights, known)
+    print(f"wrote {args.out} ({len(known)} passages) in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""The query adapter: its file, its arithmetic, and how its lists join the fusion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.qa.query_adapter import (
+    QueryAdapter,
+    QueryAdapterError,
+    load_adapter,
+    query_adapter,
+    save_adapter,
+)
+from assistant.qa.retrieve import HybridRetriever
+from ingest.embedding import EMBEDDING_DIM
+from ingest.settings import RetrievalSettings
+from tests.assistant.qa.test_fusion import FILLER, FixedEmbedder, ScriptedStore, chunk
+
+# The adapter below turns the question's vector e0 into e1.
+_TURN = np.zeros((4, 4), dtype=np.float32)
+_TURN[0, 0], _TURN[0, 1] = -1.0, 5.0
+
+
+class VectorStore(ScriptedStore):
+    """Ranks `adapted_dense` for a vector along e1 (the adapted question), else `dense`."""
+
+    def __init__(self, path: Path, chunks, dense: list[str], adapted_dense: list[str]) -> None:
+        super().__init__(path, chunks, dense)
+        self._adapted_dense = adapted_dense
+
+    def query(self, generation: str, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        ranking = self._adapted_dense if vector[1] > 0.5 else self._dense
+        return [(i, 0.9 - 0.01 * rank) for rank, i in enumerate(ranking[:n])]
+
+
+CHUNKS = [
+    chunk("plain", "Procurement officers review every contract for payment terms."),
+    chunk("paraphrased", "Executive leadership takes responsibility for decisions on risk."),
+    *FILLER,
+]
+QUESTION = "Who is on the hook for payment decisions?"
+
+
+def retriever(tmp_path: Path, adapter: QueryAdapter | None, **settings) -> HybridRetriever:
+    store = VectorStore(
+        tmp_path / "store",
+        CHUNKS,
+        dense=["plain", "f0", "f1", "f2", "f3", "f4", "f5"],
+        adapted_dense=["paraphrased", "plain", "f0"],
+    )
+    return HybridRetriever(store, RetrievalSettings(**settings), FixedEmbedder(), adapter)
+
+
+def test_adapting_turns_the_vector_and_keeps_it_unit_length() -> None:
+    adapter = QueryAdapter(_TURN, frozenset())
+    adapted = adapter.adapt(np.array([1.0, 0.0, 0.0, 0.0], dtype=np.float32))
+    assert np.allclose(adapted, [0.0, 1.0, 0.0, 0.0])
+    assert adapted.dtype == np.float32
+    unchanged = QueryAdapter(np.zeros((4, 4), np.float32), frozenset())
+    vector = np.array([0.6, 0.8, 0.0, 0.0], dtype=np.float32)
+    assert np.allclose(unchanged.adapt(vector), vector)
+
+
+def test_the_adapted_lists_bring_in_a_passage_the_plain_lists_miss(tmp_path: Path) -> None:
+    without = retriever(tmp_path / "a", None)
+    assert "paraphrased" not in [p.chunk_id for p in without.retrieve(QUESTION, k=3)]
+
+    adapter = QueryAdapter(_TURN, frozenset(c.id for c in CHUNKS))
+    passages, evidence = retriever(tmp_path / "b", adapter).retrieve_with_evidence(
+        QUESTION, None, 3, None
+    )
+    assert "paraphrased" in [p.chunk_id for p in passages]
+    # The refusal reads the plain lists' passages, on which its thresholds were set.
+    assert [p.chunk_id for p in evidence] == [p.chunk_id for p in without.retrieve(QUESTION, k=3)]
+
+
+def test_the_adapter_ranks_only_the_passages_it_was_trained_on(tmp_path: Path) -> None:
+    # A passage added or changed after training has an id the adapter does not list.
+    adapter = QueryAdapter(_TURN, frozenset(c.id for c in CHUNKS if c.id != "paraphrased"))
+    ids = [p.chunk_id for p in retriever(tmp_path, adapter).retrieve(QUESTION, k=3)]
+    assert "paraphrased" not in ids
+
+
+def test_weight_zero_turns_the_adapter_off(tmp_path: Path) -> None:
+    adapter = QueryAdapter(_TURN, frozenset(c.id for c in CHUNKS))
+    off = retriever(tmp_path, adapter, adapter_weight=0.0)
+    assert off.adapter is None
+    assert "paraphrased" not in [p.chunk_id for p in off.retrieve(QUESTION, k=3)]
+    assert query_adapter(RetrievalSettings(adapter_weight=0.0)) is None
+
+
+def test_a_saved_adapter_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "adapter.npz"
+    save_adapter(path, _TURN, ["b", "a"])
+    adapter = load_adapter(path, 4)
+    assert np.allclose(adapter.matrix, _TURN)
+    assert adapter.chunk_ids == {"a", "b"}
+
+
+def test_the_bundled_adapter_fits_the_encoder() -> None:
+    adapter = load_adapter(None, EMBEDDING_DIM)
+    assert adapter.matrix.shape == (EMBEDDING_DIM, EMBEDDING_DIM)
+    assert len(adapter.chunk_ids) > 1000  # the sample corpus and the two shared PDFs
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "cannot be read"),
+        (b"not a numpy archive", "not an adapter file"),
+        ("wrong-shape", "does not fit"),
+    ],
+)
+def test_an_unusable_adapter_file_is_one_clear_error(
+    tmp_path: Path, content: bytes | str | None, expected: str
+) -> None:
+    path = tmp_path / "adapter.npz"
+    if content == "wrong-shape":
+        save_adapter(path, np.zeros((3, 3), np.float32), ["a"])
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(QueryAdapterError, match=expected) as raised:
+        load_adapter(path, 4)
+    assert str(path) in str(raised.value)

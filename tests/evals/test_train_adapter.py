@@ -1,0 +1,66 @@
+"""The adapter's training: it learns a mapping from data, and bad rows are one message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evals.train_adapter import mean_rank, read_questions, train
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_training_moves_questions_toward_their_passages() -> None:
+    # Each question is its passage seen through a fixed distortion (officers' words):
+    # the adapter has to learn to undo it.
+    generator = np.random.default_rng(0)
+    passages = _unit(generator.normal(size=(60, 8)))
+    distortion = np.linalg.qr(generator.normal(size=(8, 8)))[0].astype(np.float32)
+    targets = np.arange(60)
+    questions = _unit(passages @ distortion + 0.05 * generator.normal(size=(60, 8)))
+    before = mean_rank(questions, targets, passages)
+    weights = train([(questions, targets, passages)], epochs=200, penalty=0.0001)
+    adapted = _unit(questions + questions @ weights)
+    assert mean_rank(adapted, targets, passages) < before / 3
+
+
+def test_training_is_reproducible() -> None:
+    generator = np.random.default_rng(1)
+    passages = _unit(generator.normal(size=(20, 6)))
+    questions = _unit(passages + generator.normal(size=(20, 6)))
+    problem = [(questions, np.arange(20), passages)]
+    assert np.array_equal(train(problem, epochs=20), train(problem, epochs=20))
+
+
+def test_questions_are_read_by_corpus(tmp_path: Path) -> None:
+    path = tmp_path / "questions.jsonl"
+    rows = [
+        {"corpus": "sample", "chunk": "c1", "question": "Who signs off?"},
+        {"corpus": "fixtures", "chunk": "c2", "question": "Can we skip testing?"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n", encoding="utf-8")
+    assert read_questions(path) == {
+        "sample": [("c1", "Who signs off?")],
+        "fixtures": [("c2", "Can we skip testing?")],
+    }
+
+
+def test_a_bad_row_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "questions.jsonl"
+    path.write_text('{"corpus": "sample", "chunk": "c1", "question": "ok"}\n{"chunk": 1\n')
+    with pytest.raises(SystemExit, match=r"questions\.jsonl:2: not a training row"):
+        read_questions(path)
+
+
+def test_every_committed_question_names_a_corpus_and_a_passage() -> None:
+    rows = read_questions(Path(__file__).parents[2] / "evals/training/synthetic-questions.jsonl")
+    assert set(rows) == {"sample", "fixtures"}
+    assert sum(len(v) for v in rows.values()) > 1500
+    assert all(
+        len(chunk_id) == 24 and question.strip() for v in rows.values() for chunk_id, question in v
+    )
