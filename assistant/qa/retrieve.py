@@ -240,8 +240,10 @@ class HybridRetriever:
         n = max(self.settings.candidates, 2 * k)
         if mode == "dense":
             ids = [i for i, _ in self.store.query(snapshot.generation, vector, n)]
-        else:
+        elif mode == "keyword":
             ids = [i for i, _ in snapshot.keyword.search(query, n)]
+        else:
+            raise ValueError(f"unknown retrieval mode {mode!r}: hybrid, dense or keyword")
         return self._passages(snapshot, ids, vector, k)
 
     def retrieve_with_evidence(

@@ -125,3 +125,8 @@ def test_an_unusable_adapter_file_is_one_clear_error(
     with pytest.raises(QueryAdapterError, match=expected) as raised:
         load_adapter(path, 4)
     assert str(path) in str(raised.value)
+
+
+def test_an_unknown_retrieval_mode_is_an_error_not_a_silent_fallback(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown retrieval mode 'hybird'"):
+        retriever(tmp_path, None).retrieve(QUESTION, k=3, mode="hybird")
