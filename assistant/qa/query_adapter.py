@@ -10,9 +10,10 @@ so nothing is re-embedded.
 What it learned is specific to the passages it was trained over: measured on a corpus it
 was not trained on, it made retrieval worse (docs/evals.md). So it ranks only those
 passages, listed by id in the adapter file; a passage whose text changed has a new id
-and is left out, like every passage of a document added later. Its two lists (dense and
-best-sentence with the corrected vector) are added to the fusion beside the plain ones,
-which keep finding everything else.
+and is unknown to it, like every passage of a document added later. Its two lists (dense
+and best-sentence with the corrected vector) are added to the fusion beside the plain
+ones; an unknown passage is scored as if it did as well in them as in the plain lists
+(`HybridRetriever.retrieve_with_evidence`), so a corpus it never saw ranks as without it.
 """
 
 from __future__ import annotations

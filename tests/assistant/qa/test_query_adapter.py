@@ -84,6 +84,31 @@ def test_the_adapter_ranks_only_the_passages_it_was_trained_on(tmp_path: Path) -
     assert "paraphrased" not in ids
 
 
+def test_a_corpus_the_adapter_never_saw_ranks_as_without_it(tmp_path: Path) -> None:
+    stranger = QueryAdapter(_TURN, frozenset({"some-other-corpus"}))
+    with_it = retriever(tmp_path / "a", stranger).retrieve(QUESTION, k=5)
+    without = retriever(tmp_path / "b", None).retrieve(QUESTION, k=5)
+    assert [p.chunk_id for p in with_it] == [p.chunk_id for p in without]
+
+
+def test_a_new_passage_first_in_every_plain_list_stays_first(tmp_path: Path) -> None:
+    # Left at its plain score, a new document's passage would lose to known passages that
+    # the adapted lists add to (a new note quoted word for word fell out of the top 5).
+    chunks = [
+        chunk("new", "The chief is on the hook for payment decisions and answers for them."),
+        *CHUNKS,
+    ]
+    store = VectorStore(
+        tmp_path / "store",
+        chunks,
+        dense=["new", "plain", "paraphrased", "f0", "f1"],
+        adapted_dense=["plain", "paraphrased", "f0", "new"],
+    )
+    adapter = QueryAdapter(_TURN, frozenset(c.id for c in CHUNKS))  # not "new"
+    hybrid = HybridRetriever(store, RetrievalSettings(), FixedEmbedder(), adapter)
+    assert hybrid.retrieve(QUESTION, k=3)[0].chunk_id == "new"
+
+
 def test_weight_zero_turns_the_adapter_off(tmp_path: Path) -> None:
     adapter = QueryAdapter(_TURN, frozenset(c.id for c in CHUNKS))
     off = retriever(tmp_path, adapter, adapter_weight=0.0)
