@@ -11,9 +11,9 @@ from the eval stores of those corpora, built or refreshed first as `eval` does.
 The adapter is `v -> normalize(v + v @ W)`, with `W` (384 x 384) learned by minimizing the
 cross-entropy of each question's own passage among every passage of its corpus
 (temperature 0.05), plus `LAMBDA * |W|^2`, which keeps it near the identity. Full-batch
-Adam, fixed seed: the same data gives the same file. About 10 s of CPU, most of it
-encoding the questions. The constants were chosen on `evals/sets/pdfs.tune.jsonl`
-(docs/evals.md).
+Adam, fixed seed: the same data gives the same file. 10 s to a minute on this 2-core
+machine, most of it refreshing the two eval stores and encoding the questions. The
+constants were chosen on `evals/sets/pdfs.tune.jsonl` (docs/evals.md).
 """
 
 from __future__ import annotations

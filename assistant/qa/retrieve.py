@@ -247,11 +247,7 @@ class HybridRetriever:
         "dense" or "keyword" ranks by one list alone (the eval baselines)."""
         if mode == "hybrid":
             return self.retrieve_with_evidence(question, history, k, snapshot)[0]
-        snapshot = snapshot or self.snapshot()
-        k = k or self.settings.k
-        query = retrieval_query(question, history)
-        vector = self.embedder.embed_query(query)
-        n = max(self.settings.candidates, 2 * k)
+        snapshot, k, query, vector, n = self._search(question, history, k, snapshot)
         if mode == "dense":
             ids = [i for i, _ in self.store.query(snapshot.generation, vector, n)]
         elif mode == "keyword":
@@ -275,11 +271,7 @@ class HybridRetriever:
         plain passages, `pdfs.tune` false refusals 0.067 -> 0.044 with the same refusal
         accuracy: the adapter changes which passages answer, not whether any does.
         """
-        snapshot = snapshot or self.snapshot()
-        k = k or self.settings.k
-        query = retrieval_query(question, history)
-        vector = self.embedder.embed_query(query)
-        n = max(self.settings.candidates, 2 * k)
+        snapshot, k, query, vector, n = self._search(question, history, k, snapshot)
         lists = self._plain_lists(snapshot, query, vector, n)
         scores = self._demoted(snapshot, _rrf(lists.values(), self.settings.rrf_c))
         plain = self._passages(snapshot, _by_score(scores), vector, k)
@@ -305,6 +297,25 @@ class HybridRetriever:
         }
         both.update(self._demoted(snapshot, {i: extra[i] for i in extra.keys() - both.keys()}))
         return self._passages(snapshot, _by_score(both), vector, k, adapted), plain
+
+    def _search(
+        self,
+        question: str,
+        history: list[str] | None,
+        k: int | None,
+        snapshot: IndexSnapshot | None,
+    ) -> tuple[IndexSnapshot, int, str, np.ndarray, int]:
+        """The generation, passages wanted, query text, its vector and hits per list."""
+        snapshot = snapshot or self.snapshot()
+        k = k or self.settings.k
+        query = retrieval_query(question, history)
+        return (
+            snapshot,
+            k,
+            query,
+            self.embedder.embed_query(query),
+            max(self.settings.candidates, 2 * k),
+        )
 
     def _plain_lists(
         self, snapshot: IndexSnapshot, query: str, vector: np.ndarray, n: int
@@ -410,12 +421,13 @@ class HybridRetriever:
         vector: np.ndarray,
         adapted: np.ndarray | None = None,
     ) -> dict[str, float]:
-        """Cosine of each passage to the question: the refusal's dense floor reads the best.
+        """Cosine of each passage to the question (`Passage.dense_score`).
 
-        For a passage the adapter knows, the adapted vector's cosine counts too (the
-        larger): a paraphrase the adapter matched to its passage would otherwise be refused
-        for the low similarity of the words it avoided (pdfs.tune false refusals 0.078 ->
-        0.067, the sample set's 0.026 -> 0.017).
+        With `adapted` (the passages the adapter helped rank, which the answer quotes), the
+        adapted vector's cosine counts too for a passage the adapter knows, the larger of
+        the two: the answer's sentence ranking leans on it, and a paraphrase the adapter
+        matched to its passage has a low plain cosine for the words it avoided. The
+        refusal's dense floor reads the plain passages, which are scored without it.
         """
         if not ids:
             return {}
