@@ -44,6 +44,28 @@ _HOW_MUCH_DEGREE = re.compile(
     r"\bhow much\s+(?:should|shall|do|does|did|can|could|would|will|must|may|might)\b",
     re.IGNORECASE,
 )
+# "How much AI risk is acceptable?" asks where to draw a line, not for an amount: an
+# acceptability word within the few words after "how much" makes it a degree. Found by
+# words, not a regex: no backtracking over a long question.
+_ACCEPTABILITY = frozenset(
+    {
+        "acceptable", "tolerable", "reasonable", "appropriate", "enough", "sufficient",
+        "accept", "tolerate", "allowed", "ok", "okay",
+    }
+)  # fmt: skip
+_DEGREE_WINDOW = 5
+_AMOUNT_WINDOW = 7  # "how much can our data protection authority fine us"
+# "How much can the authority fine us?" asks for an amount even with "can" after "how much".
+_MONEY_VERBS = frozenset({"fine", "fines", "cost", "costs", "charge", "charges", "pay", "spend"})
+# "How many drones does INTERPOL's Innovation Centre operate?" counts drones: the counted
+# words end where the question's verb starts (else "INTERPOL" in any sentence with a number
+# would answer it).
+_ANCHOR_ENDS = frozenset(
+    {
+        "do", "does", "did", "is", "are", "was", "were", "has", "have", "had", "can", "could",
+        "should", "would", "will", "must", "may", "might",
+    }
+)  # fmt: skip
 _HOW_LONG = re.compile(r"\bhow (?:long|often|old|soon)\b", re.IGNORECASE)
 _HOW_OFTEN = re.compile(r"\bhow often\b", re.IGNORECASE)
 # "What's the maximum number of false alerts ...?" counts like "how many false alerts".
@@ -182,8 +204,11 @@ def expected_quantity_anchor(question: str) -> str | None:
     """What a quantity question counts ("euros", "budget", "time"), or None for other questions."""
     if _HOW_OFTEN.search(question):
         return "frequency"
-    if (match := _HOW_MANY.search(question)) and not _HOW_MUCH_DEGREE.search(question):
-        return _OF.sub("", match["anchor"]).lower()
+    if match := _HOW_MANY.search(question):
+        if money := _after_how_much(question, _MONEY_VERBS, _AMOUNT_WINDOW):
+            return money
+        if not _asks_a_degree(question):
+            return _OF.sub("", _counted(match["anchor"])).lower()
     if match := _NUMBER_OF.search(question):
         return match["anchor"].lower()
     if _HOW_LONG.search(question):
@@ -193,6 +218,32 @@ def expected_quantity_anchor(question: str) -> str | None:
     if match := _QUANTITY_NOUNS.search(question):
         return (match["anchor"] or match["penalty"]).lower()
     return None
+
+
+def _asks_a_degree(question: str) -> bool:
+    """ "How much should we lean on ...", "how much AI risk is acceptable": no amount asked."""
+    return bool(
+        _HOW_MUCH_DEGREE.search(question)
+        or _after_how_much(question, _ACCEPTABILITY, _DEGREE_WINDOW)
+    )
+
+
+def _after_how_much(question: str, wanted: frozenset[str], window: int) -> str | None:
+    """The first of `wanted` among the `window` words after "how much", if any."""
+    words = [w.lower().strip(",;:?!.") for w in question.split()]
+    for i in range(len(words) - 1):
+        if words[i] == "how" and words[i + 1] == "much":
+            return next((w for w in words[i + 2 : i + 2 + window] if w in wanted), None)
+    return None
+
+
+def _counted(anchor: str) -> str:
+    """The counted words: up to the question's verb ("drones does INTERPOL's" -> "drones")."""
+    words = anchor.split()
+    for i, word in enumerate(words):
+        if word.lower() in _ANCHOR_ENDS:
+            return " ".join(words[:i]) or anchor
+    return anchor
 
 
 def states_quantity(question: str, sentences: list[str]) -> bool:

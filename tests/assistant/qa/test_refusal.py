@@ -201,12 +201,41 @@ def test_other_questions_need_no_quantity() -> None:
     "question",
     [
         "In high-stakes calls like arrests, how much should we lean on the machine?",
+        "Nobody in our sector has said how much AI risk is acceptable. How do we decide?",
+        "How much error can we tolerate in a triage tool?",
         "Apart from the price tag, what costs should we think about before adopting a tool?",
     ],
 )
 def test_a_degree_or_a_kind_is_not_a_quantity(question: str) -> None:
     assert expected_quantity_anchor(question) is None
     assert states_quantity(question, ["Oversight matters most in high-stakes settings."])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How much is the uniform allowance this year?",
+        "How much budget should a pilot of a triage tool have?",
+        "How much data is kept, and is that enough for an audit?",
+    ],
+)
+def test_an_amount_stays_a_quantity_question(question: str) -> None:
+    assert expected_quantity_anchor(question) is not None
+
+
+def test_a_fine_asked_with_can_is_an_amount() -> None:
+    question = "How much can our data protection authority fine us for misusing biometric data?"
+    assert expected_quantity_anchor(question) == "fine"
+    assert not states_quantity(question, ["Biometric data deserve special care."])
+    assert states_quantity(question, ["The authority can fine an agency up to 20 million."])
+
+
+def test_what_is_counted_ends_at_the_verb() -> None:
+    question = "How many drones does INTERPOL's Innovation Centre operate?"
+    assert expected_quantity_anchor(question) == "drones"
+    # A number next to INTERPOL is not a count of drones.
+    assert not states_quantity(question, ["INTERPOL has 195 member countries."])
+    assert states_quantity(question, ["The Centre operates 4 drones."])
 
 
 def test_how_often_is_answered_by_a_cadence_or_a_period() -> None:
