@@ -31,7 +31,7 @@ from assistant.qa.query_adapter import BUNDLED_ADAPTER, save_adapter
 TRAINING_FILE = Path(__file__).parent / "training" / "synthetic-questions.jsonl"
 DEFAULT_OUT = Path(__file__).parent.parent / "assistant" / "qa" / BUNDLED_ADAPTER
 LAMBDA = 0.01
-EPOCHS = 100
+EPOCHS = 200
 LEARNING_RATE = 0.01
 TEMPERATURE = 0.05
 SEED = 0
