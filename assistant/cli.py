@@ -207,7 +207,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     audit = _audit_log(args)  # a key misconfigured: said before the model loads
     try:
-        answer = build_assistant(settings).ask(args.question, history=args.history or None)
+        # `k` given again: an explicit --k is also what the answer quotes (no neighbours).
+        answer = build_assistant(settings).ask(
+            args.question, history=args.history or None, k=args.k
+        )
     except QuestionError as err:
         raise CommandError(str(err), status=2) from None
     audit.question(_shell_user(), answer, answer.timings_ms.get("total", 0.0))
@@ -594,7 +597,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = command("ask", cmd_ask, "Answer a question from the corpus, with citations.")
     ask.add_argument("question", help="the question, in quotes")
-    ask.add_argument("--k", type=int, help="passages to retrieve (default: setting retrieval.k)")
+    ask.add_argument(
+        "--k",
+        type=int,
+        help="passages to retrieve, the only ones the answer quotes (default: setting "
+        "retrieval.k, and the answer may also quote the passages next to them: "
+        "retrieval.neighbour_passages)",
+    )
     ask.add_argument(
         "--history",
         action="append",

@@ -93,6 +93,16 @@ class RetrievalSettings(BaseModel):
     max_passages_per_document: int = Field(
         4, ge=1, description="Cap so one document cannot crowd out the others."
     )
+    # 1 on evals/sets/pdfs.tune.jsonl, with answer.more_sentences 8: key_fact_recall 0.507
+    # -> 0.552 (the next passage only: 0.559; 8 quotes without neighbours: 0.522),
+    # sample-blind.tune 0.739 -> 0.788, citation_precision 0.310 -> 0.331. docs/evals.md.
+    neighbour_passages: int = Field(
+        1,
+        ge=0,
+        le=3,
+        description="Passages on each side of each retrieved one, in the same document, that "
+        "the answer may quote too (0: only the retrieved passages).",
+    )
     near_duplicate_jaccard: float = Field(
         0.8, gt=0, le=1, description="Word-shingle overlap above which passages are merged."
     )
@@ -131,9 +141,11 @@ class AnswerSettings(BaseModel):
         5, ge=1, le=20, description="Sentences (or one whole list) in the main answer."
     )
     # 4 -> 6 on evals/sets/pdfs.tune.jsonl: key_fact_recall 0.483 -> 0.494 (sample-blind.tune
-    # 0.689 -> 0.707); 8 added 0.004. Folded in the app, so the main answer stays short.
+    # 0.689 -> 0.707); 8 added 0.004. 6 -> 8 with retrieval.neighbour_passages, whose quotes
+    # need the room (key_fact_recall 0.515 -> 0.552). Folded in the app, so the main answer
+    # stays short.
     more_sentences: int = Field(
-        6, ge=0, le=20, description='Further quotes under "More from the sources".'
+        8, ge=0, le=20, description='Further quotes under "More from the sources".'
     )
     rerank_sentences: int = Field(
         30, ge=0, le=40, description="Top lexical candidates re-scored with the embedding model."

@@ -29,7 +29,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -85,6 +85,22 @@ class IndexSnapshot:
     vocabulary: frozenset[str]  # every lower-cased word of the corpus, for unknown names
     sentences: SentenceIndex | None = None  # None for a store built before they existed
     non_answers: frozenset[str] = frozenset()  # bibliography and question-list chunks
+    # (document id, ordinal) -> chunk id: the passages next to one (`neighbours`).
+    positions: dict[tuple[str, int], str] = field(default_factory=dict)
+
+
+def _passage(chunk: StoredChunk, score: float, dense_score: float) -> Passage:
+    return Passage(
+        chunk_id=chunk.id,
+        doc_id=chunk.doc_id,
+        source=chunk.source,
+        title=chunk.title,
+        page=chunk.page,
+        section=chunk.section,
+        text=chunk.text,
+        score=round(score, 4),
+        dense_score=round(dense_score, 4),
+    )
 
 
 def is_non_answer(chunk: StoredChunk) -> bool:
@@ -230,8 +246,9 @@ class HybridRetriever:
                 generation,
             )
         non_answers = frozenset(c.id for c in chunks.values() if is_non_answer(c))
+        positions = {(c.doc_id, c.ordinal): c.id for c in chunks.values()}
         return IndexSnapshot(
-            generation, corpus_kind, chunks, keyword, vocabulary, sentences, non_answers
+            generation, corpus_kind, chunks, keyword, vocabulary, sentences, non_answers, positions
         )
 
     def retrieve(
@@ -297,6 +314,42 @@ class HybridRetriever:
         }
         both.update(self._demoted(snapshot, {i: extra[i] for i in extra.keys() - both.keys()}))
         return self._passages(snapshot, _by_score(both), vector, k, adapted), plain
+
+    def neighbours(
+        self,
+        question: str,
+        history: list[str] | None,
+        passages: list[Passage],
+        snapshot: IndexSnapshot,
+    ) -> list[Passage]:
+        """The passages next to `passages` in their documents, for the answer to quote too.
+
+        A topic often runs over two chunks, and the sentence that answers sits in the one
+        before or after the chunk retrieval found: on `pdfs.tune` the share of key facts in
+        the top 5 passages is 0.60, and 0.72 with each one's neighbours (0.69 in the top
+        10). They come after the retrieved passages, so the answer's sentence ranking puts
+        them lower, and they are not listed as retrieved. Bibliographies and question lists
+        stay out, as from retrieval.
+        """
+        reach = self.settings.neighbour_passages
+        held = {p.chunk_id for p in passages}
+        ids: list[str] = []
+        for passage in passages if reach else []:
+            chunk = snapshot.chunks.get(passage.chunk_id)
+            if chunk is None:
+                continue
+            for step in range(1, reach + 1):
+                for ordinal in (chunk.ordinal - step, chunk.ordinal + step):
+                    found = snapshot.positions.get((chunk.doc_id, ordinal))
+                    if found and found not in held and found not in snapshot.non_answers:
+                        held.add(found)
+                        ids.append(found)
+        if not ids:
+            return []
+        vector = self._search(question, history, None, snapshot)[3]
+        adapted = self.adapter.adapt(vector) if self.adapter is not None else None
+        similarities = self._similarities(snapshot, ids, vector, adapted)
+        return [_passage(snapshot.chunks[i], 0.0, similarities.get(i, 0.0)) for i in ids]
 
     def _search(
         self,
@@ -400,17 +453,7 @@ class HybridRetriever:
             admit(chunk)
         similarities = self._similarities(snapshot, [c.id for c in chosen], vector, adapted)
         return [
-            Passage(
-                chunk_id=c.id,
-                doc_id=c.doc_id,
-                source=c.source,
-                title=c.title,
-                page=c.page,
-                section=c.section,
-                text=c.text,
-                score=round(max(0.0, 1.0 - rank / (k + 1)), 4),
-                dense_score=round(similarities.get(c.id, 0.0), 4),
-            )
+            _passage(c, max(0.0, 1.0 - rank / (k + 1)), similarities.get(c.id, 0.0))
             for rank, c in enumerate(chosen)
         ]
 

@@ -316,9 +316,17 @@ class Assistant:
                 if language == "en"
                 else self._multilingual_answerer_for(snapshot)
             )
+            # The neighbouring passages: English only, where they were measured; and not
+            # when the caller chose how many passages the answer reads (`ask --k`).
+            if language == "en" and k is None:
+                context = passages + self.retriever.neighbours(
+                    question, history, passages, snapshot
+                )
+            else:
+                context = passages
             stream = getattr(answerer, "stream", None)
-            items = stream(question, passages, history) if stream else None
-            for item in items or [answerer.answer(question, passages, history)]:
+            items = stream(question, context, history) if stream else None
+            for item in items or [answerer.answer(question, context, history)]:
                 if isinstance(item, Answer):
                     answer = item
                 else:

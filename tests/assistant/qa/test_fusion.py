@@ -234,3 +234,43 @@ def test_bibliographies_and_question_lists_are_not_answers() -> None:
     statement = chunk("rule", "Drone flights over crowds need a written permit.\nWho signs?")
     assert is_non_answer(references) and is_non_answer(nested) and is_non_answer(questions)
     assert not is_non_answer(statement)
+
+
+# -- neighbours: the passages next to the retrieved ones ----------------------------------
+STEPS = [
+    chunk("s0", "Retention of footage starts with a request.", "guide", 0),
+    chunk("s1", "The five steps of a retention review are listed below.", "guide", 1),
+    chunk("s2", "Step one: identify the footage. Step two: check the legal basis.", "guide", 2),
+    replace(
+        chunk("s3", "Smith et al. (2020). Footage retention. Journal.", "guide", 3),
+        section="References",
+    ),
+    chunk("o1", "Another document's passage about retention reviews.", "other", 1),
+]
+
+
+def test_neighbours_are_the_passages_next_in_the_same_document(tmp_path: Path) -> None:
+    hybrid = retriever(tmp_path, STEPS, dense=["s1", "o1"])
+    snapshot = hybrid.snapshot()
+    retrieved = hybrid.retrieve("the steps of a retention review", k=1, snapshot=snapshot)
+    assert [p.chunk_id for p in retrieved] == ["s1"]
+    around = hybrid.neighbours("the steps of a retention review", None, retrieved, snapshot)
+    # The chunks before and after, in the same document; never another document's.
+    assert [p.chunk_id for p in around] == ["s0", "s2"]
+    assert all(p.score == 0.0 and p.dense_score == pytest.approx(0.5) for p in around)
+
+
+def test_neighbours_leave_out_retrieved_passages_and_bibliographies(tmp_path: Path) -> None:
+    hybrid = retriever(tmp_path, STEPS, dense=["s2", "s1"])
+    snapshot = hybrid.snapshot()
+    retrieved = hybrid.retrieve("retention review steps", k=2, snapshot=snapshot)
+    assert {p.chunk_id for p in retrieved} == {"s1", "s2"}
+    around = hybrid.neighbours("retention review steps", None, retrieved, snapshot)
+    assert [p.chunk_id for p in around] == ["s0"]  # s3 is a reference list
+
+
+def test_no_neighbours_when_turned_off(tmp_path: Path) -> None:
+    hybrid = retriever(tmp_path, STEPS, dense=["s1"], neighbour_passages=0)
+    snapshot = hybrid.snapshot()
+    retrieved = hybrid.retrieve("the steps of a retention review", k=1, snapshot=snapshot)
+    assert hybrid.neighbours("the steps", None, retrieved, snapshot) == []
