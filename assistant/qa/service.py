@@ -310,6 +310,7 @@ class Assistant:
             weak = is_weak_multilingual(evidence, self.settings, language)
         answer = None
         first_token = None
+        context = passages  # what the answer may quote: its citations are among these
         if not weak:
             answerer = (
                 self._answerer_for(snapshot)
@@ -322,8 +323,6 @@ class Assistant:
                 context = passages + self.retriever.neighbours(
                     question, history, passages, snapshot
                 )
-            else:
-                context = passages
             stream = getattr(answerer, "stream", None)
             items = stream(question, context, history) if stream else None
             for item in items or [answerer.answer(question, context, history)]:
@@ -340,7 +339,7 @@ class Assistant:
                 answer = None  # the quantity asked for is not in the answer
         if answer is None or answer.refused:
             answer = _refusal(question, passages)
-        _in_language(answer, language, snapshot, passages)
+        _in_language(answer, language, snapshot, context)
         finished = time.perf_counter()
         answer.timings_ms = {
             "retrieve": (retrieved - started) * 1000,
@@ -353,7 +352,7 @@ class Assistant:
         answer.trace = replace(
             self.trace,
             generation=snapshot.generation,
-            chunk_ids=_cited_chunk_ids(answer, passages),
+            chunk_ids=_cited_chunk_ids(answer, context),
             sentences_verified=answer.trace.sentences_verified if answer.trace else None,
         )
         yield Final(answer)

@@ -153,6 +153,22 @@ def test_an_answer_has_no_nearest_pointers(sample_answers: dict[str, Answer]) ->
     assert data["refused"] is False and "nearest" not in data
 
 
+def test_the_audit_trace_names_every_cited_passage(
+    sample_assistant: Assistant, sample_answers: dict[str, Answer]
+) -> None:
+    """Quotes from the passages next to the retrieved ones included: the audit record must
+    name the chunk behind every citation an officer was shown."""
+    answered = {i: a for i, a in sample_answers.items() if not a.refused}
+    assert all(len(a.trace.chunk_ids) == len(a.citations) for a in answered.values())
+    beside = [
+        a
+        for a in answered.values()
+        if {(c.source, c.text) for c in a.citations}
+        - {(p.source, p.text) for p in sample_assistant.retrieve(a.question)}
+    ]
+    assert beside, "control: some answer quotes a passage next to the retrieved ones"
+
+
 # -- (e) what a user may type ------------------------------------------------------------
 @pytest.mark.parametrize("typed", ["", "   ", "\n\t  \r\n", "\x00\x07\x1b"])
 def test_an_empty_question_is_refused_with_a_clear_message(typed: str) -> None:
