@@ -38,15 +38,31 @@ NUMBER = re.compile(  # a figure, in digits or words
     re.IGNORECASE,
 )
 _HOW_MANY = re.compile(r"\bhow (?:many|much)\s+(?P<anchor>(?:[\w'-]+\s*){1,3})", re.IGNORECASE)
-# "How much should we lean on the machine?" asks for a degree, not an amount: "how much"
-# straight before a verb of the question ("should", "do", "can", ...) counts nothing.
-_HOW_MUCH_DEGREE = re.compile(
-    r"\bhow much\s+(?:should|shall|do|does|did|can|could|would|will|must|may|might)\b",
-    re.IGNORECASE,
+# What follows "how much" says whether it asks for an amount. Read as words, not by a
+# regex: no backtracking over a long question.
+# - A money verb within a few words asks an amount, whatever else follows: "How much can
+#   our data protection authority fine us?"
+# - "how much" straight before a verb of the question asks a degree: "How much should we
+#   lean on the machine?"; so does an acceptability word within a few words: "How much
+#   AI risk is acceptable?"
+_MONEY_VERBS = frozenset({"fine", "fines", "cost", "costs", "charge", "charges", "pay", "spend"})
+_AMOUNT_WINDOW = 7
+_MODALS = frozenset(
+    {
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "should",
+        "shall",
+        "would",
+        "will",
+        "must",
+        "may",
+        "might",
+    }
 )
-# "How much AI risk is acceptable?" asks where to draw a line, not for an amount: an
-# acceptability word within the few words after "how much" makes it a degree. Found by
-# words, not a regex: no backtracking over a long question.
 _ACCEPTABILITY = frozenset(
     {
         "acceptable", "tolerable", "reasonable", "appropriate", "enough", "sufficient",
@@ -54,18 +70,10 @@ _ACCEPTABILITY = frozenset(
     }
 )  # fmt: skip
 _DEGREE_WINDOW = 5
-_AMOUNT_WINDOW = 7  # "how much can our data protection authority fine us"
-# "How much can the authority fine us?" asks for an amount even with "can" after "how much".
-_MONEY_VERBS = frozenset({"fine", "fines", "cost", "costs", "charge", "charges", "pay", "spend"})
 # "How many drones does INTERPOL's Innovation Centre operate?" counts drones: the counted
 # words end where the question's verb starts (else "INTERPOL" in any sentence with a number
 # would answer it).
-_ANCHOR_ENDS = frozenset(
-    {
-        "do", "does", "did", "is", "are", "was", "were", "has", "have", "had", "can", "could",
-        "should", "would", "will", "must", "may", "might",
-    }
-)  # fmt: skip
+_ANCHOR_ENDS = _MODALS | {"is", "are", "was", "were", "has", "have", "had"}
 _HOW_LONG = re.compile(r"\bhow (?:long|often|old|soon)\b", re.IGNORECASE)
 _HOW_OFTEN = re.compile(r"\bhow often\b", re.IGNORECASE)
 # "What's the maximum number of false alerts ...?" counts like "how many false alerts".
@@ -205,9 +213,10 @@ def expected_quantity_anchor(question: str) -> str | None:
     if _HOW_OFTEN.search(question):
         return "frequency"
     if match := _HOW_MANY.search(question):
-        if money := _after_how_much(question, _MONEY_VERBS, _AMOUNT_WINDOW):
+        following = _after_how_much(question)
+        if money := next((w for w in following[:_AMOUNT_WINDOW] if w in _MONEY_VERBS), None):
             return money
-        if not _asks_a_degree(question):
+        if not _asks_a_degree(following):
             return _OF.sub("", _counted(match["anchor"])).lower()
     if match := _NUMBER_OF.search(question):
         return match["anchor"].lower()
@@ -220,21 +229,20 @@ def expected_quantity_anchor(question: str) -> str | None:
     return None
 
 
-def _asks_a_degree(question: str) -> bool:
-    """ "How much should we lean on ...", "how much AI risk is acceptable": no amount asked."""
-    return bool(
-        _HOW_MUCH_DEGREE.search(question)
-        or _after_how_much(question, _ACCEPTABILITY, _DEGREE_WINDOW)
-    )
-
-
-def _after_how_much(question: str, wanted: frozenset[str], window: int) -> str | None:
-    """The first of `wanted` among the `window` words after "how much", if any."""
+def _after_how_much(question: str) -> list[str]:
+    """The lower-cased words after the first "how much"; none when there is no "how much"."""
     words = [w.lower().strip(",;:?!.") for w in question.split()]
     for i in range(len(words) - 1):
         if words[i] == "how" and words[i + 1] == "much":
-            return next((w for w in words[i + 2 : i + 2 + window] if w in wanted), None)
-    return None
+            return words[i + 2 :]
+    return []
+
+
+def _asks_a_degree(following: list[str]) -> bool:
+    """ "How much should we lean on ...", "how much AI risk is acceptable": no amount asked."""
+    return bool(following) and (
+        following[0] in _MODALS or bool(_ACCEPTABILITY & set(following[:_DEGREE_WINDOW]))
+    )
 
 
 def _counted(anchor: str) -> str:

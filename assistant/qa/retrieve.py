@@ -332,9 +332,11 @@ class HybridRetriever:
         stay out, as from retrieval.
         """
         reach = self.settings.neighbour_passages
+        if reach == 0:
+            return []
         held = {p.chunk_id for p in passages}
         ids: list[str] = []
-        for passage in passages if reach else []:
+        for passage in passages:
             chunk = snapshot.chunks.get(passage.chunk_id)
             if chunk is None:
                 continue
@@ -346,6 +348,8 @@ class HybridRetriever:
                         ids.append(found)
         if not ids:
             return []
+        # The question's vector again: a cache hit (`Embedder.embed_query`), cheaper than
+        # carrying it out of `retrieve_with_evidence` through the service.
         vector = self._search(question, history, None, snapshot)[3]
         adapted = self.adapter.adapt(vector) if self.adapter is not None else None
         similarities = self._similarities(snapshot, ids, vector, adapted)
