@@ -87,7 +87,7 @@ def main() -> None:
         sentences = list(dict.fromkeys(s for c in chunks for s in indexed_sentences(c.text)))
         multilingual = settings.retrieval.multilingual and unavailable_reason() is None
         e5 = MultilingualEncoder() if multilingual else None
-        embedder = Embedder(settings.ingest.embed_batch_size)
+        embedder = Embedder.from_settings(settings.ingest, vector_cache=False)
 
         # Interleaved, best of each: a shared VM's speed drifts over a minute, and a drift
         # between two blocks of runs would show up as a difference between the two.

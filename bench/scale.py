@@ -138,7 +138,7 @@ def measure(store_path: Path, question_set: Path) -> dict:
 
     settings = Settings(store=store_path)
     set_encoder_threads(settings.app.encoder_threads)  # as `serve` answers questions
-    embedder = Embedder(settings.ingest.embed_batch_size)
+    embedder = Embedder.from_settings(settings.ingest, vector_cache=False)
     embedder.embed_query("warm the model up")  # model load is not retrieval
     baseline, _ = rss_mb()  # interpreter, libraries and model, before any index
     retriever = HybridRetriever(Store(store_path), settings.retrieval, embedder)

@@ -61,9 +61,7 @@ class GenerationBuilder:
             else []
         )
         writer = _StoreWriter(self.store, generation)
-        embedder = Embedder(
-            self.settings.ingest.embed_batch_size, self.settings.ingest.vector_cache
-        )
+        embedder = Embedder.from_settings(self.settings.ingest)
         ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
         pending: list[tuple[Chunk, DocumentRecord]] = []
         known_chunks = 0

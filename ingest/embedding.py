@@ -11,10 +11,14 @@ import threading
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ingest.vector_cache import cached
+
+if TYPE_CHECKING:
+    from ingest.settings import IngestSettings
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
@@ -98,13 +102,47 @@ def model_is_loaded() -> bool:
     return _load_model.cache_info().currsize > 0
 
 
-class Embedder:
-    """Batched, normalized embeddings of passages and queries."""
+@lru_cache(maxsize=1)
+def native_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (avx512_bf16; AMX CPUs have it too).
 
-    def __init__(self, batch_size: int = 32, vector_cache: Path | None = None) -> None:
+    Elsewhere bfloat16 is emulated and slower than float32, so the encoder keeps float32.
+    torch names the check privately: should it go, the answer is no (float32).
+    """
+    import torch
+
+    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    return bool(check is not None and check())
+
+
+class Embedder:
+    """Batched, normalized embeddings of passages and queries.
+
+    With `bfloat16` (`ingest.encoder_bfloat16`) on a CPU that has it natively, the model's
+    matrix products run in bfloat16 under torch's autocast, which keeps the layer norms,
+    softmax and sums in float32. Measured on NIST AI 100-1 (2 cores, avx512_bf16): 1.8x the
+    chunks and sentences per second, a question in 10.6 ms against 14.6, every vector
+    within cosine 0.99996 of its float32 one. Whole-model bfloat16 weights were as fast but
+    strayed to 0.998, and int8 dynamic quantization to 0.93.
+    """
+
+    def __init__(
+        self, batch_size: int = 32, vector_cache: Path | None = None, bfloat16: bool = True
+    ) -> None:
         self.batch_size = batch_size
-        # Corpus text only (passages, their sentences): see ingest/vector_cache.py.
-        self._encode_corpus = cached(vector_cache, MODEL_NAME, EMBEDDING_DIM, self._encode)
+        self.bfloat16 = bfloat16 and native_bfloat16()
+        # Corpus text only (passages, their sentences): see ingest/vector_cache.py. Keyed by
+        # precision too, so that a cache hit returns what this encoder itself would.
+        cache_model = f"{MODEL_NAME}/bfloat16" if self.bfloat16 else MODEL_NAME
+        self._encode_corpus = cached(vector_cache, cache_model, EMBEDDING_DIM, self._encode)
+
+    @classmethod
+    def from_settings(cls, settings: IngestSettings, vector_cache: bool = True) -> Embedder:
+        return cls(
+            settings.embed_batch_size,
+            settings.vector_cache if vector_cache else None,
+            settings.encoder_bfloat16,
+        )
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -112,13 +150,17 @@ class Embedder:
         return self._encode_corpus(texts)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        vectors = _model().encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        import torch
+
+        model = _model()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bfloat16):
+            vectors = model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return vectors.astype(np.float32, copy=False)
 
     def embed_query(self, text: str) -> np.ndarray:

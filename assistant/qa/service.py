@@ -95,7 +95,7 @@ class Assistant:
     ) -> None:
         self.settings = settings
         self.store = Store.open(settings)
-        self.embedder = Embedder(settings.ingest.embed_batch_size, settings.ingest.vector_cache)
+        self.embedder = Embedder.from_settings(settings.ingest)
         self.retriever = HybridRetriever(
             self.store, settings.retrieval, self.embedder, query_adapter(settings.retrieval)
         )

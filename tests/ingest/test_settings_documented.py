@@ -9,7 +9,9 @@ from pydantic import BaseModel
 
 from ingest.settings import Settings
 
-_ROW = re.compile(r"^\| `(?P<name>[a-z_.]+)` \| `(?P<env>[A-Z_]+)` \| (?P<default>[^|]+) \|", re.M)
+_ROW = re.compile(
+    r"^\| `(?P<name>[a-z0-9_.]+)` \| `(?P<env>[A-Z0-9_]+)` \| (?P<default>[^|]+) \|", re.M
+)
 
 
 def _leaves(model: type[BaseModel], prefix: str = "") -> dict[str, object]:

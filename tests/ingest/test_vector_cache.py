@@ -106,6 +106,53 @@ def test_a_question_is_never_written_corpus_sentences_are(
     assert b"4471" not in path.read_bytes()
 
 
+def test_float32_and_bfloat16_vectors_are_cached_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache hit returns what the asking encoder would have computed, in its precision."""
+    monkeypatch.setattr(embedding, "native_bfloat16", lambda: True)
+    encoded: list[tuple[bool, str]] = []
+
+    def encode(self, texts):
+        encoded.extend((self.bfloat16, t) for t in texts)
+        return np.ones((len(texts), 384))
+
+    monkeypatch.setattr(Embedder, "_encode", encode)
+    path = tmp_path / "v.sqlite"
+    for bfloat16 in (False, True, False, True):
+        Embedder(vector_cache=path, bfloat16=bfloat16).embed_passages(["A passage."])
+    assert encoded == [(False, "A passage."), (True, "A passage.")]
+
+
+def test_bfloat16_is_used_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embedding, "native_bfloat16", lambda: False)
+    assert Embedder(bfloat16=True).bfloat16 is False
+    monkeypatch.setattr(embedding, "native_bfloat16", lambda: True)
+    assert Embedder(bfloat16=True).bfloat16 is True
+    assert Embedder(bfloat16=False).bfloat16 is False
+    assert Embedder.from_settings(Settings().ingest).bfloat16 is True
+    off = Settings(ingest={"encoder_bfloat16": False}).ingest
+    assert Embedder.from_settings(off).bfloat16 is False
+
+
+@pytest.mark.integration
+def test_bfloat16_vectors_rank_as_float32_ones() -> None:
+    """The real model: what the speed-up changes is below what retrieval can see."""
+    if not embedding.native_bfloat16():
+        pytest.skip("this CPU has no native bfloat16: the encoder runs in float32")
+    texts = [
+        "Human oversight keeps a person able to intervene in an AI system's decisions.",
+        "Data minimization: collect only the personal data the purpose needs.",
+        "An impact assessment is repeated when the system or its use changes.",
+        "Quels sont les cinq principes fondamentaux ?",
+    ]
+    full = Embedder(bfloat16=False).embed_passages(texts)
+    fast = Embedder(bfloat16=True).embed_passages(texts)
+    assert not np.array_equal(full, fast)  # the autocast did take effect
+    assert float(np.min(np.sum(full * fast, axis=1))) > 0.9995
+    assert np.array_equal(np.argsort(-(full @ full[0])), np.argsort(-(fast @ fast[0])))
+
+
 @pytest.mark.integration
 def test_a_second_store_of_the_same_files_needs_no_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
