@@ -7,11 +7,13 @@ questions (`toolkit-assistant eval --calibrate`):
 - `unknown_names`: the question names something the corpus never mentions ("Whisper",
   "FBI", "Detroit"): related passages exist, but not about that;
 - `topic_coverage`: a question that asks what the documents say *about* something ("What
-  does the Playbook say about flying drones over protests?") needs that topic's own words
-  in the top passages: passages on neighbouring topics hold the rest of the question;
-- the expected answer type: a "how many", "budget" or "fine" question needs a quoted
+  does the Playbook say about flying drones over protests?"), or whether they explain *how
+  to* do something, needs that topic's own words in the top passages: passages on
+  neighbouring topics hold the rest of the question;
+- the expected answer type: a "how many", "budget", "fine" or "rate" question needs a quoted
   sentence holding a number next to what was asked about ("the maximum fine under the AI
-  Act" retrieves passages about the AI Act, none of which states a fine).
+  Act" retrieves passages about the AI Act, none of which states a fine), for a rate a
+  figure written as one (a percentage, "1 in 6,000").
 """
 
 from __future__ import annotations
@@ -87,6 +89,9 @@ _OF = re.compile(r"\s+of\b.*$", re.IGNORECASE)
 _QUANTITY_NOUNS = re.compile(
     r"\b(?P<anchor>budget|cost|costs|price|salary|salaries|fee|fees|percentage|headcount|"
     r"turnover|revenue|amount)\b"
+    # "What word error rate did ...", "the false match rate of ...": a rate is a figure.
+    # Only as a noun after a determiner and at most two words: not "how do we rate risk".
+    r"|\b(?:the|a|what|which)\s+(?:[\w-]+\s+){0,2}(?P<rate>rates?)\b"
     # "fine" only as a noun: "the maximum fine", not "is it fine to"
     r"|\b(?:the|a|maximum|minimum|highest|largest)\s+(?:\w+\s+)?(?P<penalty>fines?|penalt(?:y|ies))\b",
     re.IGNORECASE,
@@ -95,6 +100,11 @@ _QUANTITY_NOUNS = re.compile(
 _WHICH_KINDS = re.compile(r"\b(?:what|which)\s+(?:other\s+)?(?:costs|fees|penalties|fines)\b", re.I)
 _TIME_UNITS = re.compile(
     r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?|annual|daily|weekly|monthly)\b", re.I
+)
+# A rate is stated as one: "below eight percent", "1 in 6,000 faces", "0.2", "10 per shift";
+# not by any figure ("ISO/IEC TS 5723:2022 ... false positive rates").
+_RATE_FIGURE = re.compile(
+    r"%|\bper\s?cent|\bper\b|\b[\d,.]+\s+in\s+\d|\bone\s+in\b|\b0?\.\d", re.IGNORECASE
 )
 # "How often?" is answered by a cadence as well as by a number: "assessed regularly".
 _CADENCE = re.compile(
@@ -105,11 +115,18 @@ _CADENCE = re.compile(
 
 
 # "What does the Playbook say about X?", "Is there any guidance about X?": X is the topic.
-# Found by words, not a regex: no backtracking over a long question.
+# So is Y in "Does the AI RMF explain how to Y?". Found by words, not a regex: no
+# backtracking over a long question.
 _ASKS_ABOUT = frozenset(
     {
         "say", "says", "said", "mention", "mentions", "mentioned", "cover", "covers",
         "covered", "anything", "guidance", "advice", "recommend", "recommends",
+    }
+)  # fmt: skip
+_EXPLAINS = frozenset(
+    {
+        "explain", "explains", "describe", "describes", "cover", "covers", "discuss",
+        "discusses", "address", "addresses", "show", "shows", "tell", "tells",
     }
 )  # fmt: skip
 
@@ -131,12 +148,17 @@ class Evidence:
 
 
 def asked_topic(question: str) -> str | None:
-    """X in "What does the Playbook say about X?"; None when the question is not of that form."""
+    """X in "What does the Playbook say about X?" and in "Does it explain how to X?"; None
+    when the question is not of either form."""
     words = question.rstrip(" ?.!").split()
+    lowered = [w.lower().strip(",;:") for w in words]
     asked = False
-    for i, word in enumerate(w.lower().strip(",;:") for w in words):
+    for i, word in enumerate(lowered):
         if asked and word == "about":
             return " ".join(words[i + 1 :]) or None
+        if word in _EXPLAINS and lowered[i + 1 : i + 2] == ["how"]:
+            start = i + 3 if lowered[i + 2 : i + 3] == ["to"] else i + 2
+            return " ".join(words[start:]) or None
         asked = asked or word in _ASKS_ABOUT
     return None
 
@@ -225,7 +247,7 @@ def expected_quantity_anchor(question: str) -> str | None:
     if _WHICH_KINDS.search(question):
         return None
     if match := _QUANTITY_NOUNS.search(question):
-        return (match["anchor"] or match["penalty"]).lower()
+        return (match["anchor"] or match["penalty"] or match["rate"]).lower()
     return None
 
 
@@ -264,6 +286,8 @@ def states_quantity(question: str, sentences: list[str]) -> bool:
         if anchor == "frequency" and _CADENCE.search(sentence):
             return True
         if not NUMBER.search(sentence):
+            continue
+        if anchor in ("rate", "rates") and not _RATE_FIGURE.search(sentence):
             continue
         if anchor in ("time", "frequency") and _TIME_UNITS.search(sentence):
             return True

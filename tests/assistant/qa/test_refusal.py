@@ -238,6 +238,35 @@ def test_what_is_counted_ends_at_the_verb() -> None:
     assert states_quantity(question, ["The Centre operates 4 drones."])
 
 
+@pytest.mark.parametrize(
+    ("question", "stating"),
+    [
+        (
+            "What word error rate did the police service require?",
+            "It requires a word error rate below eight percent on its own recordings.",
+        ),
+        (
+            "What false alert rate did the vendor report?",
+            "The vendor reports a false alert rate of about 1 in 6,000 faces.",
+        ),
+        ("What is the rate of false matches?", "False matches occur at a rate of 0.3%."),
+    ],
+)
+def test_a_rate_question_needs_a_rate(question: str, stating: str) -> None:
+    """Found on `pdfs.tune`: a standard's number beside "false negative rates" answered
+    "What was the false match rate of the best algorithm in NIST's latest test?"."""
+    assert expected_quantity_anchor(question) == "rate"
+    assert states_quantity(question, [stating])
+    assert not states_quantity(
+        question,
+        ["Measures of accuracy (ISO/IEC TS 5723:2022) should consider false negative rates."],
+    )
+
+
+def test_rate_as_a_verb_asks_for_no_quantity() -> None:
+    assert expected_quantity_anchor("How do we rate the risk of a new tool?") is None
+
+
 def test_how_often_is_answered_by_a_cadence_or_a_period() -> None:
     question = "Our metrics were chosen two years ago. How often should we check them?"
     assert states_quantity(question, ["Metrics are regularly assessed and updated."])
@@ -277,7 +306,13 @@ def test_what_is_counted_is_the_noun_asked_about(
         ),
         ("Does the toolkit say anything about watermarking?", "watermarking"),
         ("Is there any guidance about body-worn cameras?", "body-worn cameras"),
+        (
+            "Does the AI RMF explain how to get a warrant for data held by an AI company?",
+            "get a warrant for data held by an AI company",
+        ),
+        ("Does the Playbook describe how the map function works?", "the map function works"),
         ("How should I think about risk?", None),  # no "say about": a question of its own
+        ("Which biases does the primer describe?", None),  # what, not how: a list question
         ("What does it say?", None),
     ],
 )
