@@ -32,7 +32,9 @@ _MORE_RATIO = 0.55
 # a whole list over any one of its items.
 _LIST_QUESTION = re.compile(
     r"^\s*(what|which)\s+(are|were)\b|^\s*(list|name)\b|\b(levels|stages|steps|types|kinds|"
-    r"bands|categories|domains|roles|checks|elements|parts|criteria|conditions|Vs)\b",
+    r"bands|categories|domains|roles|checks|elements|parts|criteria|conditions|Vs|features|"
+    r"characteristics|techniques|options|principles|functions|components|factors|"
+    r"requirements|practices|methods|measures|actions|qualities|properties|harms)\b",
     re.IGNORECASE,
 )
 _LIST_BONUS = 0.08

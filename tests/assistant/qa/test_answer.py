@@ -168,6 +168,32 @@ def test_a_list_question_gets_the_whole_list() -> None:
     assert_verbatim(answer)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What features should a good impact assessment have?",
+        "Which characteristics of an impact assessment matter?",
+        "What qualities should an impact assessment have?",
+    ],
+)
+def test_a_question_asking_for_features_or_practices_opens_with_the_list(question: str) -> None:
+    """Found on `pdfs.tune`: the list of what impact assessments may do came third."""
+    impact = passage(
+        "Impact assessments are one approach for driving responsible technology "
+        "development practices. Impact assessments may:\n"
+        "- be applied iteratively and regularly as goals evolve\n"
+        "- include perspectives from operators, users and impacted communities\n"
+        "- assist in go/no-go decisions for an AI system\n"
+        "Impact assessments should be documented for the oversight board.",
+        source="rmf.pdf",
+        page=9,
+    )
+    answer = ask(question, [impact])
+    assert answer.answer.splitlines()[0].startswith("Impact assessments may:")
+    assert answer.answer.splitlines()[1].startswith("- be applied iteratively")
+    assert_verbatim(answer)
+
+
 def test_a_short_opener_brings_its_next_sentence() -> None:
     """A short opener ("The risk score is likelihood multiplied by severity.") needs more."""
     answer = ask("How is the risk score calculated?", [RISK])
