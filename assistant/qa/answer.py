@@ -69,7 +69,8 @@ _CITATION_LIKE = re.compile(
     r"\b(January|February|March|April|May|June|July|August|September|October|November|"
     r"December)\s+\d{1,2},\s+\d{4}(\.|$)|,\s+Version\s+\d[\d.]*\.?$|,\u201d"
 )
-# Figure and table captions: they name a topic, they do not say anything about it.
+# Figure and table captions: they name a topic, they do not say anything about it, so they
+# are never quoted.
 # Numbered ("Fig. 2 Lifecycle and ...", "Table 1:") or a short "<Noun> of ..." line
 # ("Characteristics of trustworthy AI systems.", "Examples of potential harms ..."); with a
 # verb it is a sentence ("Figure 3 shows ...").
@@ -432,6 +433,7 @@ def _quotable_groups(units: list[Unit], boilerplate: frozenset[str]) -> list[tup
             unit.text not in boilerplate
             and len(unit.text.split()) >= _MIN_WORDS
             and not _is_fragment(unit.text)
+            and not is_caption(unit.text)
         ):
             groups.append((unit,))
         index += 1

@@ -413,6 +413,20 @@ def test_a_bibliography_line_caption_or_reference_entry_never_opens_the_answer(
     assert_verbatim(answer)
 
 
+@pytest.mark.parametrize(
+    "caption", ["Characteristics of drone software tests.", "Fig. 4 Who tests drone software."]
+)
+def test_a_caption_is_never_quoted(caption: str) -> None:
+    """A caption names a figure the answer cannot show: quoted, it reads as a broken line."""
+    answer = ask(
+        "Who tests drone software?",
+        [passage(f"{caption} Drone software is tested by people other than its authors.")],
+    )
+    quoted = [text for text, _ in cited_lines(answer)] + answer.more.splitlines()
+    assert not any(caption in line for line in quoted), answer.answer
+    assert answer.answer.startswith("Drone software is tested by people")
+
+
 def test_a_sentence_starting_with_a_figure_but_saying_something_can_open() -> None:
     assert is_caption("Fig. 2 Lifecycle and Key Dimensions of an AI System.")
     assert not is_caption("Figure 3 shows who tests drone software.")
