@@ -123,7 +123,7 @@ class Embedder:
     softmax and sums in float32. Measured on NIST AI 100-1 (2 cores, avx512_bf16): 1.8x the
     chunks and sentences per second, a question in 10.6 ms against 14.6, every vector
     within cosine 0.99996 of its float32 one. Whole-model bfloat16 weights were as fast but
-    strayed to 0.998, and int8 dynamic quantization to 0.93.
+    strayed to 0.998, and int8 dynamic quantization to 0.93 (per channel; 0.85 per tensor).
     """
 
     def __init__(
@@ -205,4 +205,5 @@ class _LruCache:
                 self._items.popitem(last=False)
 
 
+# Keyed by text alone: a process encodes in one precision, the one its settings give.
 _short_cache = _LruCache(capacity=50_000)
