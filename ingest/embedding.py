@@ -9,7 +9,8 @@ import contextlib
 import ctypes
 import threading
 from collections import OrderedDict
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -130,11 +131,21 @@ class Embedder:
         self, batch_size: int = 32, vector_cache: Path | None = None, bfloat16: bool = True
     ) -> None:
         self.batch_size = batch_size
-        self.bfloat16 = bfloat16 and native_bfloat16()
+        self._vector_cache = vector_cache
+        self._bfloat16_asked = bfloat16
+
+    # Both decided on first use, not at construction: asking the CPU goes through torch, and
+    # a refresh with nothing to encode must not import it.
+    @cached_property
+    def bfloat16(self) -> bool:
+        return self._bfloat16_asked and native_bfloat16()
+
+    @cached_property
+    def _encode_corpus(self) -> Callable[[list[str]], np.ndarray]:
         # Corpus text only (passages, their sentences): see ingest/vector_cache.py. Keyed by
         # precision too, so that a cache hit returns what this encoder itself would.
         cache_model = f"{MODEL_NAME}/bfloat16" if self.bfloat16 else MODEL_NAME
-        self._encode_corpus = cached(vector_cache, cache_model, EMBEDDING_DIM, self._encode)
+        return cached(self._vector_cache, cache_model, EMBEDDING_DIM, self._encode)
 
     @classmethod
     def from_settings(cls, settings: IngestSettings, vector_cache: bool = True) -> Embedder:

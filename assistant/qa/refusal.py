@@ -51,20 +51,10 @@ _MONEY_VERBS = frozenset({"fine", "fines", "cost", "costs", "charge", "charges",
 _AMOUNT_WINDOW = 7
 _MODALS = frozenset(
     {
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "should",
-        "shall",
-        "would",
-        "will",
-        "must",
-        "may",
-        "might",
+        "do", "does", "did", "can", "could", "should", "shall", "would", "will", "must",
+        "may", "might",
     }
-)
+)  # fmt: skip
 _ACCEPTABILITY = frozenset(
     {
         "acceptable", "tolerable", "reasonable", "appropriate", "enough", "sufficient",
@@ -247,7 +237,7 @@ def expected_quantity_anchor(question: str) -> str | None:
     if _WHICH_KINDS.search(question):
         return None
     if match := _QUANTITY_NOUNS.search(question):
-        return (match["anchor"] or match["penalty"] or match["rate"]).lower()
+        return "rate" if match["rate"] else (match["anchor"] or match["penalty"]).lower()
     return None
 
 
@@ -287,7 +277,7 @@ def states_quantity(question: str, sentences: list[str]) -> bool:
             return True
         if not NUMBER.search(sentence):
             continue
-        if anchor in ("rate", "rates") and not _RATE_FIGURE.search(sentence):
+        if anchor == "rate" and not _RATE_FIGURE.search(sentence):
             continue
         if anchor in ("time", "frequency") and _TIME_UNITS.search(sentence):
             return True

@@ -350,7 +350,7 @@ class HybridRetriever:
             return []
         # The question's vector again: a cache hit (`Embedder.embed_query`), cheaper than
         # carrying it out of `retrieve_with_evidence` through the service.
-        vector = self._search(question, history, None, snapshot)[3]
+        vector = self.embedder.embed_query(retrieval_query(question, history))
         adapted = self.adapter.adapt(vector) if self.adapter is not None else None
         similarities = self._similarities(snapshot, ids, vector, adapted)
         return [_passage(snapshot.chunks[i], 0.0, similarities.get(i, 0.0)) for i in ids]

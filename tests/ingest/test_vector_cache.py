@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,8 @@ from ingest.embedding import Embedder
 from ingest.refresh import refresh
 from ingest.settings import Settings
 from ingest.vector_cache import VectorCache, cached
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class CountingEncoder:
@@ -133,6 +137,17 @@ def test_bfloat16_is_used_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPa
     assert Embedder.from_settings(Settings().ingest).bfloat16 is True
     off = Settings(ingest={"encoder_bfloat16": False}).ingest
     assert Embedder.from_settings(off).bfloat16 is False
+
+
+def test_an_embedder_that_encodes_nothing_does_not_import_torch() -> None:
+    """Whether to use bfloat16 is asked of torch on first use, not when the encoder is made:
+    a refresh with nothing to encode stays light."""
+    code = (
+        "import sys; from ingest.embedding import Embedder; Embedder(bfloat16=True); "
+        "Embedder(bfloat16=True).embed_passages([]); assert 'torch' not in sys.modules"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.integration
