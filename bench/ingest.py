@@ -27,20 +27,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import ingest  # noqa: E402,F401
-from ingest.build import ENCODE_BATCH  # noqa: E402
-from ingest.chunking import Chunker  # noqa: E402
-from ingest.embedding import Embedder, _model  # noqa: E402
-from ingest.loaders import load_document  # noqa: E402
-from ingest.multilingual import (  # noqa: E402
-    MultilingualEncoder,
-    passage_text,
-    unavailable_reason,
-)
-from ingest.refresh import discover, refresh  # noqa: E402
-from ingest.sentence_index import indexed_sentences  # noqa: E402
-from ingest.settings import Settings  # noqa: E402
-
 DEFAULT = REPO.parent / "shared" / "fixtures" / "NIST.AI.100-1.pdf"
 
 
@@ -57,6 +43,25 @@ def cli(*args: str) -> float:
 
 
 def main() -> None:
+    # Imported here, not at the top: a reader child (ingest/worker.py) is spawned, and a
+    # spawned child imports the parent's main module first. At the top, these imports would
+    # cost every child ~0.9 s that a `toolkit-assistant ingest` process does not pay (its
+    # main module, assistant/cli.py, imports them lazily), and the figures would not be
+    # the command's.
+    import ingest  # noqa: F401  (first: it turns telemetry off, ingest/privacy.py)
+    from ingest.build import ENCODE_BATCH
+    from ingest.chunking import Chunker
+    from ingest.embedding import Embedder, _model
+    from ingest.loaders import load_document
+    from ingest.multilingual import (
+        MultilingualEncoder,
+        passage_text,
+        unavailable_reason,
+    )
+    from ingest.refresh import discover, refresh
+    from ingest.sentence_index import indexed_sentences
+    from ingest.settings import Settings
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

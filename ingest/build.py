@@ -53,6 +53,19 @@ class GenerationBuilder:
     def build(
         self, current: str | None, kept: list[DocumentRecord], to_load: list
     ) -> tuple[BuildResult, KeywordIndex]:
+        # Documents are read in a child process (ingest/worker.py). It is started first, so
+        # that its interpreter boots on the other core while the kept documents are copied.
+        reader = Worker()
+        if to_load:
+            reader.start()
+        try:
+            return self._build(current, kept, to_load, reader)
+        finally:
+            reader.close()
+
+    def _build(
+        self, current: str | None, kept: list[DocumentRecord], to_load: list, reader: Worker
+    ) -> tuple[BuildResult, KeywordIndex]:
         generation = self.store.create_generation()
         result = BuildResult(generation)
         keyword_rows = (
@@ -76,8 +89,6 @@ class GenerationBuilder:
             pending.clear()
             self.progress("embed", result.chunks_embedded, known_chunks)
 
-        # Documents are read in a child process: see ingest/worker.py.
-        reader = Worker()
         try:
             for item in self._loaded(to_load, reader):
                 if isinstance(item, FailedFile):
@@ -96,7 +107,6 @@ class GenerationBuilder:
             if pending:
                 flush()
         finally:
-            reader.close()
             writer.close()
         self.store.put_documents(generation, kept + result.records)
         return result, KeywordIndex.build(keyword_rows)

@@ -94,6 +94,11 @@ class Worker:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def start(self) -> None:
+        """Boot the child now rather than on the first call (it boots while we go on)."""
+        with self._lock:
+            self._start()
+
     def _start(self) -> Connection:
         if self._process is None or not self._process.is_alive():
             self._stop()

@@ -114,6 +114,17 @@ def test_a_reader_that_runs_out_of_time_is_killed_and_the_next_call_works(
     assert not os.path.exists(f"/proc/{child}") or _is_zombie_or_gone(child)
 
 
+def test_a_started_reader_boots_before_its_first_call_and_serves_it(tmp_path: Path) -> None:
+    fine = write(tmp_path / "fine.md", b"# Fine\n\nA readable note.\n")
+    with Worker() as worker:
+        worker.start()
+        booted = worker._process
+        assert booted is not None and booted.is_alive()
+        document = load_in_worker(worker, fine, "fine.md", 5.0)
+        assert worker._process is booted  # the call went to that child, not a second one
+    assert document.blocks[0].text == "A readable note."
+
+
 def _is_zombie_or_gone(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
