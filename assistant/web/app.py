@@ -50,6 +50,7 @@ from assistant.access.conversations import (
 from assistant.access.feedback import record_feedback
 from assistant.access.secrets import install_secret
 from assistant.compose import build_assistant
+from assistant.i18n import direction, translate
 from assistant.qa.models import Answer, Draft, Final, Retrieved
 from assistant.qa.service import MAX_QUESTION_CHARS, Assistant, QuestionError
 from assistant.web import documents, render, viewer
@@ -62,9 +63,10 @@ from assistant.web.export import (
     conversation_pdf,
 )
 from assistant.web.guard import CLIENT_ADDRESS
-from assistant.web.language import AUTO, chosen, in_officer_language
+from assistant.web.language import AUTO, in_officer_language
 from assistant.web.language import CHOICES as LANGUAGE_CHOICES
 from assistant.web.language import labels as language_labels
+from assistant.web.language import shown as shown_language_of
 from assistant.web.oversight import ChatAccountability, OversightError
 from ingest.embedding import set_encoder_threads
 from ingest.settings import Settings
@@ -222,12 +224,13 @@ def build_app(
         "concurrency_limit": settings.app.answer_concurrency,
     }
 
-    def banner() -> str:
+    def banner(language: str = "en") -> str:
         try:
             status = assistant.corpus_status()
         except StoreError as err:  # a damaged or empty index: the page says what to run
-            return render.message_html(f"The document index cannot be used: {err}", "ta-banner")
-        return render.banner_html(status.kind, len(status.documents))
+            text = translate("The document index cannot be used: {error}", language)
+            return render.message_html(text.format(error=err), "ta-banner")
+        return render.banner_html(status.kind, len(status.documents), language)
 
     def known_owner(request: gr.Request, token: object) -> str | None:
         """The signed-in user, or the browser whose valid token came with the request; None
@@ -281,6 +284,7 @@ def build_app(
             return question, chat, gr.skip(), session
         record(result, session, request, token)
         result = in_officer_language(result, session)
+        session["answer_language"] = result.language
         chat.append({"role": "assistant", "content": render.answer_html(result)})
         return "", chat, render.sources_html(result), session
 
@@ -334,6 +338,7 @@ def build_app(
             return
         record(result, session, request, token)
         result = in_officer_language(result, session)
+        session["answer_language"] = result.language
         answer_bubble = _bot(render.answer_html(result))
         yield gr.skip(), [*chat, answer_bubble], render.sources_html(result), session, hide
 
@@ -359,7 +364,10 @@ def build_app(
         gr.Info("Thank you: your rating of the latest answer was saved on this machine.")
 
     def on_new_chat(session: dict):
-        return [], "", render.sources_html(None), _new_session((session or {}).get("owner"))
+        """A new conversation; the officer's language stays (the selector is per session)."""
+        fresh = _new_session((session or {}).get("owner"))
+        fresh.update({k: v for k, v in (session or {}).items() if k in _LANGUAGE_KEYS})
+        return [], "", render.sources_html(None), fresh
 
     # -- conversations: kept per user (per browser without a login), reopened, exported ------
     def owner_of(request: gr.Request, token: object) -> tuple[str, object]:
@@ -647,7 +655,7 @@ def build_app(
             # Gradio's own /logout ends the login and goes back to the login form.
             gr.Button("Sign out", link="logout", size="sm", elem_id="sign-out")
         with gr.Tabs():
-            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+            with gr.Tab("Chat", id="chat") as chat_tab, gr.Row(equal_height=False):
                 with gr.Column(scale=3):
                     chat = gr.Chatbot(
                         label="Conversation",
@@ -660,8 +668,7 @@ def build_app(
                         # No "share" (it posts to Hugging Face) and no "copy": it would copy
                         # our HTML; selecting the text copies what the officer sees.
                         buttons=[],
-                        placeholder="Ask about responsible AI in policing. Every answer "
-                        "quotes the documents, with numbered citations.",
+                        placeholder=render.CHAT_PLACEHOLDER,
                     )
                     # Shown with `audit.require_purpose`: the first question waits for it.
                     with gr.Row(visible=settings.audit.require_purpose):
@@ -694,7 +701,9 @@ def build_app(
                         language = gr.Dropdown(
                             choices=LANGUAGE_CHOICES, value=AUTO, label="Language", scale=0
                         )
-                    with gr.Accordion("Disregard or correct the latest answer", open=False):
+                    with gr.Accordion(
+                        "Disregard or correct the latest answer", open=False
+                    ) as oversight_box:
                         verdict = gr.Radio(list(VERDICTS), label="Your verdict", value=None)
                         reason = gr.Textbox(
                             label="Reason (optional)", max_lines=3, max_length=MAX_REASON_CHARS
@@ -707,7 +716,9 @@ def build_app(
                         label="Example questions",
                         elem_id="ta-examples",
                     )
-                    with gr.Accordion("Conversations, copy and export", open=False):
+                    with gr.Accordion(
+                        "Conversations, copy and export", open=False
+                    ) as conversations_box:
                         with gr.Row():
                             copy_button = gr.Button("Copy answer as Markdown", size="sm")
                             export_md = gr.Button("Export as Markdown", size="sm")
@@ -728,6 +739,9 @@ def build_app(
                             delete_button = gr.Button("Delete", size="sm", variant="stop")
                 with gr.Column(scale=2):
                     sources = gr.HTML(render.sources_html(None), elem_id="sources", js_on_load=None)
+                # The language the chat's words are in, for the script that sets the page's
+                # direction (right to left in Arabic).
+                shown_language = gr.Textbox("en", visible=False)
             # With a login, officers never see the tab: `admin_open` shows it to staff.
             with gr.Tab("Admin", id="admin", visible=not settings.auth.require_login) as admin_tab:
                 admin_message = gr.HTML("", elem_id="admin-message")
@@ -799,10 +813,6 @@ def build_app(
             outputs=conversation_list,
             api_visibility="private",
         )
-        question.submit(**answer_io).then(**listed_io)
-        ask_button.click(**answer_io).then(**listed_io)
-        # a clicked example is asked at once
-        examples.load_input_event.then(**answer_io).then(**listed_io)
         # on_stop flags the session; its answer closes at its next step, which closes the
         # model's stream (the HTTP connection to the model's server is dropped: it stops).
         stop_button.click(on_stop, chat, chat, api_visibility="private")
@@ -838,24 +848,99 @@ def build_app(
             api_visibility="private",
         )
 
-        def on_language(value: str, session: dict):
-            """The selector: remembered for the session; the chat's labels follow it."""
-            session = {**(session or _new_session()), "language": value}
-            text = language_labels(chosen(session))
+        labelled = [
+            banner_box,
+            chat_tab,
+            chat,
+            question,
+            ask_button,
+            stop_button,
+            up,
+            down,
+            new_chat,
+            language,
+            oversight_box,
+            verdict,
+            reason,
+            mark_button,
+            examples.dataset,
+            conversations_box,
+            copy_button,
+            export_md,
+            export_pdf,
+            conversation_list,
+            open_button,
+            delete_button,
+            shown_language,
+        ]
+
+        def interface(target: str) -> tuple:
+            """The chat's own words and the banner in `target`, in `labelled`'s order."""
+            words = language_labels(target)
+            right_to_left = direction(target) == "rtl"
+
+            def label(key: str) -> dict:
+                return gr.update(label=words[key])
+
+            def value(key: str) -> dict:
+                return gr.update(value=words[key])
+
             return (
-                session,
-                gr.update(label=text["question"]),
-                gr.update(value=text["ask"]),
-                gr.update(value=text["new_chat"]),
-                gr.update(label=text["language"]),
+                banner(target),
+                label("chat_tab"),
+                gr.update(label=words["conversation"], placeholder=words["chat_placeholder"]),
+                gr.update(
+                    label=words["question"],
+                    placeholder=words["placeholder"],
+                    info=words["limit"],
+                    rtl=right_to_left,  # the typed text, its label and its note
+                ),
+                value("ask"),
+                value("stop"),
+                value("helpful"),
+                value("not_helpful"),
+                value("new_chat"),
+                label("language"),
+                label("oversight"),
+                gr.update(label=words["verdict"], choices=[(words[v], v) for v in VERDICTS]),
+                gr.update(label=words["reason"], rtl=right_to_left),
+                value("record"),
+                label("examples"),
+                label("conversations"),
+                value("copy"),
+                value("export_md"),
+                value("export_pdf"),
+                label("your_conversations"),
+                value("open"),
+                value("delete"),
+                target,
             )
 
-        language.change(
-            on_language,
-            [language, session],
-            [session, question, ask_button, new_chat, language],
+        def relabelled(session: dict) -> tuple:
+            """The session, and the chat's words when the language they are in has changed."""
+            target = shown_language_of(session)
+            if target == session.get("interface", "en"):
+                return (session, *(gr.skip(),) * len(labelled))
+            return ({**session, "interface": target}, *interface(target))
+
+        def on_language(value: str, session: dict) -> tuple:
+            """The selector: remembered for the session; the chat's words follow it."""
+            return relabelled({**(session or _new_session()), "language": value})
+
+        relabel_io = dict(
+            fn=lambda s: relabelled(s or _new_session()),
+            inputs=session,
+            outputs=[session, *labelled],
             api_visibility="private",
         )
+        direction_io = dict(fn=None, inputs=shown_language, js=_DIRECTION_JS)
+        language.change(
+            on_language, [language, session], [session, *labelled], api_visibility="private"
+        ).then(**direction_io)
+        # A clicked example is asked at once. With the selector on Auto, the chat's words
+        # follow the latest answer's language.
+        for asked in (question.submit, ask_button.click, examples.load_input_event.then):
+            asked(**answer_io).then(**listed_io).then(**relabel_io).then(**direction_io)
         # A re-ingest can change the corpus while the app runs: refresh the banner per visit.
         app.load(banner, None, banner_box, api_visibility="private")
         shown_io = [chat, sources, session, conversation_list]
@@ -942,6 +1027,15 @@ def build_app(
     return app
 
 
+# What a new chat keeps of its session: the officer's language (selected, and shown).
+_LANGUAGE_KEYS = ("language", "interface", "answer_language")
+# The page's language and direction follow the chat's words: Arabic is laid out right to
+# left. Quoted passages keep their own direction (`dir="auto"`, render.py).
+_DIRECTION_JS = """(language) => {
+  const root = document.documentElement;
+  root.lang = language || "en";
+  root.dir = language === "ar" ? "rtl" : "ltr";
+}"""
 CONVERSATIONS_OFF_NOTE = (
     "Conversations are not kept on this server (audit.store_questions is false, or the "
     "retention is 0 days): a reload starts a new chat. Export a conversation to keep it."

@@ -1,7 +1,9 @@
 """The officer's language in the app: the question's, or the selector's for the session.
 
-Only what the assistant says itself changes language (labels, buttons, notices, the
-refusal); quoted sentences stay as their document wrote them.
+Only what the assistant says itself changes language (labels, buttons, the banner,
+notices, the refusal); quoted sentences stay as their document wrote them. With the
+selector on Auto, the chat's words follow the latest answer's language: an officer who asks
+in Arabic gets the whole chat in Arabic, right to left.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from dataclasses import replace
 
 from assistant.i18n import LANGUAGES, translate
 from assistant.qa.models import REFUSAL_TEXT, Answer
+from assistant.qa.service import MAX_QUESTION_CHARS
+from assistant.web.render import CHAT_PLACEHOLDER, QUESTION_LIMIT
 
 AUTO = "auto"
 # (label, value) pairs for the selector: each language named in itself.
@@ -33,12 +37,52 @@ def in_officer_language(answer: Answer, session: dict | None) -> Answer:
     return shown
 
 
+def shown(session: dict | None) -> str:
+    """The language the chat's own words are in: the selector's, or with Auto the language
+    of the latest answer (English before the first)."""
+    language = chosen(session)
+    if language != AUTO:
+        return language
+    answered = (session or {}).get("answer_language", "en")
+    return answered if answered in LANGUAGES else "en"
+
+
+# The chat tab's own words, by the key the app relabels them under.
+_LABELS = {
+    "question": "Your question",
+    "placeholder": "Type a question and press Enter",
+    "limit": QUESTION_LIMIT,
+    "ask": "Ask",
+    "stop": "Stop",
+    "helpful": "Helpful",
+    "not_helpful": "Not helpful",
+    "new_chat": "New chat",
+    "language": "Language",
+    "conversation": "Conversation",
+    "chat_placeholder": CHAT_PLACEHOLDER,
+    "oversight": "Disregard or correct the latest answer",
+    "verdict": "Your verdict",
+    "reason": "Reason (optional)",
+    "record": "Record the verdict",
+    "examples": "Example questions",
+    "conversations": "Conversations, copy and export",
+    "copy": "Copy answer as Markdown",
+    "export_md": "Export as Markdown",
+    "export_pdf": "Export as PDF",
+    "your_conversations": "Your conversations",
+    "open": "Open",
+    "delete": "Delete",
+    "chat_tab": "Chat",
+    "disregarded": "disregarded",
+    "wrong": "wrong",
+}
+
+
 def labels(language: str) -> dict[str, str]:
-    """The chat tab's labels in `language` (English for AUTO)."""
-    t = (lambda text: text) if language == AUTO else (lambda text: translate(text, language))
-    return {
-        "question": t("Your question"),
-        "ask": t("Ask"),
-        "new_chat": t("New chat"),
-        "language": t("Language"),
-    }
+    """The chat tab's own words in `language` (English for AUTO)."""
+    language = "en" if language == AUTO else language
+    words = {key: translate(text, language) for key, text in _LABELS.items()}
+    # English groups thousands with a comma; French, Spanish and Arabic read it otherwise.
+    count = f"{MAX_QUESTION_CHARS:,}" if language == "en" else str(MAX_QUESTION_CHARS)
+    words["limit"] = words["limit"].format(count=count)
+    return words

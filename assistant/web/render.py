@@ -50,18 +50,20 @@ _GROUP_PHRASES = {
 _LEGACY_KINDS = {"mixed": "official+sample"}  # stores published before agency documents
 
 
-def corpus_description(kind: str) -> str:
+def corpus_description(kind: str, language: str = "en") -> str:
     """The banner's first sentence for a corpus kind: one group, or each group of a mix."""
     kind = _LEGACY_KINDS.get(kind, kind)
     if kind in CORPUS_KINDS:
-        return CORPUS_KINDS[kind]
+        return translate(CORPUS_KINDS[kind], language)
     groups = kind.split("+")
     if len(groups) < 2 or any(g not in _GROUP_PHRASES for g in groups):
-        return f"Corpus: {kind}."
-    phrases = [_GROUP_PHRASES[g] for g in groups]
-    listed = phrases[0] if len(phrases) == 2 else ", ".join(phrases[:-1])
-    joiner = " together with " if len(phrases) == 2 else " and "
-    return f"Mixed corpus: {listed}{joiner}{phrases[-1]}."
+        return translate("Corpus: {kind}.", language).format(kind=kind)
+    phrases = [translate(_GROUP_PHRASES[g], language) for g in groups]
+    if len(phrases) == 2:
+        template = translate("Mixed corpus: {first} together with {second}.", language)
+        return template.format(first=phrases[0], second=phrases[1])
+    template = translate("Mixed corpus: {listed} and {last}.", language)
+    return template.format(listed=", ".join(phrases[:-1]), last=phrases[-1])
 
 
 def document_url(citation: Citation) -> str:
@@ -317,7 +319,12 @@ def draft_html(text: str) -> str:
     )
 
 
-QUESTION_LIMIT_NOTE = f"Up to {MAX_QUESTION_CHARS:,} characters. Press Enter to send."
+QUESTION_LIMIT = "Up to {count} characters. Press Enter to send."
+QUESTION_LIMIT_NOTE = QUESTION_LIMIT.format(count=f"{MAX_QUESTION_CHARS:,}")
+CHAT_PLACEHOLDER = (
+    "Ask about responsible AI in policing. Every answer quotes the documents, with numbered "
+    "citations."
+)
 EMPTY_QUESTION_HINT = "Type a question first, or click one of the example questions."
 SHOWN_OF_A_LONG_QUESTION = 300  # characters of an over-long question echoed in the chat
 
@@ -338,11 +345,13 @@ def message_html(text: str, css_class: str = "ta-question") -> str:
     return f'<div class="{css_class}">{lines}</div>'
 
 
-def banner_html(kind: str, documents: int) -> str:
-    corpus = corpus_description(kind)
+def banner_html(kind: str, documents: int, language: str = "en") -> str:
+    corpus = corpus_description(kind, language)
+    loaded = translate("{documents} documents loaded.", language).format(documents=documents)
     return (
-        f'<div class="ta-banner" role="note"><strong>{escape(corpus)}</strong> '
-        f"{documents} documents loaded. {escape(DISCLAIMER)}</div>"
+        f'<div class="ta-banner" role="note" lang="{language}" dir="{direction(language)}">'
+        f"<strong>{escape(corpus)}</strong> {escape(loaded)} "
+        f"{escape(translate(DISCLAIMER, language))}</div>"
     )
 
 

@@ -52,6 +52,15 @@ def test_an_arabic_question_is_answered_right_to_left_with_citations(page, tmp_p
     assert "فتح ملف PDF في الصفحة" in sources.inner_text()
     assert "Open PDF" not in answer.inner_text() and "More from" not in answer.inner_text()
     assert sources.locator("mark").count() >= 1
+    # The whole chat follows the question's language (the selector is on Auto): the page is
+    # laid out right to left, and its own words are Arabic, the banner included.
+    page.wait_for_function("document.documentElement.dir === 'rtl'", timeout=10_000)
+    assert page.locator("html").get_attribute("lang") == "ar"
+    page.get_by_label("سؤالك").wait_for(timeout=10_000)
+    assert page.get_by_role("button", name="اسأل").count() == 1
+    assert page.get_by_role("button", name="محادثة جديدة").count() == 1
+    assert "استشارة قانونية" in page.locator(".ta-banner").inner_text()
+    assert "Your question" not in page.locator("body").inner_text()
     shot = tmp_path / "answer-ar.png"
     page.screenshot(path=str(shot), full_page=True)
     SCREENSHOT_COPY.parent.mkdir(exist_ok=True)
@@ -70,3 +79,13 @@ def test_the_language_selector_relabels_the_chat_for_the_session(page) -> None:
     answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert "Le corpus ne traite pas de cette question." in answer.inner_text()
     assert answer.get_attribute("lang") == "fr"
+    # Chosen, French holds for the session: an English question leaves the chat French,
+    # left to right, and a new chat keeps it.
+    assert "Corpus d'exemple" in page.locator(".ta-banner").inner_text()
+    assert page.locator("html").get_attribute("dir") != "rtl"
+    page.get_by_role("button", name="Nouvelle conversation").click()
+    box.fill("What is the capital of Australia?")
+    box.press("Enter")
+    page.get_by_text("Le corpus ne traite pas de cette question.").first.wait_for(
+        timeout=ANSWER_TIMEOUT_MS
+    )
