@@ -848,84 +848,65 @@ def build_app(
             api_visibility="private",
         )
 
-        labelled = [
-            banner_box,
-            chat_tab,
-            chat,
-            question,
-            ask_button,
-            stop_button,
-            up,
-            down,
-            new_chat,
-            language,
-            oversight_box,
-            verdict,
-            reason,
-            mark_button,
-            examples.dataset,
-            conversations_box,
-            copy_button,
-            export_md,
-            export_pdf,
-            conversation_list,
-            open_button,
-            delete_button,
-            shown_language,
-        ]
+        # The chat's own words, by component: the property that holds each, and its key in
+        # `language_labels`. The banner, the chat, the question box and the verdict are set
+        # apart in `interface`: more than one property each.
+        worded = {
+            chat_tab: ("label", "chat_tab"),
+            ask_button: ("value", "ask"),
+            stop_button: ("value", "stop"),
+            up: ("value", "helpful"),
+            down: ("value", "not_helpful"),
+            new_chat: ("value", "new_chat"),
+            language: ("label", "language"),
+            oversight_box: ("label", "oversight"),
+            mark_button: ("value", "record"),
+            examples.dataset: ("label", "examples"),
+            conversations_box: ("label", "conversations"),
+            copy_button: ("value", "copy"),
+            export_md: ("value", "export_md"),
+            export_pdf: ("value", "export_pdf"),
+            conversation_list: ("label", "your_conversations"),
+            open_button: ("value", "open"),
+            delete_button: ("value", "delete"),
+        }
+        labelled = [*worded, banner_box, chat, question, verdict, reason, shown_language]
 
-        def interface(target: str) -> tuple:
-            """The chat's own words and the banner in `target`, in `labelled`'s order."""
+        def interface(target: str) -> dict:
+            """The chat's own words and the banner in `target`, by component."""
             words = language_labels(target)
             right_to_left = direction(target) == "rtl"
-
-            def label(key: str) -> dict:
-                return gr.update(label=words[key])
-
-            def value(key: str) -> dict:
-                return gr.update(value=words[key])
-
-            return (
-                banner(target),
-                label("chat_tab"),
-                gr.update(label=words["conversation"], placeholder=words["chat_placeholder"]),
-                gr.update(
+            updates = {
+                component: gr.update(**{prop: words[key]})
+                for component, (prop, key) in worded.items()
+            }
+            return {
+                **updates,
+                banner_box: banner(target),
+                chat: gr.update(label=words["conversation"], placeholder=words["chat_placeholder"]),
+                question: gr.update(
                     label=words["question"],
                     placeholder=words["placeholder"],
                     info=words["limit"],
                     rtl=right_to_left,  # the typed text, its label and its note
                 ),
-                value("ask"),
-                value("stop"),
-                value("helpful"),
-                value("not_helpful"),
-                value("new_chat"),
-                label("language"),
-                label("oversight"),
-                gr.update(label=words["verdict"], choices=[(words[v], v) for v in VERDICTS]),
-                gr.update(label=words["reason"], rtl=right_to_left),
-                value("record"),
-                label("examples"),
-                label("conversations"),
-                value("copy"),
-                value("export_md"),
-                value("export_pdf"),
-                label("your_conversations"),
-                value("open"),
-                value("delete"),
-                target,
-            )
+                verdict: gr.update(
+                    label=words["verdict"], choices=[(words[v], v) for v in VERDICTS]
+                ),
+                reason: gr.update(label=words["reason"], rtl=right_to_left),
+                shown_language: target,
+            }
 
-        def relabelled(session: dict) -> tuple:
+        def relabelled(state: dict) -> dict:
             """The session, and the chat's words when the language they are in has changed."""
-            target = shown_language_of(session)
-            if target == session.get("interface", "en"):
-                return (session, *(gr.skip(),) * len(labelled))
-            return ({**session, "interface": target}, *interface(target))
+            target = shown_language_of(state)
+            if target == state.get("interface", "en"):
+                return {session: state}
+            return {session: {**state, "interface": target}, **interface(target)}
 
-        def on_language(value: str, session: dict) -> tuple:
+        def on_language(value: str, state: dict) -> dict:
             """The selector: remembered for the session; the chat's words follow it."""
-            return relabelled({**(session or _new_session()), "language": value})
+            return relabelled({**(state or _new_session()), "language": value})
 
         relabel_io = dict(
             fn=lambda s: relabelled(s or _new_session()),

@@ -13,7 +13,7 @@ from dataclasses import replace
 from assistant.i18n import LANGUAGES, translate
 from assistant.qa.models import REFUSAL_TEXT, Answer
 from assistant.qa.service import MAX_QUESTION_CHARS
-from assistant.web.render import CHAT_PLACEHOLDER, QUESTION_LIMIT
+from assistant.web.render import CHAT_PLACEHOLDER, QUESTION_LIMIT, QUESTION_LIMIT_NOTE
 
 AUTO = "auto"
 # (label, value) pairs for the selector: each language named in itself.
@@ -83,6 +83,7 @@ def labels(language: str) -> dict[str, str]:
     language = "en" if language == AUTO else language
     words = {key: translate(text, language) for key, text in _LABELS.items()}
     # English groups thousands with a comma; French, Spanish and Arabic read it otherwise.
-    count = f"{MAX_QUESTION_CHARS:,}" if language == "en" else str(MAX_QUESTION_CHARS)
-    words["limit"] = words["limit"].format(count=count)
+    words["limit"] = (
+        QUESTION_LIMIT_NOTE if language == "en" else words["limit"].format(count=MAX_QUESTION_CHARS)
+    )
     return words

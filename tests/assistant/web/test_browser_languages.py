@@ -54,9 +54,9 @@ def test_an_arabic_question_is_answered_right_to_left_with_citations(page, tmp_p
     assert sources.locator("mark").count() >= 1
     # The whole chat follows the question's language (the selector is on Auto): the page is
     # laid out right to left, and its own words are Arabic, the banner included.
-    page.wait_for_function("document.documentElement.dir === 'rtl'", timeout=10_000)
+    page.wait_for_function("document.documentElement.dir === 'rtl'", timeout=ANSWER_TIMEOUT_MS)
     assert page.locator("html").get_attribute("lang") == "ar"
-    page.get_by_label("سؤالك").wait_for(timeout=10_000)
+    page.get_by_label("سؤالك").wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert page.get_by_role("button", name="اسأل").count() == 1
     assert page.get_by_role("button", name="محادثة جديدة").count() == 1
     assert "استشارة قانونية" in page.locator(".ta-banner").inner_text()
