@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"error: {args.questions}: unknown corpus {unknown}; use {list(corpora)}")
     embedder = Embedder()
-    problems, known = [], []
+    problems, known, question_vectors, question_chunks, question_texts = [], [], [], [], []
     for name, rows in by_corpus.items():
         if not corpora[name].exists():
             raise SystemExit(f"error: {corpora[name]} is missing; the {name} questions need it")
@@ -141,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         targets = np.array([t for t, _ in kept])
         problems.append((questions, targets, passages))
         known.extend(ids)
+        question_vectors.append(questions)
+        question_chunks.extend(ids[t] for t in targets)
+        question_texts.extend(q for _, q in kept)
     weights = train(problems)
     for (questions, targets, passages), name in zip(problems, by_corpus, strict=True):
         adapted = questions + questions @ weights
@@ -148,7 +151,16 @@ def main(argv: list[str] | None = None) -> int:
         before = mean_rank(questions, targets, passages)
         after = mean_rank(adapted, targets, passages)
         print(f"{name}: mean rank of the question's passage {before:.1f} -> {after:.1f}")
-    save_adapter(args.out, weights, known)
+    # The questions go in the file too: the retriever ranks passages by the question
+    # nearest to the officer's, by meaning and by words (the adapter's last two lists).
+    save_adapter(
+        args.out,
+        weights,
+        known,
+        np.concatenate(question_vectors),
+        question_chunks,
+        question_texts,
+    )
     print(f"wrote {args.out} ({len(known)} passages) in {time.perf_counter() - started:.1f} s")
     return 0
 

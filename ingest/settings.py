@@ -120,6 +120,26 @@ class RetrievalSettings(BaseModel):
         description="RRF weight of the two lists ranked with the query adapter's corrected "
         "question vector (English questions); 0 turns the adapter off.",
     )
+    # 0.5, chosen on evals/sets/pdfs.tune.jsonl with the regression sets as guards: 1.0
+    # scores higher there (hit@5 0.889 against 0.878) but costs nist.jsonl 0.05 of hit@5;
+    # docs/evals.md, "The training questions as a list".
+    question_weight: float = Field(
+        0.5,
+        ge=0,
+        le=2,
+        description="RRF weight of the list that ranks passages by their training question "
+        "nearest to the adapted question vector (the questions in the query adapter's file); "
+        "0 turns that list off.",
+    )
+    # 0.5 on evals/sets/pdfs.tune.jsonl (offline probe: 0.25 lower); docs/evals.md.
+    question_keyword_weight: float = Field(
+        0.5,
+        ge=0,
+        le=2,
+        description="RRF weight of the list that ranks passages by their training question "
+        "best matching the question's words (BM25 over the query adapter's questions); 0 "
+        "turns that list off.",
+    )
     query_adapter_file: Path | None = Field(
         None,
         description="A query adapter built by `python -m evals.train_adapter --out FILE`, "

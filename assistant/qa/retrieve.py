@@ -303,7 +303,7 @@ class HybridRetriever:
         # at its plain ranks in the adapted lists, a corpus the adapter never saw lost 0.14
         # of hit@5 (`sample-blind.tune` with an adapter of the PDFs only). With this, such
         # a corpus ranks exactly as without the adapter.
-        adapted_lists = self._adapted_lists(snapshot, adapted, n)
+        adapted_lists = self._adapted_lists(snapshot, query, adapted, n)
         plain_weight = sum(weight for weight, _ in lists.values())
         added_weight = sum(weight for weight, _ in adapted_lists)
         growth = 1.0 + added_weight / plain_weight if plain_weight else 1.0
@@ -402,9 +402,12 @@ class HybridRetriever:
         }
 
     def _adapted_lists(
-        self, snapshot: IndexSnapshot, adapted: np.ndarray, n: int
+        self, snapshot: IndexSnapshot, query: str, adapted: np.ndarray, n: int
     ) -> list[tuple[float, list[str]]]:
-        """Dense and best-sentence lists for the adapted vector, over the adapter's passages."""
+        """Dense and best-sentence lists for the adapted vector, over the adapter's passages,
+        and the passages of the training questions nearest to it and to the query's words
+        (those in this generation: the adapter may know passages of another corpus, or of
+        text since changed)."""
         assert self.adapter is not None
         known = self.adapter.chunk_ids
         weight = self.settings.adapter_weight
@@ -413,6 +416,14 @@ class HybridRetriever:
         if snapshot.sentences is not None:
             best = snapshot.sentences.best(adapted, n)
             lists.append((weight, [i for i, _ in best if i in known]))
+        if self.settings.question_weight > 0:
+            nearest = self.adapter.nearest_passages(adapted, n, among=snapshot.chunks)
+            if nearest:
+                lists.append((self.settings.question_weight, nearest))
+        if self.settings.question_keyword_weight > 0:
+            matched = self.adapter.keyword_passages(query, n, among=snapshot.chunks)
+            if matched:
+                lists.append((self.settings.question_keyword_weight, matched))
         return lists
 
     def _passages(

@@ -117,18 +117,101 @@ def test_weight_zero_turns_the_adapter_off(tmp_path: Path) -> None:
     assert query_adapter(RetrievalSettings(adapter_weight=0.0)) is None
 
 
+def _unit(*values: float) -> np.ndarray:
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def test_the_nearest_training_question_brings_in_its_passage(tmp_path: Path) -> None:
+    # The matrix leaves the vector alone, so no other list finds "paraphrased"; a training
+    # question written for it lies along the officer's question.
+    adapter = QueryAdapter(
+        np.zeros((4, 4), np.float32),
+        frozenset(c.id for c in CHUNKS),
+        questions=np.stack([_unit(1, 0, 0, 0)]),
+        question_owners=np.array([0]),
+        question_passages=("paraphrased",),
+    )
+    on = retriever(tmp_path / "a", adapter, question_weight=2.0).retrieve(QUESTION, k=3)
+    assert on[0].chunk_id == "paraphrased"
+    off = retriever(tmp_path / "b", adapter, question_weight=0.0).retrieve(QUESTION, k=3)
+    assert "paraphrased" not in [p.chunk_id for p in off]
+
+
+def test_nearest_passages_ranks_by_each_passage_closest_question() -> None:
+    adapter = QueryAdapter(
+        np.zeros((4, 4), np.float32),
+        frozenset({"a", "b", "c"}),
+        # "b" has one far question and one near one: its nearest decides.
+        questions=np.stack(
+            [_unit(1, 1, 0, 0), _unit(0, 0, 0, 1), _unit(1, 0.1, 0, 0), _unit(0, 1, 0, 0)]
+        ),
+        question_owners=np.array([0, 1, 1, 2]),
+        question_passages=("a", "b", "c"),
+    )
+    officer = _unit(1, 0, 0, 0)
+    assert adapter.nearest_passages(officer, 3, among={"a", "b", "c"}) == ["b", "a", "c"]
+    assert adapter.nearest_passages(officer, 1, among={"a", "c"}) == ["a"]  # another corpus's
+    assert adapter.nearest_passages(officer, 3, among=set()) == []
+    assert QueryAdapter(_TURN, frozenset({"a"})).nearest_passages(officer, 3, {"a"}) == []
+
+
+def test_keyword_passages_match_the_officers_words_in_the_training_questions() -> None:
+    adapter = QueryAdapter(
+        np.zeros((4, 4), np.float32),
+        frozenset({"a", "b", "c"}),
+        questions=np.zeros((4, 4), np.float32),
+        question_owners=np.array([0, 1, 1, 2]),
+        question_passages=("a", "b", "c"),
+        question_texts=(
+            "Who signs off on buying a new camera system?",
+            "Who is on the hook when the software gets it wrong?",
+            "Can the vendor keep our footage?",
+            "Which unit answers for bodycam storage costs?",
+        ),
+    )
+    # "hook" and "wrong" are in one of "b"'s questions only; the documents say
+    # "accountability".
+    everything = {"a", "b", "c"}
+    assert adapter.keyword_passages("who is on the hook if it goes wrong", 3, everything)[0] == "b"
+    assert adapter.keyword_passages("on the hook", 3, among={"a", "c"}) == []
+    assert adapter.keyword_passages("quantum teleportation", 3, {"a", "b", "c"}) == []
+    without_texts = QueryAdapter(_TURN, frozenset({"a"}))
+    assert without_texts.keyword_passages("on the hook", 3, {"a"}) == []
+
+
 def test_a_saved_adapter_reads_back(tmp_path: Path) -> None:
     path = tmp_path / "adapter.npz"
-    save_adapter(path, _TURN, ["b", "a"])
+    questions = np.stack([_unit(1, 0, 0, 0), _unit(0, 1, 0, 0), _unit(0, 0, 1, 0)])
+    texts = ["Who pays?", "Who signs?", "Who keeps the footage?"]
+    save_adapter(path, _TURN, ["b", "a"], questions, ["b", "a", "b"], texts)
     adapter = load_adapter(path, 4)
+    assert adapter.question_texts == tuple(texts)
     assert np.allclose(adapter.matrix, _TURN)
     assert adapter.chunk_ids == {"a", "b"}
+    assert np.allclose(adapter.questions, questions)
+    owners = [adapter.question_passages[i] for i in adapter.question_owners]
+    assert owners == ["b", "a", "b"]
+
+
+def test_an_adapter_file_without_questions_has_no_question_list(tmp_path: Path) -> None:
+    # As written before the questions were kept (2026-12-05).
+    path = tmp_path / "adapter.npz"
+    with path.open("wb") as handle:
+        np.savez_compressed(handle, matrix=_TURN.astype(np.float16), chunk_ids=np.array(["a"]))
+    adapter = load_adapter(path, 4)
+    assert adapter.chunk_ids == {"a"}
+    assert adapter.nearest_passages(_unit(1, 0, 0, 0), 5, among={"a"}) == []
 
 
 def test_the_bundled_adapter_fits_the_encoder() -> None:
     adapter = load_adapter(None, EMBEDDING_DIM)
     assert adapter.matrix.shape == (EMBEDDING_DIM, EMBEDDING_DIM)
     assert len(adapter.chunk_ids) > 1000  # the sample corpus and the two shared PDFs
+    # Every committed training question, each for a passage the adapter knows.
+    assert adapter.questions.shape == (3225, EMBEDDING_DIM)
+    assert len(adapter.question_texts) == 3225
+    assert set(adapter.question_passages) <= adapter.chunk_ids
 
 
 @pytest.mark.parametrize(
@@ -137,6 +220,7 @@ def test_the_bundled_adapter_fits_the_encoder() -> None:
         (None, "cannot be read"),
         (b"not a numpy archive", "not an adapter file"),
         ("wrong-shape", "does not fit"),
+        ("stray-owner", "training questions do not fit"),
     ],
 )
 def test_an_unusable_adapter_file_is_one_clear_error(
@@ -145,6 +229,16 @@ def test_an_unusable_adapter_file_is_one_clear_error(
     path = tmp_path / "adapter.npz"
     if content == "wrong-shape":
         save_adapter(path, np.zeros((3, 3), np.float32), ["a"])
+    elif content == "stray-owner":  # a question owned by a passage the file does not list
+        with path.open("wb") as handle:
+            np.savez_compressed(
+                handle,
+                matrix=_TURN,
+                chunk_ids=np.array(["a"]),
+                questions=np.ones((1, 4), np.float16),
+                question_owners=np.array([3]),
+                question_passages=np.array(["a"]),
+            )
     elif content is not None:
         path.write_bytes(content)
     with pytest.raises(QueryAdapterError, match=expected) as raised:
