@@ -40,17 +40,24 @@ SEED = 0
 _MAX_MISSING_SHARE = 0.05
 
 
-def read_questions(path: Path) -> dict[str, list[tuple[str, str]]]:
-    """corpus name -> [(chunk id, question)]."""
-    by_corpus: dict[str, list[tuple[str, str]]] = {}
+def read_questions(path: Path) -> dict[str, list[tuple[str, str, tuple[str, ...]]]]:
+    """corpus name -> [(chunk id, question, the passage's sentences that answer it)].
+
+    `answer` is optional: the second round's questions name the sentences they were
+    written for (evals/training/README.md); the first round's name none.
+    """
+    by_corpus: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-                by_corpus.setdefault(row["corpus"], []).append((row["chunk"], row["question"]))
-            except (json.JSONDecodeError, KeyError, TypeError) as err:
+                answer = tuple(str(sentence) for sentence in row.get("answer", ()))
+                by_corpus.setdefault(row["corpus"], []).append(
+                    (row["chunk"], row["question"], answer)
+                )
+            except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
                 raise SystemExit(f"error: {path}:{number}: not a training row ({err})") from None
     return by_corpus
 
@@ -123,12 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"error: {args.questions}: unknown corpus {unknown}; use {list(corpora)}")
     embedder = Embedder()
     problems, known, question_vectors, question_chunks, question_texts = [], [], [], [], []
+    question_answers: list[tuple[str, ...]] = []
     for name, rows in by_corpus.items():
         if not corpora[name].exists():
             raise SystemExit(f"error: {corpora[name]} is missing; the {name} questions need it")
         ids, passages = corpus_vectors(corpora[name])
         position = {chunk_id: i for i, chunk_id in enumerate(ids)}
-        kept = [(position[c], q) for c, q in rows if c in position]
+        kept = [(position[c], q, a) for c, q, a in rows if c in position]
         missing = len(rows) - len(kept)
         print(f"{name}: {len(kept)} questions over {len(ids)} passages ({missing} dropped)")
         if missing > _MAX_MISSING_SHARE * len(rows):
@@ -137,13 +145,14 @@ def main(argv: list[str] | None = None) -> int:
                 "the index (the documents or the chunking changed); write them again "
                 "(evals/training/README.md)"
             )
-        questions = embedder.embed_short([q for _, q in kept])
-        targets = np.array([t for t, _ in kept])
+        questions = embedder.embed_short([q for _, q, _ in kept])
+        targets = np.array([t for t, _, _ in kept])
         problems.append((questions, targets, passages))
         known.extend(ids)
         question_vectors.append(questions)
         question_chunks.extend(ids[t] for t in targets)
-        question_texts.extend(q for _, q in kept)
+        question_texts.extend(q for _, q, _ in kept)
+        question_answers.extend(a for _, _, a in kept)
     weights = train(problems)
     for (questions, targets, passages), name in zip(problems, by_corpus, strict=True):
         adapted = questions + questions @ weights
@@ -160,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         np.concatenate(question_vectors),
         question_chunks,
         question_texts,
+        question_answers,
     )
     print(f"wrote {args.out} ({len(known)} passages) in {time.perf_counter() - started:.1f} s")
     return 0

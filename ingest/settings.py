@@ -140,6 +140,21 @@ class RetrievalSettings(BaseModel):
         "best matching the question's words (BM25 over the query adapter's questions); 0 "
         "turns that list off.",
     )
+    suggested_openers: bool = Field(
+        True,
+        description="An English answer opens with the sentence a training question was "
+        "written for, when that question is close enough to the officer's "
+        "(`suggested_opener_similarity`) and its passage is among those the answer reads.",
+    )
+    # 0.55 on evals/sets/pdfs.tune.jsonl: answer_first_rate 0.391 -> 0.448 (0.5: the same,
+    # 0.6: 0.414); docs/evals.md, "A training question's sentence opens the answer".
+    suggested_opener_similarity: float = Field(
+        0.55,
+        gt=0,
+        le=1,
+        description="Cosine between the adapted question vector and a training question "
+        "from which that question's answering sentence opens the answer.",
+    )
     query_adapter_file: Path | None = Field(
         None,
         description="A query adapter built by `python -m evals.train_adapter --out FILE`, "

@@ -259,7 +259,7 @@ class ExtractiveAnswerer:
             found = set(terms(f"{passages[index].section} {passages[index].text}"))
             return sum(w for t, w in weights.items() if t in found) / total
 
-        return _opener_first(ranked, passages, coverage)
+        return _suggested_first(_opener_first(ranked, passages, coverage), passages)
 
     def _semantic(self, question: str, history: list[str], texts: list[str]) -> np.ndarray:
         if self.settings.rerank_sentences == 0:
@@ -378,6 +378,16 @@ def _opener_first(
             if coverage(opener.passage_index) < _EXAMPLE_OPENS * best_rule:
                 opener = rules[0]
     return [opener] + [c for c in ranked if c is not opener]
+
+
+def _suggested_first(ranked: list[_Candidate], passages: list[Passage]) -> list[_Candidate]:
+    """The best candidate that is one of its passage's `suggested` sentences (the sentence
+    a close training question was written for) first, when it may open; else unchanged."""
+    for candidate in ranked:
+        suggested = passages[candidate.passage_index].suggested
+        if suggested and candidate.can_open and candidate.units[0].text in suggested:
+            return [candidate] + [c for c in ranked if c is not candidate]
+    return ranked
 
 
 def _continuation(opener: _Candidate, candidates: list[_Candidate]) -> _Candidate | None:

@@ -22,6 +22,9 @@ class Passage:
     text: str
     score: float  # fused relevance, 0..1, best first
     dense_score: float  # cosine similarity of the chunk to the question
+    # Its sentences that a training question close to this one was written for: one of
+    # them opens the answer (`HybridRetriever.suggest_openers`).
+    suggested: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ from ingest.settings import RetrievalSettings
 BUNDLED_ADAPTER = "query_adapter.npz"
 # The file holds a 384 x 384 matrix and some thousands of ids; far larger is not one.
 _MAX_BYTES = 50_000_000
+# Joins a question's answering sentences in one string of the file (no sentence holds it).
+_SENTENCE_SEPARATOR = "\x1f"
 
 
 class QueryAdapterError(ValueError):
@@ -51,7 +53,8 @@ class QueryAdapterError(ValueError):
 class QueryAdapter:
     """`v -> normalize(v + v @ matrix)`, for the passages listed in `chunk_ids`; and the
     training questions' vectors (`questions`, one row each), row i written for the passage
-    `question_passages[question_owners[i]]`, and its text `question_texts[i]`."""
+    `question_passages[question_owners[i]]`, its text `question_texts[i]` and the passage's
+    sentences that answer it `question_answers[i]`."""
 
     matrix: np.ndarray  # float32, dimension x dimension
     chunk_ids: frozenset[str]
@@ -59,6 +62,8 @@ class QueryAdapter:
     question_owners: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     question_passages: tuple[str, ...] = ()
     question_texts: tuple[str, ...] = ()
+    # The sentences of its passage each question was written for; () when none are named.
+    question_answers: tuple[tuple[str, ...], ...] = ()
 
     def adapt(self, vector: np.ndarray) -> np.ndarray:
         adapted = vector + vector @ self.matrix
@@ -84,6 +89,28 @@ class QueryAdapter:
         hits = self._question_keywords.search(query, len(self.question_texts))
         order = (self.question_passages[self.question_owners[int(i)]] for i, _ in hits)
         return _first(dict.fromkeys(order), n, among)
+
+    def suggested_opener(
+        self, vector: np.ndarray, threshold: float, among: Container[str]
+    ) -> tuple[str, tuple[str, ...]] | None:
+        """(passage id, sentences) of the training question nearest to `vector` among those
+        that name their answering sentences, when its cosine reaches `threshold` and its
+        passage is in `among`; else None. The answer opens with such a sentence."""
+        named = self._named_questions
+        if not len(named):
+            return None
+        similarities = self.questions[named] @ vector
+        best = int(np.argmax(similarities))
+        if similarities[best] < threshold:
+            return None
+        row = int(named[best])
+        passage = self.question_passages[self.question_owners[row]]
+        return (passage, self.question_answers[row]) if passage in among else None
+
+    @cached_property
+    def _named_questions(self) -> np.ndarray:
+        """Rows of the questions that name their answering sentences."""
+        return np.array([i for i, answer in enumerate(self.question_answers) if answer], dtype=int)
 
     @cached_property
     def _question_keywords(self) -> KeywordIndex | None:
@@ -112,10 +139,11 @@ def save_adapter(
     questions: np.ndarray | None = None,
     question_chunks: list[str] | None = None,
     question_texts: list[str] | None = None,
+    question_answers: list[tuple[str, ...]] | None = None,
 ) -> None:
     """float16 halves the file; the rounding moves no ranking we measured. `questions` are
     the training questions' vectors, `question_chunks` the passage each was written for,
-    `question_texts` their words."""
+    `question_texts` their words, `question_answers` the sentences each was written for."""
     question_chunks = question_chunks or []
     passages = sorted(set(question_chunks))
     position = {chunk_id: i for i, chunk_id in enumerate(passages)}
@@ -130,6 +158,9 @@ def save_adapter(
             question_owners=np.array([position[c] for c in question_chunks], dtype=np.int32),
             question_passages=np.array(passages, dtype=str),
             question_texts=np.array(question_texts or [], dtype=str),
+            question_answers=np.array(
+                [_SENTENCE_SEPARATOR.join(answer) for answer in question_answers or []], dtype=str
+            ),
         )
 
 
@@ -175,6 +206,14 @@ def _read(path: Path, origin: str, dimension: int) -> QueryAdapter:
             texts = (
                 tuple(str(t) for t in data["question_texts"]) if "question_texts" in held else ()
             )
+            answers = (
+                tuple(
+                    tuple(s for s in str(a).split(_SENTENCE_SEPARATOR) if s)
+                    for a in data["question_answers"]
+                )
+                if "question_answers" in held
+                else ()
+            )
     except (KeyError, ValueError, EOFError) as err:
         raise QueryAdapterError(
             f"{origin}: not an adapter file ({err}); rebuild it with "
@@ -191,13 +230,14 @@ def _read(path: Path, origin: str, dimension: int) -> QueryAdapter:
         and np.isfinite(questions).all()
         and (not len(owners) or (owners.min() >= 0 and owners.max() < len(passages)))
         and len(texts) in (0, len(owners))
+        and len(answers) in (0, len(owners))
     )
     if not fits:
         raise QueryAdapterError(
             f"{origin}: its training questions do not fit their passages or the encoder's "
             f"{dimension} dimensions; rebuild it with `python -m evals.train_adapter`"
         )
-    return QueryAdapter(matrix, chunk_ids, questions, owners, passages, texts)
+    return QueryAdapter(matrix, chunk_ids, questions, owners, passages, texts, answers)
 
 
 @lru_cache(maxsize=2)

@@ -29,7 +29,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -354,6 +354,33 @@ class HybridRetriever:
         adapted = self.adapter.adapt(vector) if self.adapter is not None else None
         similarities = self._similarities(snapshot, ids, vector, adapted)
         return [_passage(snapshot.chunks[i], 0.0, similarities.get(i, 0.0)) for i in ids]
+
+    def suggest_openers(
+        self, question: str, history: list[str] | None, context: list[Passage]
+    ) -> list[Passage]:
+        """`context` with `suggested` set on the passage a close training question was
+        written for, to the sentences that answer it (`QueryAdapter.suggested_opener`).
+
+        Not for a follow-up: the training questions stand alone, and the previous
+        question's words would make a near match mean something else. On `pdfs.tune`,
+        answer_first_rate 0.391 -> 0.448: where such a question exists, its writer chose
+        the sentence that answers it, and that sentence held a key fact twice as often as
+        the one the sentence scoring chose (docs/evals.md).
+        """
+        settings = self.settings
+        if self.adapter is None or history or not settings.suggested_openers:
+            return context
+        held = {passage.chunk_id: i for i, passage in enumerate(context)}
+        vector = self.adapter.adapt(self.embedder.embed_query(question))  # a cache hit
+        found = self.adapter.suggested_opener(
+            vector, settings.suggested_opener_similarity, among=held
+        )
+        if found is None:
+            return context
+        chunk_id, sentences = found
+        marked = list(context)
+        marked[held[chunk_id]] = replace(context[held[chunk_id]], suggested=sentences)
+        return marked
 
     def _search(
         self,

@@ -323,6 +323,8 @@ class Assistant:
                 context = passages + self.retriever.neighbours(
                     question, history, passages, snapshot
                 )
+            if language == "en":
+                context = self.retriever.suggest_openers(question, history, context)
             stream = getattr(answerer, "stream", None)
             items = stream(question, context, history) if stream else None
             for item in items or [answerer.answer(question, context, history)]:

@@ -41,12 +41,17 @@ def test_questions_are_read_by_corpus(tmp_path: Path) -> None:
     path = tmp_path / "questions.jsonl"
     rows = [
         {"corpus": "sample", "chunk": "c1", "question": "Who signs off?"},
-        {"corpus": "fixtures", "chunk": "c2", "question": "Can we skip testing?"},
+        {
+            "corpus": "fixtures",
+            "chunk": "c2",
+            "question": "Can we skip testing?",
+            "answer": ["Testing is required before deployment."],
+        },
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n", encoding="utf-8")
     assert read_questions(path) == {
-        "sample": [("c1", "Who signs off?")],
-        "fixtures": [("c2", "Can we skip testing?")],
+        "sample": [("c1", "Who signs off?", ())],
+        "fixtures": [("c2", "Can we skip testing?", ("Testing is required before deployment.",))],
     }
 
 
@@ -62,5 +67,9 @@ def test_every_committed_question_names_a_corpus_and_a_passage() -> None:
     assert set(rows) == {"sample", "fixtures"}
     assert sum(len(v) for v in rows.values()) > 1500
     assert all(
-        len(chunk_id) == 24 and question.strip() for v in rows.values() for chunk_id, question in v
+        len(chunk_id) == 24 and question.strip()
+        for v in rows.values()
+        for chunk_id, question, _ in v
     )
+    # The second round names the sentences each question was written for.
+    assert sum(bool(answer) for v in rows.values() for _, _, answer in v) > 1600

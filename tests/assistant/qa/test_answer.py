@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -122,6 +123,27 @@ def test_the_sentence_that_answers_the_question_opens_the_answer() -> None:
     first, n = cited_lines(answer)[0]
     assert first.startswith("Proportionality means that the intrusion")
     assert n == 1 and answer.citations[0].page == 4, "the second passage is cited first"
+
+
+def test_a_suggested_sentence_opens_the_answer() -> None:
+    # A close training question was written for the second sentence of RISK: it opens,
+    # though the sentence scoring prefers another (it shares more of the question's words).
+    question = "Who examines each use case before deployment, and on what scale?"
+    plain = cited_lines(ask(question, [RISK]))[0][0]
+    assert plain.startswith("Each use case is examined")
+    marked = replace(RISK, suggested=("The risk score is likelihood multiplied by severity.",))
+    answer = ask(question, [marked])
+    assert cited_lines(answer)[0][0] == "The risk score is likelihood multiplied by severity."
+    assert_verbatim(answer)
+
+
+def test_a_suggested_sentence_that_may_not_open_does_not() -> None:
+    # A sentence about the document itself never opens, suggested or not.
+    about = "This guide does not constitute legal advice on proportionality."
+    marked = passage(f"{about} {PROPORTIONALITY.text}", page=4)
+    marked = replace(marked, suggested=(about,))
+    answer = ask("What does proportionality mean?", [marked])
+    assert cited_lines(answer)[0][0].startswith("Proportionality means")
 
 
 def test_every_line_is_a_verbatim_span_of_the_passage_it_cites() -> None:

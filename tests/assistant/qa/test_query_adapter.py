@@ -180,13 +180,61 @@ def test_keyword_passages_match_the_officers_words_in_the_training_questions() -
     assert without_texts.keyword_passages("on the hook", 3, {"a"}) == []
 
 
+def _named_adapter() -> QueryAdapter:
+    """Two questions for "paraphrased": one names its answering sentence, one does not."""
+    return QueryAdapter(
+        np.zeros((4, 4), np.float32),
+        frozenset(c.id for c in CHUNKS),
+        questions=np.stack([_unit(1, 0, 0, 0), _unit(1, 1, 0, 0)]),
+        question_owners=np.array([0, 0]),
+        question_passages=("paraphrased",),
+        question_texts=("Who is on the hook?", "Who answers for it?"),
+        question_answers=(
+            (),
+            ("Executive leadership takes responsibility for decisions on risk.",),
+        ),
+    )
+
+
+def test_a_close_question_that_names_its_sentence_suggests_the_opener() -> None:
+    adapter = _named_adapter()
+    # The nearest question (cosine 1) names no sentence; the named one is at cosine 0.71.
+    officer = _unit(1, 0, 0, 0)
+    assert adapter.suggested_opener(officer, 0.7, among={"paraphrased"}) == (
+        "paraphrased",
+        ("Executive leadership takes responsibility for decisions on risk.",),
+    )
+    assert adapter.suggested_opener(officer, 0.8, among={"paraphrased"}) is None  # too far
+    assert adapter.suggested_opener(officer, 0.7, among={"plain"}) is None  # not read
+    assert QueryAdapter(_TURN, frozenset()).suggested_opener(officer, 0.1, {"a"}) is None
+
+
+def test_the_retriever_marks_the_suggested_passage_for_a_question_that_stands_alone(
+    tmp_path: Path,
+) -> None:
+    hybrid = retriever(tmp_path, _named_adapter(), suggested_opener_similarity=0.7)
+    context = hybrid.retrieve(QUESTION, k=5)
+    assert "paraphrased" in [p.chunk_id for p in context]  # found by the question lists
+    marked = {p.chunk_id: p.suggested for p in hybrid.suggest_openers(QUESTION, None, context)}
+    assert marked.pop("paraphrased") == (
+        "Executive leadership takes responsibility for decisions on risk.",
+    )
+    assert not any(marked.values())
+    # Not for a follow-up, nor with the setting off.
+    assert not any(p.suggested for p in hybrid.suggest_openers(QUESTION, ["Earlier?"], context))
+    off = retriever(tmp_path / "c", _named_adapter(), suggested_openers=False)
+    assert not any(p.suggested for p in off.suggest_openers(QUESTION, None, context))
+
+
 def test_a_saved_adapter_reads_back(tmp_path: Path) -> None:
     path = tmp_path / "adapter.npz"
     questions = np.stack([_unit(1, 0, 0, 0), _unit(0, 1, 0, 0), _unit(0, 0, 1, 0)])
     texts = ["Who pays?", "Who signs?", "Who keeps the footage?"]
-    save_adapter(path, _TURN, ["b", "a"], questions, ["b", "a", "b"], texts)
+    answers = [("The agency pays.",), (), ("Footage is kept 30 days.", "Then deleted.")]
+    save_adapter(path, _TURN, ["b", "a"], questions, ["b", "a", "b"], texts, answers)
     adapter = load_adapter(path, 4)
     assert adapter.question_texts == tuple(texts)
+    assert adapter.question_answers == tuple(answers)
     assert np.allclose(adapter.matrix, _TURN)
     assert adapter.chunk_ids == {"a", "b"}
     assert np.allclose(adapter.questions, questions)
