@@ -84,6 +84,9 @@ def test_the_language_selector_relabels_the_chat_for_the_session(page) -> None:
     assert "Corpus d'exemple" in page.locator(".ta-banner").inner_text()
     assert page.locator("html").get_attribute("dir") != "rtl"
     page.get_by_role("button", name="Nouvelle conversation").click()
+    # The new chat is empty before the next question: asked while the old one was still
+    # being cleared, its answer could be cleared with it (seen once under load).
+    page.locator(".ta-answer").first.wait_for(state="detached", timeout=ANSWER_TIMEOUT_MS)
     box.fill("What is the capital of Australia?")
     box.press("Enter")
     page.get_by_text("Le corpus ne traite pas de cette question.").first.wait_for(
