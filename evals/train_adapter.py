@@ -129,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"error: {args.questions}: unknown corpus {unknown}; use {list(corpora)}")
     embedder = Embedder()
-    problems, known, question_vectors, question_chunks, question_texts = [], [], [], [], []
-    question_answers: list[tuple[str, ...]] = []
+    problems, known = [], []
+    written: list[tuple[str, str, tuple[str, ...]]] = []  # (chunk id, question, answer) kept
     for name, rows in by_corpus.items():
         if not corpora[name].exists():
             raise SystemExit(f"error: {corpora[name]} is missing; the {name} questions need it")
@@ -149,10 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         targets = np.array([t for t, _, _ in kept])
         problems.append((questions, targets, passages))
         known.extend(ids)
-        question_vectors.append(questions)
-        question_chunks.extend(ids[t] for t in targets)
-        question_texts.extend(q for _, q, _ in kept)
-        question_answers.extend(a for _, _, a in kept)
+        written.extend((ids[t], q, a) for t, q, a in kept)
     weights = train(problems)
     for (questions, targets, passages), name in zip(problems, by_corpus, strict=True):
         adapted = questions + questions @ weights
@@ -162,15 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: mean rank of the question's passage {before:.1f} -> {after:.1f}")
     # The questions go in the file too: the retriever ranks passages by the question
     # nearest to the officer's, by meaning and by words (the adapter's last two lists).
-    save_adapter(
-        args.out,
-        weights,
-        known,
-        np.concatenate(question_vectors),
-        question_chunks,
-        question_texts,
-        question_answers,
-    )
+    chunks, texts, answers = zip(*written, strict=True)
+    vectors = np.concatenate([questions for questions, _, _ in problems])
+    save_adapter(args.out, weights, known, vectors, list(chunks), list(texts), list(answers))
     print(f"wrote {args.out} ({len(known)} passages) in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -55,13 +55,10 @@ class GenerationBuilder:
     ) -> tuple[BuildResult, KeywordIndex]:
         # Documents are read in a child process (ingest/worker.py). It is started first, so
         # that its interpreter boots on the other core while the kept documents are copied.
-        reader = Worker()
-        if to_load:
-            reader.start()
-        try:
+        with Worker() as reader:
+            if to_load:
+                reader.start()
             return self._build(current, kept, to_load, reader)
-        finally:
-            reader.close()
 
     def _build(
         self, current: str | None, kept: list[DocumentRecord], to_load: list, reader: Worker

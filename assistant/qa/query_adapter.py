@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -64,6 +64,20 @@ class QueryAdapter:
     question_texts: tuple[str, ...] = ()
     # The sentences of its passage each question was written for; () when none are named.
     question_answers: tuple[tuple[str, ...], ...] = ()
+    # Derived once, when the adapter is read at start-up, not on an officer's first question:
+    # BM25 over the question texts (~0.1 s to build), and the rows and vectors of the
+    # questions that name their sentences.
+    _keywords: KeywordIndex | None = field(init=False, repr=False, compare=False)
+    _named: np.ndarray = field(init=False, repr=False, compare=False)
+    _named_vectors: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rows = ((str(i), text, "en") for i, text in enumerate(self.question_texts))
+        keywords = KeywordIndex.build(rows) if self.question_texts else None
+        named = np.array([i for i, answer in enumerate(self.question_answers) if answer], int)
+        object.__setattr__(self, "_keywords", keywords)  # frozen: set once, here
+        object.__setattr__(self, "_named", named)
+        object.__setattr__(self, "_named_vectors", self.questions[named])
 
     def adapt(self, vector: np.ndarray) -> np.ndarray:
         adapted = vector + vector @ self.matrix
@@ -84,9 +98,9 @@ class QueryAdapter:
         """The `n` passages of `among` whose best training question by BM25 best matches
         `query`, best first: the officers' words the questions use, which the documents
         do not (none when the file holds no question texts)."""
-        if self._question_keywords is None:
+        if self._keywords is None:
             return []
-        hits = self._question_keywords.search(query, len(self.question_texts))
+        hits = self._keywords.search(query, len(self.question_texts))
         order = (self.question_passages[self.question_owners[int(i)]] for i, _ in hits)
         return _first(dict.fromkeys(order), n, among)
 
@@ -96,36 +110,22 @@ class QueryAdapter:
         """(passage id, sentences) of the training question nearest to `vector` among those
         that name their answering sentences, when its cosine reaches `threshold` and its
         passage is in `among`; else None. The answer opens with such a sentence."""
-        named = self._named_questions
-        if not len(named):
+        if not len(self._named):
             return None
-        similarities = self.questions[named] @ vector
+        similarities = self._named_vectors @ vector
         best = int(np.argmax(similarities))
         if similarities[best] < threshold:
             return None
-        row = int(named[best])
+        row = int(self._named[best])
         passage = self.question_passages[self.question_owners[row]]
         return (passage, self.question_answers[row]) if passage in among else None
 
-    @cached_property
-    def _named_questions(self) -> np.ndarray:
-        """Rows of the questions that name their answering sentences."""
-        return np.array([i for i, answer in enumerate(self.question_answers) if answer], dtype=int)
-
-    @cached_property
-    def _question_keywords(self) -> KeywordIndex | None:
-        """BM25 over the question texts, ids their row numbers; built on first use (~0.2 s)."""
-        if not self.question_texts:
-            return None
-        rows = ((str(i), text, "en") for i, text in enumerate(self.question_texts))
-        return KeywordIndex.build(rows)
-
 
 def _first(passages: Iterable[str], n: int, among: Container[str]) -> list[str]:
-    """The first `n` of `passages` that are in `among`."""
+    """The first `n` of `passages` (distinct) that are in `among`."""
     found: list[str] = []
     for passage in passages:
-        if passage in among and passage not in found:
+        if passage in among:
             found.append(passage)
             if len(found) == n:
                 break
@@ -186,33 +186,18 @@ def _read(path: Path, origin: str, dimension: int) -> QueryAdapter:
         with np.load(path, allow_pickle=False) as data:
             matrix = data["matrix"].astype(np.float32)
             chunk_ids = frozenset(str(i) for i in data["chunk_ids"])
+
             # A file written before the questions were kept has none: no question list.
-            held = set(data.files)
-            questions = (
-                data["questions"].astype(np.float32)
-                if "questions" in held
-                else np.zeros((0, dimension), dtype=np.float32)
-            )
-            owners = (
-                data["question_owners"].astype(np.int64)
-                if "question_owners" in held
-                else np.zeros(0, dtype=np.int64)
-            )
-            passages = (
-                tuple(str(i) for i in data["question_passages"])
-                if "question_passages" in held
-                else ()
-            )
-            texts = (
-                tuple(str(t) for t in data["question_texts"]) if "question_texts" in held else ()
-            )
-            answers = (
-                tuple(
-                    tuple(s for s in str(a).split(_SENTENCE_SEPARATOR) if s)
-                    for a in data["question_answers"]
-                )
-                if "question_answers" in held
-                else ()
+            def kept(key: str, empty: tuple[int, ...] = (0,)) -> np.ndarray:
+                return data[key] if key in data.files else np.zeros(empty)
+
+            questions = kept("questions", (0, dimension)).astype(np.float32)
+            owners = kept("question_owners").astype(np.int64)
+            passages = tuple(str(i) for i in kept("question_passages"))
+            texts = tuple(str(t) for t in kept("question_texts"))
+            answers = tuple(
+                tuple(s for s in str(a).split(_SENTENCE_SEPARATOR) if s)
+                for a in kept("question_answers")
             )
     except (KeyError, ValueError, EOFError) as err:
         raise QueryAdapterError(
