@@ -14,12 +14,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
+
 from ingest.chunking import Chunker
 from ingest.embedding import Embedder
 from ingest.keyword_index import KeywordIndex
 from ingest.language import detect_language
 from ingest.loaders import LoadError, load_in_worker
 from ingest.models import Chunk, DocumentRecord, FailedFile, LoadedDocument, document_id
+from ingest.sentence_index import indexed_spans
 from ingest.settings import Settings
 from ingest.store import Store
 from ingest.worker import Worker
@@ -35,6 +38,9 @@ class BuildResult:
     records: list[DocumentRecord] = field(default_factory=list)  # the documents (re)loaded
     failed: list[FailedFile] = field(default_factory=list)
     chunks_embedded: int = 0
+    # With `ingest.sentence_vectors` in_context: chunk id -> its indexed sentences' vectors,
+    # pooled from the chunk's own encoding (float16, as the sentence index keeps them).
+    sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def keyword_text(title: str, section: str, text: str) -> str:
@@ -76,8 +82,18 @@ class GenerationBuilder:
         pending: list[tuple[Chunk, DocumentRecord]] = []
         known_chunks = 0
 
+        in_context = self.settings.ingest.sentence_vectors == "in_context"
+
         def flush() -> None:
-            vectors = embedder.embed_passages([chunk.embed_text for chunk, _ in pending])
+            texts = [chunk.embed_text for chunk, _ in pending]
+            if in_context:
+                vectors, pooled = embedder.embed_in_context(
+                    texts, [_sentence_spans(chunk) for chunk, _ in pending]
+                )
+                for (chunk, _), rows in zip(pending, pooled, strict=True):
+                    result.sentence_vectors[chunk.id] = rows.astype(np.float16)
+            else:
+                vectors = embedder.embed_passages(texts)
             writer.put(list(pending), vectors)
             result.chunks_embedded += len(pending)
             keyword_rows.extend(
@@ -155,6 +171,12 @@ class GenerationBuilder:
             " ".join(block.text for block in document.blocks[:20])
         )
         return document, chunker.chunk_document(document)
+
+
+def _sentence_spans(chunk: Chunk) -> list[tuple[int, int]]:
+    """Where the chunk's indexed sentences are in what is embedded (its text comes last)."""
+    body = len(chunk.embed_text) - len(chunk.text)
+    return [(body + start, body + end) for start, end in indexed_spans(chunk.text)]
 
 
 def _record(document: LoadedDocument, chunks: list[Chunk], ingested_at: str) -> DocumentRecord:

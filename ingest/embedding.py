@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ingest.vector_cache import cached
+from ingest.vector_cache import VectorCache, cached
 
 if TYPE_CHECKING:
     from ingest.settings import IngestSettings
@@ -173,6 +173,105 @@ class Embedder:
                 show_progress_bar=False,
             )
         return vectors.astype(np.float32, copy=False)
+
+    def embed_in_context(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors, as `embed_passages` gives them, and for each passage the vectors
+        of its character `spans` (its sentences), from the very same encoder pass.
+
+        A span's vector is the normalized mean of the passage's token vectors that fall in
+        it (late chunking): the sentence read in its passage's context, at no encoding cost
+        beyond the passage's own. Encoding the sentences again on their own took 16.7 s of
+        NIST's 123 s ingest here, a fifth of the encoder time.
+        """
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32), []
+        if self._vector_cache is None:
+            return self._encode_in_context(texts, spans)
+        return self._cached_in_context(texts, spans)
+
+    def _cached_in_context(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        model = f"{MODEL_NAME}/bfloat16" if self.bfloat16 else MODEL_NAME
+        passages = VectorCache(self._vector_cache, model, EMBEDDING_DIM)
+        pooled = VectorCache(self._vector_cache, f"{model}/in-context", EMBEDDING_DIM)
+        span_keys = [
+            [f"{text}\x00{a}:{b}" for a, b in own] for text, own in zip(texts, spans, strict=True)
+        ]
+        found = passages.get(texts)
+        found_spans = pooled.get([k for keys in span_keys for k in keys])
+        vectors: list[np.ndarray | None] = list(found)
+        span_vectors: list[np.ndarray | None] = []
+        at = 0
+        for i, keys in enumerate(span_keys):
+            own = found_spans[at : at + len(keys)]
+            at += len(keys)
+            complete = vectors[i] is not None and all(v is not None for v in own)
+            span_vectors.append(np.stack(own) if complete and own else None)
+            if not complete:
+                vectors[i] = None
+        missing = [i for i, v in enumerate(vectors) if v is None]
+        if missing:
+            fresh, fresh_spans = self._encode_in_context(
+                [texts[i] for i in missing], [spans[i] for i in missing]
+            )
+            passages.put([texts[i] for i in missing], fresh)
+            pooled.put(
+                [k for i in missing for k in span_keys[i]],
+                np.concatenate([*fresh_spans, np.zeros((0, EMBEDDING_DIM))]),
+            )
+            for i, vector, own in zip(missing, fresh, fresh_spans, strict=True):
+                vectors[i], span_vectors[i] = vector, own
+        empty = np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        return np.stack(vectors), [v if v is not None else empty for v in span_vectors]
+
+    def _encode_in_context(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        import torch
+
+        model = _model()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bfloat16):
+            outputs = model.encode(
+                texts, batch_size=self.batch_size, output_value=None, show_progress_bar=False
+            )
+        # The very normalization `_encode` asks for, so a passage's vector is the same bits.
+        vectors = torch.nn.functional.normalize(
+            torch.stack([out["sentence_embedding"] for out in outputs]).float(), p=2, dim=1
+        ).numpy()
+        # Where each token is in its text: the tokenizer sentence-transformers used, which
+        # strips the text first (so offsets are shifted back by the stripped lead).
+        stripped = [text.strip() for text in texts]
+        offsets = model.tokenizer(
+            stripped,
+            return_offsets_mapping=True,
+            truncation=True,
+            max_length=model.max_seq_length,
+        )["offset_mapping"]
+        span_vectors: list[np.ndarray] = []
+        alone: list[tuple[int, int, str]] = []  # (passage, row, text) read past truncation
+        for i, (text, out, own) in enumerate(zip(texts, outputs, spans, strict=True)):
+            lead = len(text) - len(text.lstrip())
+            tokens = out["token_embeddings"].float()
+            starts = np.array([s for s, _ in offsets[i]]) + lead
+            ends = np.array([e for _, e in offsets[i]]) + lead
+            real = ends > starts  # [CLS], [SEP] and padding have empty offsets
+            rows = np.zeros((len(own), EMBEDDING_DIM), dtype=np.float32)
+            for row, (a, b) in enumerate(own):
+                inside = np.flatnonzero(real & (starts < b) & (ends > a))
+                if len(inside):
+                    pooled = tokens[inside].mean(dim=0)
+                    rows[row] = torch.nn.functional.normalize(pooled, p=2, dim=0).numpy()
+                else:
+                    alone.append((i, row, text[a:b]))
+            span_vectors.append(rows)
+        if alone:  # a span the encoder did not read (cut at its input limit): on its own
+            encoded = self._encode([t for _, _, t in alone])
+            for (i, row, _), vector in zip(alone, encoded, strict=True):
+                span_vectors[i][row] = vector
+        return vectors.astype(np.float32, copy=False), span_vectors
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_short([text])[0]

@@ -300,7 +300,9 @@ class Refresher:
             if current
             else None
         )
-        _build_sentences(store, result.generation, previous, self.settings).save(folder)
+        _build_sentences(
+            store, result.generation, previous, self.settings, result.sentence_vectors
+        ).save(folder)
         self._build_multilingual(
             store, result.generation, current.generation if current else None, report
         )
@@ -376,9 +378,12 @@ class Refresher:
         from ingest.embedding import MODEL_NAME
 
         chunking = self.settings.ingest
+        # Sentence vectors pooled in context are another index: switching rebuilds, so no
+        # store mixes the two kinds. The default adds nothing, so stores built before match.
+        pooled = "/in-context" if chunking.sentence_vectors == "in_context" else ""
         return (
             f"{MODEL_NAME}/{chunking.chunk_tokens}/{chunking.chunk_overlap_tokens}"
-            f"/v{PIPELINE_VERSION}"
+            f"/v{PIPELINE_VERSION}{pooled}"
         )
 
     def _finish(self, report: RefreshReport, store, generation: str) -> RefreshReport:
@@ -402,8 +407,9 @@ def _loaded_sentences(folder: Path):
         return None
 
 
-def _build_sentences(store, generation: str, previous, settings: Settings):
-    """Sentence vectors of a generation's chunks; sentences `previous` holds are reused."""
+def _build_sentences(store, generation: str, previous, settings: Settings, in_context=None):
+    """Sentence vectors of a generation's chunks: those the build pooled from the chunks it
+    encoded (`in_context`), those `previous` holds for kept chunks, the rest encoded."""
     from ingest.embedding import Embedder
     from ingest.sentence_index import SentenceIndex
 
@@ -411,6 +417,7 @@ def _build_sentences(store, generation: str, previous, settings: Settings):
         ((c.id, c.text) for c in store.iter_chunks(generation)),
         Embedder.from_settings(settings.ingest).embed_passages,
         previous,
+        in_context,
     )
 
 

@@ -88,6 +88,15 @@ class VectorCache:
             self._write(new)
         return np.stack([found[key] for key in keys])
 
+    def get(self, texts: list[str]) -> list[np.ndarray | None]:
+        """The cached vector of each text, None where there is none."""
+        keys = [self._key(t) for t in texts]
+        found = self._read(keys)
+        return [found.get(key) for key in keys]
+
+    def put(self, texts: list[str], vectors: np.ndarray) -> None:
+        self._write({self._key(t): v for t, v in zip(texts, vectors, strict=True)})
+
     def _read(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
         unique = list(dict.fromkeys(keys))
