@@ -141,11 +141,14 @@ class Embedder:
         return self._bfloat16_asked and native_bfloat16()
 
     @cached_property
+    def _cache_model(self) -> str:
+        # Keyed by precision too, so that a cache hit returns what this encoder itself would.
+        return f"{MODEL_NAME}/bfloat16" if self.bfloat16 else MODEL_NAME
+
+    @cached_property
     def _encode_corpus(self) -> Callable[[list[str]], np.ndarray]:
-        # Corpus text only (passages, their sentences): see ingest/vector_cache.py. Keyed by
-        # precision too, so that a cache hit returns what this encoder itself would.
-        cache_model = f"{MODEL_NAME}/bfloat16" if self.bfloat16 else MODEL_NAME
-        return cached(self._vector_cache, cache_model, EMBEDDING_DIM, self._encode)
+        # Corpus text only (passages, their sentences): see ingest/vector_cache.py.
+        return cached(self._vector_cache, self._cache_model, EMBEDDING_DIM, self._encode)
 
     @classmethod
     def from_settings(cls, settings: IngestSettings, vector_cache: bool = True) -> Embedder:
@@ -194,38 +197,35 @@ class Embedder:
     def _cached_in_context(
         self, texts: list[str], spans: list[list[tuple[int, int]]]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        model = f"{MODEL_NAME}/bfloat16" if self.bfloat16 else MODEL_NAME
-        passages = VectorCache(self._vector_cache, model, EMBEDDING_DIM)
-        pooled = VectorCache(self._vector_cache, f"{model}/in-context", EMBEDDING_DIM)
+        passages = VectorCache(self._vector_cache, self._cache_model, EMBEDDING_DIM)
+        pooled = VectorCache(self._vector_cache, f"{self._cache_model}/in-context", EMBEDDING_DIM)
+        # A span's key is its passage and its place in it: the same sentence elsewhere differs.
         span_keys = [
             [f"{text}\x00{a}:{b}" for a, b in own] for text, own in zip(texts, spans, strict=True)
         ]
-        found = passages.get(texts)
-        found_spans = pooled.get([k for keys in span_keys for k in keys])
-        vectors: list[np.ndarray | None] = list(found)
-        span_vectors: list[np.ndarray | None] = []
-        at = 0
-        for i, keys in enumerate(span_keys):
-            own = found_spans[at : at + len(keys)]
-            at += len(keys)
-            complete = vectors[i] is not None and all(v is not None for v in own)
-            span_vectors.append(np.stack(own) if complete and own else None)
-            if not complete:
-                vectors[i] = None
-        missing = [i for i, v in enumerate(vectors) if v is None]
+        vectors = passages.get(texts)
+        flat = iter(pooled.get([key for keys in span_keys for key in keys]))
+        span_vectors = [[next(flat) for _ in keys] for keys in span_keys]
+        missing = [
+            i
+            for i, (vector, own) in enumerate(zip(vectors, span_vectors, strict=True))
+            if vector is None or any(v is None for v in own)
+        ]
         if missing:
             fresh, fresh_spans = self._encode_in_context(
                 [texts[i] for i in missing], [spans[i] for i in missing]
             )
             passages.put([texts[i] for i in missing], fresh)
             pooled.put(
-                [k for i in missing for k in span_keys[i]],
+                [key for i in missing for key in span_keys[i]],
                 np.concatenate([*fresh_spans, np.zeros((0, EMBEDDING_DIM))]),
             )
             for i, vector, own in zip(missing, fresh, fresh_spans, strict=True):
                 vectors[i], span_vectors[i] = vector, own
-        empty = np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        return np.stack(vectors), [v if v is not None else empty for v in span_vectors]
+        return np.stack(vectors), [
+            np.stack(own) if len(own) else np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+            for own in span_vectors
+        ]
 
     def _encode_in_context(
         self, texts: list[str], spans: list[list[tuple[int, int]]]

@@ -183,3 +183,27 @@ def test_switching_the_sentence_vectors_rebuilds_the_store_and_the_default_does_
     monkeypatch.setenv("TOOLKIT_ASSISTANT_INGEST__SENTENCE_VECTORS", "in_context")
     switched = refresh([docs], Settings(store=tmp_path / "store"))
     assert switched.chunks_embedded == first.chunks_embedded > 0
+
+
+@pytest.mark.integration
+def test_in_context_vectors_come_back_from_the_cache_without_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest import embedding
+    from ingest.embedding import Embedder
+
+    text = "Policy / Drones\nDrone flights need a permit. The permit names the pilot."
+    spans = [[(16 + a, 16 + b) for a, b in indexed_spans(text[16:])]]
+    cached = Embedder(vector_cache=tmp_path / "v.sqlite")
+    first, first_pooled = cached.embed_in_context([text], spans)
+
+    def unloadable():
+        raise AssertionError("the model was loaded although the cache holds every vector")
+
+    monkeypatch.setattr(embedding, "_model", unloadable)
+    again, again_pooled = Embedder(vector_cache=tmp_path / "v.sqlite").embed_in_context(
+        [text], spans
+    )
+    assert np.array_equal(first, again)
+    assert first_pooled[0].shape == (2, 384)
+    assert np.array_equal(first_pooled[0], again_pooled[0])
