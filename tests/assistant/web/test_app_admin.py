@@ -297,7 +297,12 @@ def test_staff_sign_in_upload_and_refresh_in_the_browser(
         page.locator("#admin-status table").wait_for(timeout=WAIT_MS)
         assert "note-1.md" in page.locator("#admin-status").inner_text()
 
-        page.locator("#admin-tools input[type=file]").set_input_files(str(upload))
+        # Through the file chooser, as a staff member picks a file: the chooser opens only
+        # once the upload box is live. Setting its hidden input directly lost the file once
+        # in four full-suite runs on a busy machine (the name never showed, 120 s).
+        with page.expect_file_chooser(timeout=WAIT_MS) as chooser:
+            page.locator("#admin-tools").get_by_text("Click to Upload").first.click()
+        chooser.value.set_files(str(upload))
         page.get_by_text("Lab notes.html").first.wait_for(timeout=WAIT_MS)
         page.get_by_role("button", name="Add to the corpus folder").click()
         page.get_by_text("Saved Lab-notes.html").wait_for(timeout=WAIT_MS)
