@@ -60,6 +60,11 @@ _DEFINING = re.compile(r"\b(is|are|refers? to|means|is defined as|defined as|den
 _DEFINING_WITHIN_WORDS = 12
 _ARTICLES = frozenset({"a", "an", "the"})
 _DEFINITION_BONUS = 0.12
+# An acronym is defined where it is spelled out: "Test, Evaluation, Verification, and
+# Validation (TEVV) tasks are ..." answers "What is TEVV?" though TEVV does not come first.
+_ACRONYM_LETTERS = (2, 8)
+_ACRONYM_LINKS = frozenset({"and", "of", "for", "the", "to", "in", "on", "a", "an", "by"})
+_WORD_PARTS = re.compile(r"[A-Za-z]+")  # one character class: linear on any input
 # Bibliography lines quoted outside a references section: never the opening sentence.
 _CITATION_LIKE = re.compile(
     # Not "(2022)" alone: "... five dimensions [OECD (2022) ...]" is a sentence that answers.
@@ -237,7 +242,7 @@ class ExtractiveAnswerer:
                 + _PRIOR_WEIGHT * prior(i)
                 + list_bonus * (len(g) > 1)
                 + (_CUE_BONUS if cue and cue.search(g[0].text) else 0.0)
-                + (_DEFINITION_BONUS if defining and defines(question, g[0].text) else 0.0),
+                + (_definition_bonus(question, g[0].text) if defining else 0.0),
                 _can_open(passages[i], g),
             )
             for (i, g, lex), sem in zip(top, semantic, strict=True)
@@ -342,6 +347,8 @@ def defines(question: str, sentence: str) -> bool:
     match = _DEFINED_TERM.search(question)
     if match is None:
         return False
+    if spells_out(match["term"], sentence):
+        return True
     wanted = set(terms(match["term"]))
     if not wanted:
         return False
@@ -357,6 +364,46 @@ def defines(question: str, sentence: str) -> bool:
     return (
         bool(first_word) and first_word[0] in wanted and wanted <= set(terms(head[: verb.start()]))
     )
+
+
+def _definition_bonus(question: str, sentence: str) -> float:
+    """A sentence that opens by spelling out the acronym asked about, then says what it is
+    ("Test, Evaluation, Verification, and Validation (TEVV) tasks are performed ..."), is
+    its definition for certain: twice the bonus, enough to open from a lower-ranked
+    passage. Not "Artificial intelligence (AI) technologies have significant potential"
+    (no defining verb), nor "the importance of test, evaluation, ... (TEVV)" (not the
+    subject): those get the plain bonus, as any sentence that spells it out."""
+    match = _DEFINED_TERM.search(question)
+    if match is not None and spells_out(match["term"], sentence):
+        head = " ".join(sentence.split()[:_DEFINING_WITHIN_WORDS])
+        if spells_out(match["term"], sentence, at_start=True) and _DEFINING.search(head):
+            return 2 * _DEFINITION_BONUS
+        return _DEFINITION_BONUS
+    return _DEFINITION_BONUS if defines(question, sentence) else 0.0
+
+
+def spells_out(term: str, sentence: str, at_start: bool = False) -> bool:
+    """Whether `sentence` spells out the acronym `term` just before it in brackets:
+    "test, evaluation, verification, and validation (TEVV)", "Privacy-enhancing
+    technologies (“PETs”)", "Organisation for Economic Co-operation and
+    Development (OECD)". Any case as typed; a plural "s" is not a letter of it. With
+    `at_start`, the spelled-out words open the sentence (an article may come first)."""
+    letters = term.upper()
+    low, high = _ACRONYM_LETTERS
+    if not (low <= len(letters) <= high and letters.isalpha()):
+        return False
+    folded = sentence.lower().replace("\u201c", "").replace("\u201d", "").replace('"', "")
+    at = folded.find(f"({term.lower()})")
+    if at < 0:
+        return False
+    wanted = {letters, letters[:-1]} if letters.endswith("S") else {letters}
+    before = folded[:at]
+    # Hyphens split a word into initials ("Privacy-enhancing": P, E) or not ("Co-operation").
+    for words in (_WORD_PARTS.findall(before), before.replace("-", "").split()):
+        initials = "".join(w[0] for w in words if w and w.lower() not in _ACRONYM_LINKS)
+        if any(initials.upper() == w if at_start else initials.upper().endswith(w) for w in wanted):
+            return True
+    return False
 
 
 def _opener_first(

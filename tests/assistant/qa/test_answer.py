@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from assistant.qa.answer import ExtractiveAnswerer, is_caption, main_sentences
+from assistant.qa.answer import ExtractiveAnswerer, is_caption, main_sentences, spells_out
 from assistant.qa.models import Answer, Passage
 from assistant.qa.refusal import states_quantity
 from ingest.keyword_index import KeywordIndex, terms
@@ -410,6 +410,58 @@ def test_a_definition_question_opens_with_the_sentence_that_defines_the_term() -
     first, _ = cited_lines(answer)[0]
     assert first.startswith("Risk tolerance refers to"), answer.answer
     assert_verbatim(answer)
+
+
+TEVV = [
+    passage("TEVV tasks for operations involve ongoing monitoring.", source="rmf.pdf", page=41),
+    passage(
+        "Test, Evaluation, Verification, and Validation (TEVV) tasks are performed throughout "
+        "the lifecycle.",
+        source="rmf.pdf",
+        page=40,
+        dense=0.3,
+    ),
+]
+
+
+def test_an_acronym_question_opens_where_the_acronym_is_spelled_out() -> None:
+    """Ranked second by retrieval, the sentence that spells TEVV out still opens."""
+    answer = ask("What is TEVV?", TEVV)
+    first, _ = cited_lines(answer)[0]
+    assert first.startswith("Test, Evaluation, Verification, and Validation (TEVV)"), answer.answer
+    assert_verbatim(answer)
+
+
+def test_an_acronym_spelled_out_without_saying_what_it_is_does_not_jump_ahead() -> None:
+    """ "Artificial intelligence (AI) technologies have significant potential" names AI but
+    does not define it: the defining sentence of the better-ranked passage still opens."""
+    defining = passage("AI systems are engineered systems that generate outputs.", page=2)
+    spelled = passage(
+        "Artificial intelligence (AI) technologies have significant potential.", page=1, dense=0.3
+    )
+    answer = ask("What is AI?", [defining, spelled])
+    first, _ = cited_lines(answer)[0]
+    assert first.startswith("AI systems are engineered systems"), answer.answer
+
+
+@pytest.mark.parametrize(
+    ("term", "sentence", "spelled"),
+    [
+        ("TEVV", "the importance of test, evaluation, verification, and validation (TEVV)", True),
+        ("tevv", "Test, Evaluation, Verification, and Validation (TEVV) tasks", True),
+        ("PETs", "Privacy-enhancing technologies (\u201cPETs\u201d) for AI", True),
+        ("OECD", "the Organisation for Economic Co-operation and Development (OECD) as", True),
+        ("RAG", "Scales may be qualitative, such as red-amber-green (RAG), or", True),
+        ("TEVV", "TEVV tasks for operations involve ongoing monitoring", False),
+        ("TEVV", "These results (TEVV) are documented", False),
+        ("risk tolerance", "Risk tolerance (RT) refers to readiness", False),
+        ("TEVV", "a" * 200_000 + " (TEVV)", False),  # long input: one linear pass
+    ],
+)
+def test_an_acronym_is_spelled_out_by_the_initials_before_its_brackets(
+    term: str, sentence: str, spelled: bool
+) -> None:
+    assert spells_out(term, sentence) is spelled
 
 
 @pytest.mark.parametrize(
