@@ -367,19 +367,19 @@ def defines(question: str, sentence: str) -> bool:
 
 
 def _definition_bonus(question: str, sentence: str) -> float:
-    """A sentence that opens by spelling out the acronym asked about, then says what it is
-    ("Test, Evaluation, Verification, and Validation (TEVV) tasks are performed ..."), is
-    its definition for certain: twice the bonus, enough to open from a lower-ranked
-    passage. Not "Artificial intelligence (AI) technologies have significant potential"
-    (no defining verb), nor "the importance of test, evaluation, ... (TEVV)" (not the
-    subject): those get the plain bonus, as any sentence that spells it out."""
-    match = _DEFINED_TERM.search(question)
-    if match is not None and spells_out(match["term"], sentence):
-        head = " ".join(sentence.split()[:_DEFINING_WITHIN_WORDS])
-        if spells_out(match["term"], sentence, at_start=True) and _DEFINING.search(head):
-            return 2 * _DEFINITION_BONUS
-        return _DEFINITION_BONUS
-    return _DEFINITION_BONUS if defines(question, sentence) else 0.0
+    """The bonus of a sentence that `defines` the term asked about; twice it when the
+    sentence opens by spelling out the acronym asked about, then says what it is ("Test,
+    Evaluation, Verification, and Validation (TEVV) tasks are performed ..."): its definition
+    for certain, enough to open from a lower-ranked passage. Not "Artificial intelligence
+    (AI) technologies have significant potential" (no defining verb), nor "the importance of
+    test, evaluation, ... (TEVV)" (not the subject): those get the plain bonus."""
+    if not defines(question, sentence):
+        return 0.0
+    term = _DEFINED_TERM.search(question)["term"]  # `defines` found it
+    head = " ".join(sentence.split()[:_DEFINING_WITHIN_WORDS])
+    if spells_out(term, sentence, at_start=True) and _DEFINING.search(head):
+        return 2 * _DEFINITION_BONUS
+    return _DEFINITION_BONUS
 
 
 def spells_out(term: str, sentence: str, at_start: bool = False) -> bool:
@@ -400,8 +400,8 @@ def spells_out(term: str, sentence: str, at_start: bool = False) -> bool:
     before = folded[:at]
     # Hyphens split a word into initials ("Privacy-enhancing": P, E) or not ("Co-operation").
     for words in (_WORD_PARTS.findall(before), before.replace("-", "").split()):
-        initials = "".join(w[0] for w in words if w and w.lower() not in _ACRONYM_LINKS)
-        if any(initials.upper() == w if at_start else initials.upper().endswith(w) for w in wanted):
+        initials = "".join(w[0] for w in words if w and w.lower() not in _ACRONYM_LINKS).upper()
+        if any(initials == w if at_start else initials.endswith(w) for w in wanted):
             return True
     return False
 
