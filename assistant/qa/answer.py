@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -38,6 +38,9 @@ _LIST_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _LIST_BONUS = 0.08
+# A reply word opening a sentence, before the next sentence's capital: "No. A small ...",
+# "Yes, the Board ...". Not "No. 17." nor "No matter how ...". Anchored (`match`), linear.
+_REPLY_WORD = re.compile(r"(?:Yes|No)[.,!;:]\s+(?=[A-Z])")
 # "How do I ...": the steps, which documents give as a list.
 _STEPS_QUESTION = re.compile(r"^\s*how\s+(do|does|should|can|would)\b|\b(steps|process)\b", re.I)
 _DEFINITION_QUESTION = re.compile(
@@ -180,6 +183,10 @@ class ExtractiveAnswerer:
         if not candidates:
             return Answer(question=question, answer="", refused=True)
         selected, more = self._select(candidates)
+        selected, more = (
+            [_without_stray_reply(question, passages, c) for c in chosen]
+            for chosen in (selected, more)
+        )
         return _compose(question, passages, selected, more)
 
     def sentence_texts(self, chunks: Iterable[tuple[str, str]]) -> list[str]:
@@ -501,6 +508,28 @@ def _is_fragment(text: str) -> bool:
     """A title or heading line cut by layout ("Risk Assessment Guide for AI Use Cases
     (Sample"): short and without a sentence's closing punctuation."""
     return len(text.split()) < _FRAGMENT_WORDS and not _SENTENCE_CLOSE.search(text)
+
+
+def _without_stray_reply(question: str, passages: list[Passage], quote: _Candidate) -> _Candidate:
+    """The quote without its leading "Yes." or "No." unless the officer asked the question
+    that word replies to.
+
+    An FAQ's reply ("No. A small agency that buys a single AI-enabled product ... faces the
+    same basic questions") answers its heading ("Is the Toolkit only for large agencies?").
+    Quoted under "Is any of this meant for us?", the bare "No." reads as the answer to the
+    officer's question, the opposite of what the passage says. The rest of the sentence is
+    still a verbatim span of the passage.
+    """
+    unit = quote.first
+    reply = _REPLY_WORD.match(unit.text)
+    if reply is None:
+        return quote
+    leaf = passages[quote.passage_index].section.rsplit(">", 1)[-1].strip()
+    replied_to = {t for t in terms(leaf) if t.isalpha()} if leaf.endswith("?") else set()
+    if replied_to and replied_to <= set(terms(question)):
+        return quote
+    trimmed = replace(unit, start=unit.start + reply.end(), text=unit.text[reply.end() :])
+    return replace(quote, units=(trimmed, *quote.units[1:]))
 
 
 def _context(section: str, group: tuple[Unit, ...]) -> str:

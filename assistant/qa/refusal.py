@@ -34,6 +34,16 @@ _QUESTION_SCAFFOLDING = (
     "officer officers police agency agencies"
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
+# Capitalised in officers' questions without being names the corpus must hold: ranks and
+# titles ("the Sergeant asked ..."), and "OK" ("Is it OK to ...?").
+_NOT_NAMES = frozenset(
+    {
+        "ok", "okay", "chief", "sergeant", "sheriff", "inspector", "constable", "detective",
+        "lieutenant", "captain", "commander", "superintendent", "commissioner", "deputy",
+        "officer", "marshal", "trooper", "corporal",
+    }
+)  # fmt: skip
+_POSSESSIVES = frozenset({"our", "my", "your", "their", "his", "her"})
 NUMBER = re.compile(  # a figure, in digits or words
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"forty|fifty|hundred|thousand|million|billion|half|dozen)\b",
@@ -158,15 +168,37 @@ def _content_terms(question: str) -> set[str]:
 
 
 def unknown_names(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
-    """Capitalised words and acronyms after the first word that the corpus never uses."""
-    words = _WORD.findall(question)
+    """Capitalised words and acronyms that the corpus never uses, except where the capital
+    says nothing about a name: a word that opens a sentence, a rank or title ("the
+    Sergeant"), a title-case word after "our" ("our Chief wants ..."), "OK", and a
+    compound whose capitalised parts the corpus uses ("AI-powered")."""
     names = []
-    for word in words[1:]:
+    previous, previous_end = "", -1
+    for match in _WORD.finditer(question):
+        word = match.group()
         # "Playbook's" is the name "Playbook": the possessive is not part of it.
         name = word.removesuffix("'s").removesuffix("\u2019s")
-        if (name[0].isupper() or name.isupper()) and name.lower() not in vocabulary:
+        opens_sentence = previous_end < 0 or _ends_sentence(question[previous_end : match.start()])
+        after_possessive = previous in _POSSESSIVES and not name.isupper()
+        if (
+            name[0].isupper()
+            and not opens_sentence
+            and not after_possessive
+            and name.lower() not in _NOT_NAMES
+            and name.lower() not in vocabulary
+            and any(p[:1].isupper() and p.lower() not in vocabulary for p in name.split("-"))
+        ):
             names.append(word)
+        previous, previous_end = word.lower(), match.end()
     return tuple(names)
+
+
+def _ends_sentence(gap: str) -> bool:
+    """The text between two words closes a sentence: "... staff. How do we ...". Not a
+    gap holding letters, as "e.g. NEC" or "U.S. DOJ" do (one-letter words are not words
+    to `_WORD`)."""
+    stripped = gap.rstrip()
+    return stripped[-1:] in (".", "?", "!") and not any(c.isalpha() for c in stripped)
 
 
 def measure_evidence(

@@ -505,3 +505,27 @@ def test_a_sentence_starting_with_a_figure_but_saying_something_can_open() -> No
     assert is_caption("Fig. 2 Lifecycle and Key Dimensions of an AI System.")
     assert not is_caption("Figure 3 shows who tests drone software.")
     assert not is_caption("Use of force is regulated by law.")
+
+
+# -- an FAQ's reply word -----------------------------------------------------------------
+SMALL_AGENCIES = passage(
+    "No. A small agency that buys a single redaction product faces the same basic questions "
+    "about lawfulness and oversight as a large agency.",
+    source="overview.pdf",
+    page=6,
+    section="8 Questions often asked > 8.4 Is the Toolkit only for large agencies?",
+)
+
+
+def test_a_reply_word_is_left_out_under_another_question() -> None:
+    """ "No." replies to the FAQ's heading; under "Is any of this meant for us?" it would
+    read as the answer to the officer's question, the opposite of what the passage says."""
+    answer = ask("Our agency is small. Is the redaction guidance meant for us?", [SMALL_AGENCIES])
+    assert main_sentences(answer)[0].startswith("A small agency that buys")
+    assert_verbatim(answer)
+
+
+def test_a_reply_word_stays_when_the_officer_asks_the_headings_question() -> None:
+    answer = ask("Is the toolkit only for large agencies?", [SMALL_AGENCIES])
+    assert main_sentences(answer)[0].startswith("No. A small agency that buys")
+    assert_verbatim(answer)

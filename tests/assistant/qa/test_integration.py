@@ -208,3 +208,19 @@ def test_unusual_questions_are_answered_or_refused_without_error(
     assert answer.question == question
     assert answer.refused or answer.citations
     assert "<script>" not in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "quoted"),
+    [
+        ("Is it OK to use facial recognition at a protest?", "facial recognition"),
+        ("Our Sergeant wants to know what the five core principles are. What are they?", "five"),
+    ],
+)
+def test_an_officers_capitals_are_not_names_the_corpus_lacks(
+    sample_assistant: Assistant, question: str, quoted: str
+) -> None:
+    """ "OK" and "our Sergeant" were read as names the corpus never mentions, and refused."""
+    answer = sample_assistant.ask(question)
+    assert not answer.refused, answer.answer
+    assert quoted in answer.answer.lower() and answer.citations

@@ -124,6 +124,30 @@ def test_the_first_word_and_lower_case_words_are_not_names() -> None:
     assert unknown_names("Which Facial Recognition rules apply?", VOCABULARY) == ()
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is it OK to use facial recognition at a protest?",
+        "The Sergeant asked whether facial recognition matches are confirmed.",
+        "Our Chief wants the training records. Who keeps them?",
+        "We keep records of every deployment. Which records matter?",
+        "Does an AI-powered tool need training?",
+    ],
+)
+def test_capitals_that_say_nothing_about_a_name_are_not_names(question: str) -> None:
+    """An officer's "OK", a rank, "our Chief", a later sentence's first word and a compound
+    of known parts were each enough to refuse a question the corpus answers."""
+    assert unknown_names(question, VOCABULARY) == ()
+
+
+def test_names_stay_names_beside_those_exceptions() -> None:
+    assert unknown_names("Does our EU office need training?", VOCABULARY) == ("EU",)
+    assert unknown_names("What does the U.S. DOJ keep?", VOCABULARY) == ("DOJ",)
+    assert unknown_names("See e.g. NEC records. Which ones?", VOCABULARY) == ("NEC",)
+    assert unknown_names("Is GDPR-style consent a record?", VOCABULARY) == ("GDPR-style",)
+    assert unknown_names("What did the Detroit Chief decide?", VOCABULARY) == ("Detroit",)
+
+
 def test_an_unknown_name_weakens_otherwise_strong_evidence() -> None:
     evidence = measure_evidence(
         "How does Detroit confirm facial recognition matches?",
