@@ -102,8 +102,9 @@ _LEXICAL_WEIGHT = 0.3
 _PRIOR_WEIGHT = 0.2
 # Sentences about the document itself, and disclaimers: true, but never the answer.
 _ABOUT_THE_DOCUMENT = re.compile(
-    r"^(this|the present|these)\s+(guide|document|toolkit|section|chapter|publication|"
-    r"playbook|framework|report|resource|annex|book|booklet|paper|material|tool)s?\b"
+    r"^(this|the present|these)\s+(?P<noun>guide|document|toolkit|section|chapter|publication|"
+    r"playbook|framework|report|resource|annex|book|booklet|paper|material|tool|page|policy|"
+    r"checklist|roadmap|primer|note|handbook|manual|glossary|questionnaire|brief|factsheet)s?\b"
     r"|\b(disclaimer|not intended to|does not constitute|should not be (construed|"
     r"interpreted)|for (general )?information(al)? purposes|not legal advice|"
     r"without prejudice)\b",
@@ -236,6 +237,7 @@ class ExtractiveAnswerer:
             [_context(passages[i].section, g) for i, g, _ in top],
         )
         wants_list = bool(_LIST_QUESTION.search(question) or _STEPS_QUESTION.search(question))
+        asked = frozenset(w.rstrip("s") for w in re.findall(r"[a-z]+", question.lower()))
         list_bonus = _LIST_BONUS if wants_list else 0.0
         cue = _answer_cue(question)
         defining = bool(_DEFINITION_QUESTION.search(question))
@@ -250,7 +252,7 @@ class ExtractiveAnswerer:
                 + list_bonus * (len(g) > 1)
                 + (_CUE_BONUS if cue and cue.search(g[0].text) else 0.0)
                 + (_definition_bonus(question, g[0].text) if defining else 0.0),
-                _can_open(passages[i], g),
+                _can_open(passages[i], g, asked),
             )
             for (i, g, lex), sem in zip(top, semantic, strict=True)
         ]
@@ -260,7 +262,7 @@ class ExtractiveAnswerer:
                 g,
                 lex,
                 _LEXICAL_WEIGHT * lex + _PRIOR_WEIGHT * prior(i),
-                _can_open(passages[i], g),
+                _can_open(passages[i], g, asked),
             )
             for i, g, lex in lexical[len(top) :]
         ]
@@ -331,12 +333,21 @@ def is_example(passage: Passage, group: tuple[Unit, ...]) -> bool:
     return bool(_EXAMPLE_HEADING.search(passage.section) or _EXAMPLE_TEXT.search(group[0].text))
 
 
-def _can_open(passage: Passage, group: tuple[Unit, ...]) -> bool:
+def _can_open(passage: Passage, group: tuple[Unit, ...], asked: frozenset[str]) -> bool:
+    """Not a sentence about the document, unless the question names that document ("What
+    are the five stages of the roadmap?": "This roadmap describes ... five stages: ...");
+    not a disclaimer, a bibliography line or a caption.
+
+    `asked`: the question's words, lower-cased.
+    """
     # A sentence cut by a page or chunk end still opens: in PDFs the best answer often is
     # one ("... performed during the AI Model phase of the lifecycle in Figure"); dropping
     # them cost the NIST set 0.05 of answer_first_rate.
     text = group[0].text
-    return not (_ABOUT_THE_DOCUMENT.search(text) or _CITATION_LIKE.search(text) or is_caption(text))
+    about = _ABOUT_THE_DOCUMENT.search(text)
+    if about and not (about["noun"] and about["noun"].lower() in asked):
+        return False
+    return not (_CITATION_LIKE.search(text) or is_caption(text))
 
 
 def is_caption(text: str) -> bool:

@@ -339,6 +339,34 @@ def test_a_sentence_about_the_document_never_opens_the_answer() -> None:
     assert_verbatim(answer)
 
 
+RETIREMENT_POLICY = passage(
+    "This policy sets the rules under which the agency plans, buys, uses and retires AI "
+    "systems. The agency plans how data held by a retired system will be deleted or archived.",
+    source="policy.md",
+    section="Agency AI use policy > 1 Purpose",
+)
+STAGES_ROADMAP = passage(
+    "This roadmap describes how an agency takes an AI system from idea to retirement in five "
+    "stages: decision, design, procurement, deployment and monitoring. The principles apply "
+    "at every stage of the AI life cycle.",
+    source="roadmap.pdf",
+    section="1 About this roadmap",
+)
+
+
+def test_a_policy_page_or_checklist_describing_itself_does_not_open() -> None:
+    """ "This policy sets the rules ..." says what the document is, not what to plan."""
+    answer = ask("What should we plan for when we retire an AI system?", [RETIREMENT_POLICY])
+    assert main_sentences(answer)[0].startswith("The agency plans how data"), answer.answer
+
+
+def test_a_sentence_about_the_document_opens_when_the_question_names_it() -> None:
+    """Asked about the roadmap, the roadmap's own summary of its stages is the answer."""
+    answer = ask("What are the five stages of the roadmap?", [STAGES_ROADMAP])
+    assert main_sentences(answer)[0].startswith("This roadmap describes"), answer.answer
+    assert_verbatim(answer)
+
+
 def test_a_worked_example_is_labelled_and_does_not_open_the_answer() -> None:
     answer = ask("How long can the agency keep footage?", [RETENTION_EXAMPLE, RETENTION_GUIDE])
     first, n = cited_lines(answer)[0]
