@@ -237,7 +237,7 @@ class ExtractiveAnswerer:
             [_context(passages[i].section, g) for i, g, _ in top],
         )
         wants_list = bool(_LIST_QUESTION.search(question) or _STEPS_QUESTION.search(question))
-        asked = frozenset(w.rstrip("s") for w in re.findall(r"[a-z]+", question.lower()))
+        asked = frozenset(terms(question))
         list_bonus = _LIST_BONUS if wants_list else 0.0
         cue = _answer_cue(question)
         defining = bool(_DEFINITION_QUESTION.search(question))
@@ -338,14 +338,14 @@ def _can_open(passage: Passage, group: tuple[Unit, ...], asked: frozenset[str]) 
     are the five stages of the roadmap?": "This roadmap describes ... five stages: ...");
     not a disclaimer, a bibliography line or a caption.
 
-    `asked`: the question's words, lower-cased.
+    `asked`: the question's `terms`.
     """
     # A sentence cut by a page or chunk end still opens: in PDFs the best answer often is
     # one ("... performed during the AI Model phase of the lifecycle in Figure"); dropping
     # them cost the NIST set 0.05 of answer_first_rate.
     text = group[0].text
     about = _ABOUT_THE_DOCUMENT.search(text)
-    if about and not (about["noun"] and about["noun"].lower() in asked):
+    if about and not (about["noun"] and set(terms(about["noun"])) <= asked):
         return False
     return not (_CITATION_LIKE.search(text) or is_caption(text))
 
