@@ -58,6 +58,16 @@ def test_each_signal_alone_makes_evidence_weak(evidence: Evidence, why: str) -> 
     assert is_weak(evidence, SETTINGS), why
 
 
+def test_by_default_a_paraphrase_sharing_almost_no_word_is_not_refused_for_it() -> None:
+    # pdfs.tune pdf-096, "We've got a long list of risks and not enough staff. How do we
+    # decide what to tackle first?": its passages (MANAGE 1.2, 1.3) hold 0.017 of its
+    # weighted words at cosine 0.55; every out-of-scope question of the tune and regression
+    # sets with coverage that low is refused by another signal (docs/evals.md, "Refusal").
+    defaults = AnswerSettings()
+    assert not is_weak(Evidence(0.55, 0.017), defaults)
+    assert is_weak(Evidence(0.55, 0.0), defaults), "none of its words at all is still weak"
+
+
 def test_evidence_serializes_its_signals() -> None:
     assert Evidence(0.5, 0.25, ("FBI",)).to_dict() == {
         "dense_score": 0.5,
