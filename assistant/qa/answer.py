@@ -207,7 +207,8 @@ class ExtractiveAnswerer:
     def _score(
         self, question: str, history: list[str], passages: list[Passage]
     ) -> list[_Candidate]:
-        weights = {t: self.keyword.idf(t) for t in set(terms(question))}
+        asked = frozenset(terms(question))
+        weights = {t: self.keyword.idf(t) for t in asked}
         if history:  # a follow-up's own words matter most; the previous question's a little
             for t in set(terms(history[-1])) - weights.keys():
                 weights[t] = 0.3 * self.keyword.idf(t)
@@ -237,7 +238,6 @@ class ExtractiveAnswerer:
             [_context(passages[i].section, g) for i, g, _ in top],
         )
         wants_list = bool(_LIST_QUESTION.search(question) or _STEPS_QUESTION.search(question))
-        asked = frozenset(terms(question))
         list_bonus = _LIST_BONUS if wants_list else 0.0
         cue = _answer_cue(question)
         defining = bool(_DEFINITION_QUESTION.search(question))
