@@ -11,9 +11,13 @@ from the eval stores of those corpora, built or refreshed first as `eval` does.
 The adapter is `v -> normalize(v + v @ W)`, with `W` (384 x 384) learned by minimizing the
 cross-entropy of each question's own passage among every passage of its corpus
 (temperature 0.05), plus `LAMBDA * |W|^2`, which keeps it near the identity. Full-batch
-Adam, fixed seed: the same data gives the same file. 10 s to a minute on this 2-core
-machine, most of it refreshing the two eval stores and encoding the questions. The
-constants were chosen on `evals/sets/pdfs.tune.jsonl` (docs/evals.md).
+Adam, fixed seed: the same data gives the same file. The constants were chosen on
+`evals/sets/pdfs.tune.jsonl` (docs/evals.md).
+
+Then the query encoder (`evals/train_encoder.py`): low-rank corrections of MiniLM's layers
+trained on the same questions, two epochs over them, and the questions encoded with it for
+the nearest-question list. About 4 minutes on a 2-core machine without native bfloat16
+(the matrix alone: 10 s to a minute); `--encoder-epochs 0` leaves the encoder out.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.qa.query_adapter import BUNDLED_ADAPTER, save_adapter
+from evals.train_encoder import EPOCHS as ENCODER_EPOCHS
+from evals.train_encoder import train_query_encoder
 
 TRAINING_FILE = Path(__file__).parent / "training" / "synthetic-questions.jsonl"
 DEFAULT_OUT = Path(__file__).parent.parent / "assistant" / "qa" / BUNDLED_ADAPTER
@@ -117,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fixtures", type=Path, default=Path("../shared/fixtures"))
     parser.add_argument("--questions", type=Path, default=TRAINING_FILE)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--encoder-epochs",
+        type=int,
+        default=ENCODER_EPOCHS,
+        help=f"epochs of the query encoder's training (default {ENCODER_EPOCHS}; 0: no encoder)",
+    )
     args = parser.parse_args(argv)
 
     from ingest.embedding import Embedder
@@ -129,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"error: {args.questions}: unknown corpus {unknown}; use {list(corpora)}")
     embedder = Embedder()
-    problems, known = [], []
+    problems, known, texts_by_corpus = [], [], []
     written: list[tuple[str, str, tuple[str, ...]]] = []  # (chunk id, question, answer) kept
     for name, rows in by_corpus.items():
         if not corpora[name].exists():
@@ -148,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         questions = embedder.embed_short([q for _, q, _ in kept])
         targets = np.array([t for t, _, _ in kept])
         problems.append((questions, targets, passages))
+        texts_by_corpus.append([q for _, q, _ in kept])
         known.extend(ids)
         written.extend((ids[t], q, a) for t, q, a in kept)
     weights = train(problems)
@@ -161,7 +174,30 @@ def main(argv: list[str] | None = None) -> int:
     # nearest to the officer's, by meaning and by words (the adapter's last two lists).
     chunks, texts, answers = zip(*written, strict=True)
     vectors = np.concatenate([questions for questions, _, _ in problems])
-    save_adapter(args.out, weights, known, vectors, list(chunks), list(texts), list(answers))
+    encoder = encoded = None
+    if args.encoder_epochs > 0:
+        encoder = train_query_encoder(
+            [(t, targets, p) for t, (_, targets, p) in zip(texts_by_corpus, problems, strict=True)],
+            epochs=args.encoder_epochs,
+        )
+        encoded = embedder.embed_adapted(list(texts), encoder)
+        start = 0
+        for (_, targets, passages), name in zip(problems, by_corpus, strict=True):
+            own = encoded[start : start + len(targets)]
+            start += len(targets)
+            rank = mean_rank(own, targets, passages)
+            print(f"{name}: with the query encoder, mean rank {rank:.1f}")
+    save_adapter(
+        args.out,
+        weights,
+        known,
+        vectors,
+        list(chunks),
+        list(texts),
+        list(answers),
+        encoder=encoder,
+        encoded_questions=encoded,
+    )
     print(f"wrote {args.out} ({len(known)} passages) in {time.perf_counter() - started:.1f} s")
     return 0
 

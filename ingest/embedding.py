@@ -6,10 +6,13 @@ The model is loaded once per process, on first use: an unchanged refresh never l
 from __future__ import annotations
 
 import contextlib
+import copy
 import ctypes
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,6 +76,60 @@ def _load_model():
 def _model():
     with _model_lock:  # two threads asking at once must not load it twice
         return _load_model()
+
+
+def model_copy():
+    """A model of its own, to train (evals/train_encoder.py): the shared one stays as loaded."""
+    with _model_lock:
+        return copy.deepcopy(_load_model())
+
+
+@dataclass(frozen=True, eq=False)  # compared and cached by identity: it holds arrays
+class EncoderDeltas:
+    """Low-rank corrections of some of MiniLM's linear layers (LoRA: `W + up @ down`), which
+    make a second encoder, for questions only (assistant/qa/query_adapter.py).
+
+    `modules` are layer names as `model[0].auto_model.named_modules()` gives them
+    ("encoder.layer.0.attention.self.query"); `down[i]` is (rank, inputs) and `up[i]`
+    (outputs, rank), with LoRA's scale folded in. `key` tells two sets apart in caches.
+    """
+
+    modules: tuple[str, ...]
+    down: tuple[np.ndarray, ...]
+    up: tuple[np.ndarray, ...]
+    key: str
+
+    @classmethod
+    def of(
+        cls, modules: tuple[str, ...], down: tuple[np.ndarray, ...], up: tuple[np.ndarray, ...]
+    ) -> EncoderDeltas:
+        """The deltas, keyed by a digest of their numbers."""
+        digest = hashlib.sha256()
+        for name, d, u in zip(modules, down, up, strict=True):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(d, dtype=np.float32).tobytes())
+            digest.update(np.ascontiguousarray(u, dtype=np.float32).tobytes())
+        return cls(modules, down, up, digest.hexdigest()[:16])
+
+
+_adapted_lock = threading.Lock()
+
+
+@lru_cache(maxsize=2)
+def _adapted_model(deltas: EncoderDeltas):
+    import torch
+
+    with _model_lock:
+        model = copy.deepcopy(_load_model())
+    layers = dict(model[0].auto_model.named_modules())
+    with torch.no_grad():
+        for name, down, up in zip(deltas.modules, deltas.down, deltas.up, strict=True):
+            layer = layers.get(name)
+            shape = (up.shape[0], down.shape[1])
+            if not isinstance(layer, torch.nn.Linear) or tuple(layer.weight.shape) != shape:
+                raise ValueError(f"no {shape[0]} x {shape[1]} linear layer {name!r} in the model")
+            layer.weight += torch.from_numpy(up.astype(np.float32) @ down.astype(np.float32))
+    return model
 
 
 def set_encoder_threads(threads: int) -> None:
@@ -163,10 +220,10 @@ class Embedder:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         return self._encode_corpus(texts)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], model=None) -> np.ndarray:
         import torch
 
-        model = _model()
+        model = _model() if model is None else model
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bfloat16):
             vectors = model.encode(
                 texts,
@@ -272,6 +329,22 @@ class Embedder:
             for (i, row, _), vector in zip(alone, encoded, strict=True):
                 span_vectors[i][row] = vector
         return vectors.astype(np.float32, copy=False), span_vectors
+
+    def embed_adapted(self, texts: list[str], deltas: EncoderDeltas) -> np.ndarray:
+        """Questions through the encoder `deltas` make (the shared model's weights plus
+        them, in a copy built on first use: ~90 MB more), kept in memory as `embed_short`
+        keeps them."""
+        keys = [f"{deltas.key}\x00{text}" for text in texts]
+        missing = [i for i, key in enumerate(keys) if _short_cache.get(key) is None]
+        if missing:
+            with _adapted_lock:  # two first questions at once must not build it twice
+                model = _adapted_model(deltas)
+            vectors = self._encode([texts[i] for i in missing], model)
+            for i, vector in zip(missing, vectors, strict=True):
+                _short_cache.put(keys[i], vector.astype(np.float32, copy=False))
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        return np.stack([_short_cache.get(key) for key in keys])
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_short([text])[0]

