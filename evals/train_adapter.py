@@ -16,7 +16,7 @@ Adam, fixed seed: the same data gives the same file. The constants were chosen o
 
 Then the query encoder (`evals/train_encoder.py`): low-rank corrections of MiniLM's layers
 trained on the same questions, two epochs over them, and the questions encoded with it for
-the nearest-question list. About 4 minutes on a 2-core machine without native bfloat16
+the nearest-question list. About 5 minutes on a 2-core machine without native bfloat16
 (the matrix alone: 10 s to a minute); `--encoder-epochs 0` leaves the encoder out.
 """
 

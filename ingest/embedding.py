@@ -333,18 +333,14 @@ class Embedder:
     def embed_adapted(self, texts: list[str], deltas: EncoderDeltas) -> np.ndarray:
         """Questions through the encoder `deltas` make (the shared model's weights plus
         them, in a copy built on first use: ~90 MB more), kept in memory as `embed_short`
-        keeps them."""
-        keys = [f"{deltas.key}\x00{text}" for text in texts]
-        missing = [i for i, key in enumerate(keys) if _short_cache.get(key) is None]
-        if missing:
+        keeps them, under keys of their own."""
+
+        def encode(missing: list[str]) -> np.ndarray:
             with _adapted_lock:  # two first questions at once must not build it twice
                 model = _adapted_model(deltas)
-            vectors = self._encode([texts[i] for i in missing], model)
-            for i, vector in zip(missing, vectors, strict=True):
-                _short_cache.put(keys[i], vector.astype(np.float32, copy=False))
-        if not texts:
-            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        return np.stack([_short_cache.get(key) for key in keys])
+            return self._encode(missing, model)
+
+        return _remembered(texts, encode, prefix=f"{deltas.key}\x00")
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_short([text])[0]
@@ -355,14 +351,21 @@ class Embedder:
         `corpus` says the texts are the corpus's own sentences (embedded ahead of questions),
         which may also come from and go to the vector cache on disk; a question never does.
         """
-        missing = [t for t in dict.fromkeys(texts) if _short_cache.get(t) is None]
-        if missing:
-            vectors = (self._encode_corpus if corpus else self._encode)(missing)
-            for text, vector in zip(missing, vectors, strict=True):
-                _short_cache.put(text, vector.astype(np.float32, copy=False))
-        if not texts:
-            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        return np.stack([_short_cache.get(t) for t in texts])
+        return _remembered(texts, self._encode_corpus if corpus else self._encode)
+
+
+def _remembered(
+    texts: list[str], encode: Callable[[list[str]], np.ndarray], prefix: str = ""
+) -> np.ndarray:
+    """`texts`' vectors from the in-memory cache (keyed `prefix` + text), the missing ones
+    encoded by `encode` in one call and kept."""
+    missing = [t for t in dict.fromkeys(texts) if _short_cache.get(prefix + t) is None]
+    if missing:
+        for text, vector in zip(missing, encode(missing), strict=True):
+            _short_cache.put(prefix + text, vector.astype(np.float32, copy=False))
+    if not texts:
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    return np.stack([_short_cache.get(prefix + t) for t in texts])
 
 
 class _LruCache:
