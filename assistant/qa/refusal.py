@@ -13,7 +13,9 @@ questions (`toolkit-assistant eval --calibrate`):
 - the expected answer type: a "how many", "budget", "fine" or "rate" question needs a quoted
   sentence holding a number next to what was asked about ("the maximum fine under the AI
   Act" retrieves passages about the AI Act, none of which states a fine), for a rate a
-  figure written as one (a percentage, "1 in 6,000").
+  figure written as one (a percentage, "1 in 6,000"); a "which vendor / provider / company /
+  country / state" question needs a quoted sentence naming one of that kind, and a "which
+  law" question one naming a law ("... the National AI Initiative Act of 2020").
 """
 
 from __future__ import annotations
@@ -129,6 +131,41 @@ _EXPLAINS = frozenset(
         "discusses", "address", "addresses", "show", "shows", "tell", "tells",
     }
 )  # fmt: skip
+
+
+# "Which cloud provider does NIST recommend?", "Which US states have made it law?": the answer
+# is a name of that kind. Policy documents seldom name vendors or places, and passages about
+# cloud storage or legal requirements otherwise answer such questions with no name at all.
+# Only these kinds: "Which tool uses Shapley values?" is answered by "SHAP ... uses Shapley
+# values", which never says "tool", and "Which two organizations ..." by names without
+# "organization"; a law is told by its title ("Act", "Regulation") instead.
+_NAME_KINDS = frozenset(
+    {
+        "vendor", "vendors", "provider", "providers", "company", "companies", "supplier",
+        "suppliers", "manufacturer", "manufacturers", "brand", "brands", "firm", "firms",
+        "product", "products", "country", "countries", "state", "states", "city", "cities",
+    }
+)  # fmt: skip
+_LAW_KINDS = frozenset({"law", "laws", "statute", "statutes", "legislation"})
+_LAW_TITLES = frozenset(
+    {
+        "Act", "Law", "Regulation", "Directive", "Convention", "Charter", "Code", "Bill",
+        "Statute", "Treaty", "Order",
+    }
+)  # fmt: skip
+# After "which" or "what", the kind noun is the head only when the question's verb follows:
+# "Which vendor won ...?", not "What vendor questions should we ask?".
+_KIND_FOLLOWERS = frozenset(
+    {
+        "is", "are", "was", "were", "does", "do", "did", "has", "have", "had", "should",
+        "would", "will", "can", "could", "must", "may", "might", "won", "make", "makes",
+        "made", "sell", "sells", "offer", "offers", "supply", "supplies", "provide",
+        "provides", "recommend", "recommends", "recommended", "require", "requires",
+        "required", "approve", "approves", "approved", "allow", "allows", "allowed", "ban",
+        "bans", "banned", "use", "uses", "used",
+    }
+)  # fmt: skip
+_KIND_MODIFIERS = 2  # "Which cloud provider", "which US states", "what facial-recognition company"
 
 
 @dataclass(frozen=True)
@@ -316,3 +353,52 @@ def states_quantity(question: str, sentences: list[str]) -> bool:
         if anchor_terms & set(terms(sentence)):
             return True
     return False
+
+
+def expected_name_kind(question: str) -> str | None:
+    """The kind of name a "which X does ...?" question asks for ("provider", "law"), or None.
+
+    Read as words, not by a regex: no backtracking over a long question."""
+    words = [w.strip(",;:?!.\"'()").lower() for w in question.split()]
+    for i, word in enumerate(words):
+        if word not in ("which", "what"):
+            continue
+        for j in range(i + 1, min(i + 2 + _KIND_MODIFIERS, len(words) - 1)):
+            if words[j] in _NAME_KINDS | _LAW_KINDS and words[j + 1] in _KIND_FOLLOWERS:
+                return "law" if words[j] in _LAW_KINDS else words[j]
+            if words[j] in _KIND_FOLLOWERS or words[j] in ("the", "a", "an", "of"):
+                break
+    return None
+
+
+def states_name(question: str, sentences: list[str]) -> bool:
+    """Whether some quoted sentence names what a "which vendor / law ..." question asks for:
+    a capitalised word the question does not use (not one opening the sentence), with the
+    kind's own word beside it ("The contract was awarded to Vendor B."), or, for a law, a
+    law's title ("... the National AI Initiative Act of 2020")."""
+    kind = expected_name_kind(question)
+    if kind is None:
+        return True
+    asked = set(_WORD.findall(question))
+    kind_terms = set(terms(kind))
+    for sentence in sentences:
+        names = set(_capitalised(sentence)) - asked
+        if kind == "law":
+            if names & _LAW_TITLES:
+                return True
+        elif names and kind_terms & set(terms(sentence)):
+            return True
+    return False
+
+
+def _capitalised(sentence: str) -> list[str]:
+    """Capitalised words and acronyms of a sentence, except one that opens it."""
+    found = []
+    previous_end = -1
+    for match in _WORD.finditer(sentence):
+        word = match.group()
+        opens = previous_end < 0 or _ends_sentence(sentence[previous_end : match.start()])
+        if word[0].isupper() and not opens:
+            found.append(word.removesuffix("'s").removesuffix("\u2019s"))
+        previous_end = match.end()
+    return found

@@ -38,7 +38,13 @@ from assistant.qa.multilingual import (
     warm_sentences,
 )
 from assistant.qa.query_adapter import query_adapter
-from assistant.qa.refusal import Evidence, is_weak, measure_evidence, states_quantity
+from assistant.qa.refusal import (
+    Evidence,
+    is_weak,
+    measure_evidence,
+    states_name,
+    states_quantity,
+)
 from assistant.qa.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
 from ingest.embedding import EMBEDDING_DIM, MODEL_NAME, Embedder, return_freed_memory
 from ingest.language import detect_language
@@ -339,6 +345,8 @@ class Assistant:
                 question, language, shown
             ):
                 answer = None  # the quantity asked for is not in the answer
+            elif language == "en" and not states_name(question, shown):
+                answer = None  # nor the vendor, place or law asked for
         if answer is None or answer.refused:
             answer = _refusal(question, passages)
         _in_language(answer, language, snapshot, context)

@@ -224,3 +224,25 @@ def test_an_officers_capitals_are_not_names_the_corpus_lacks(
     answer = sample_assistant.ask(question)
     assert not answer.refused, answer.answer
     assert quoted in answer.answer.lower() and answer.citations
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which camera vendor does the toolkit recommend for body-worn video?",
+        "Which company makes the facial recognition system used in the worked example?",
+    ],
+)
+def test_a_vendor_question_the_passages_name_no_vendor_for_is_refused(
+    sample_assistant: Assistant, question: str
+) -> None:
+    """Answered before with sentences about body-worn camera footage and face matching."""
+    assert sample_assistant.ask(question).refused
+
+
+def test_a_vendor_question_the_corpus_answers_is_answered(sample_assistant: Assistant) -> None:
+    answer = sample_assistant.ask(
+        "Which vendor won the image triage contract in the procurement example?"
+    )
+    assert not answer.refused
+    assert answer.answer.startswith("The contract was awarded to Vendor B.")

@@ -12,9 +12,11 @@ from assistant.qa.models import Passage
 from assistant.qa.refusal import (
     Evidence,
     asked_topic,
+    expected_name_kind,
     expected_quantity_anchor,
     is_weak,
     measure_evidence,
+    states_name,
     states_quantity,
     unknown_names,
 )
@@ -168,6 +170,57 @@ def test_an_unknown_name_weakens_otherwise_strong_evidence() -> None:
     assert evidence.dense_score == 0.8 and evidence.term_coverage > 0.5
     assert evidence.unknown_names == ("Detroit",)
     assert is_weak(evidence, SETTINGS)
+
+
+# -- names -------------------------------------------------------------------------------
+PROVIDER = "Which cloud provider does NIST recommend for storing AI training data?"
+
+
+def test_a_vendor_question_answered_by_sentences_naming_none_is_not_answered() -> None:
+    # pdfs.tune pdf-193: passages about training data, none naming a provider
+    assert expected_name_kind(PROVIDER) == "provider"
+    assert not states_name(
+        PROVIDER,
+        [
+            "Training data may also be subject to copyright.",
+            "NIST will review the content and usefulness of the Framework regularly.",
+        ],
+    )
+
+
+def test_a_name_beside_the_kind_answers_a_vendor_question() -> None:
+    question = "Which vendor won the image triage contract in the procurement example?"
+    assert states_name(question, ["The contract was awarded to Vendor B."])
+    assert not states_name(question, ["The vendor keeps the software for court."])
+
+
+def test_a_place_question_needs_a_place_named() -> None:
+    question = "Which US states have made the AI RMF a legal requirement for police?"
+    assert expected_name_kind(question) == "states"
+    assert not states_name(question, ["Legal and regulatory requirements involving AI."])
+    assert states_name(question, ["It is required in Colorado and two other states."])
+
+
+def test_a_law_question_needs_a_law_title() -> None:
+    question = "Which law requires agencies to publish their algorithms?"
+    assert expected_name_kind(question) == "law"
+    assert not states_name(question, ["Legal requirements involving AI are documented."])
+    assert states_name(question, ["Development is called for by the National AI Initiative Act."])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What vendor questions should we ask?",  # "vendor" is not the head noun
+        "What must the vendor do with agency data at the end of the contract?",
+        "Which explainability tool uses Shapley values?",  # "SHAP ... uses": no "tool"
+        "Which two organizations developed the AI Toolkit?",
+        "How do we pick a vendor?",
+    ],
+)
+def test_other_questions_need_no_name(question: str) -> None:
+    assert expected_name_kind(question) is None
+    assert states_name(question, ["No sentence names anything."])
 
 
 # -- quantities ----------------------------------------------------------------------------
