@@ -15,9 +15,12 @@ Adam, fixed seed: the same data gives the same file. The constants were chosen o
 `evals/sets/pdfs.tune.jsonl` (docs/evals.md).
 
 Then the query encoder (`evals/train_encoder.py`): low-rank corrections of MiniLM's layers
-trained on the same questions, two epochs over them, and the questions encoded with it for
-the nearest-question list. About 5 minutes on a 2-core machine without native bfloat16
-(the matrix alone: 10 s to a minute); `--encoder-epochs 0` leaves the encoder out.
+trained on the same questions and on `evals/training/encoder-questions.jsonl` (more
+questions for the same passages: they did not help the matrix or the question lists, and
+do help the encoder, docs/evals.md), two epochs over them; then the file's questions
+encoded with it for the nearest-question list. About 7 minutes on a 2-core machine without
+native bfloat16 (the matrix alone: 10 s to a minute); `--encoder-epochs 0` leaves the encoder
+out.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from evals.train_encoder import EPOCHS as ENCODER_EPOCHS
 from evals.train_encoder import train_query_encoder
 
 TRAINING_FILE = Path(__file__).parent / "training" / "synthetic-questions.jsonl"
+ENCODER_ONLY_FILE = Path(__file__).parent / "training" / "encoder-questions.jsonl"
 DEFAULT_OUT = Path(__file__).parent.parent / "assistant" / "qa" / BUNDLED_ADAPTER
 LAMBDA = 0.01
 EPOCHS = 200
@@ -66,6 +70,22 @@ def read_questions(path: Path) -> dict[str, list[tuple[str, str, tuple[str, ...]
             except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
                 raise SystemExit(f"error: {path}:{number}: not a training row ({err})") from None
     return by_corpus
+
+
+def _kept(
+    name: str, rows: list[tuple[str, str, tuple[str, ...]]], position: dict[str, int]
+) -> list[tuple[int, str, tuple[str, ...]]]:
+    """(passage index, question, answer) of the rows whose passage is still in the index; too
+    many gone is an error."""
+    kept = [(position[c], q, a) for c, q, a in rows if c in position]
+    missing = len(rows) - len(kept)
+    if missing > _MAX_MISSING_SHARE * len(rows):
+        raise SystemExit(
+            f"error: {missing} of {len(rows)} {name} questions name passages no longer in "
+            "the index (the documents or the chunking changed); write them again "
+            "(evals/training/README.md)"
+        )
+    return kept
 
 
 def corpus_vectors(corpus: Path) -> tuple[list[str], np.ndarray]:
@@ -122,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fixtures", type=Path, default=Path("../shared/fixtures"))
     parser.add_argument("--questions", type=Path, default=TRAINING_FILE)
+    parser.add_argument(
+        "--encoder-questions",
+        type=Path,
+        default=ENCODER_ONLY_FILE,
+        help="more questions for the query encoder only (not the matrix or the lists)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument(
         "--encoder-epochs",
@@ -137,30 +163,31 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     corpora = {"sample": load_settings().corpus, "fixtures": args.fixtures}
     by_corpus = read_questions(args.questions)
-    unknown = sorted(set(by_corpus) - set(corpora))
-    if unknown:
-        raise SystemExit(f"error: {args.questions}: unknown corpus {unknown}; use {list(corpora)}")
+    encoder_only = read_questions(args.encoder_questions) if args.encoder_epochs > 0 else {}
+    for path, rows in ((args.questions, by_corpus), (args.encoder_questions, encoder_only)):
+        unknown = sorted(set(rows) - set(corpora))
+        if unknown:
+            raise SystemExit(f"error: {path}: unknown corpus {unknown}; use {list(corpora)}")
     embedder = Embedder()
-    problems, known, texts_by_corpus = [], [], []
+    problems, known, encoder_problems = [], [], []
     written: list[tuple[str, str, tuple[str, ...]]] = []  # (chunk id, question, answer) kept
     for name, rows in by_corpus.items():
         if not corpora[name].exists():
             raise SystemExit(f"error: {corpora[name]} is missing; the {name} questions need it")
         ids, passages = corpus_vectors(corpora[name])
         position = {chunk_id: i for i, chunk_id in enumerate(ids)}
-        kept = [(position[c], q, a) for c, q, a in rows if c in position]
-        missing = len(rows) - len(kept)
-        print(f"{name}: {len(kept)} questions over {len(ids)} passages ({missing} dropped)")
-        if missing > _MAX_MISSING_SHARE * len(rows):
-            raise SystemExit(
-                f"error: {missing} of {len(rows)} {name} questions name passages no longer in "
-                "the index (the documents or the chunking changed); write them again "
-                "(evals/training/README.md)"
-            )
+        kept = _kept(name, rows, position)
+        extra = _kept(name, encoder_only.get(name, []), position)
+        print(
+            f"{name}: {len(kept)} questions (and {len(extra)} for the encoder only) over "
+            f"{len(ids)} passages"
+        )
         questions = embedder.embed_short([q for _, q, _ in kept])
         targets = np.array([t for t, _, _ in kept])
         problems.append((questions, targets, passages))
-        texts_by_corpus.append([q for _, q, _ in kept])
+        encoder_problems.append(
+            ([q for _, q, _ in kept + extra], np.array([t for t, _, _ in kept + extra]), passages)
+        )
         known.extend(ids)
         written.extend((ids[t], q, a) for t, q, a in kept)
     weights = train(problems)
@@ -176,10 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     vectors = np.concatenate([questions for questions, _, _ in problems])
     encoder = encoded = None
     if args.encoder_epochs > 0:
-        encoder = train_query_encoder(
-            [(t, targets, p) for t, (_, targets, p) in zip(texts_by_corpus, problems, strict=True)],
-            epochs=args.encoder_epochs,
-        )
+        encoder = train_query_encoder(encoder_problems, epochs=args.encoder_epochs)
         encoded = embedder.embed_adapted(list(texts), encoder)
         start = 0
         for (_, targets, passages), name in zip(problems, by_corpus, strict=True):

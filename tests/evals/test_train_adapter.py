@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evals.train_adapter import mean_rank, read_questions, train
+from evals.train_adapter import (
+    ENCODER_ONLY_FILE,
+    TRAINING_FILE,
+    _kept,
+    mean_rank,
+    read_questions,
+    train,
+)
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -73,6 +80,25 @@ def test_every_committed_question_names_a_corpus_and_a_passage() -> None:
     )
     # The second round names the sentences each question was written for.
     assert sum(bool(answer) for v in rows.values() for _, _, answer in v) > 1600
+
+
+def test_the_encoder_only_questions_are_new_questions_for_known_passages() -> None:
+    rows = read_questions(ENCODER_ONLY_FILE)
+    main = read_questions(TRAINING_FILE)
+    assert set(rows) == {"fixtures"} and len(rows["fixtures"]) > 800
+    passages = {chunk_id for chunk_id, _, _ in main["fixtures"]}
+    asked = {question for _, question, _ in main["fixtures"]}
+    assert all(c in passages and q not in asked and a for c, q, a in rows["fixtures"])
+
+
+def test_questions_of_passages_gone_are_dropped_and_too_many_gone_stop_training() -> None:
+    rows = [(f"c{i}", f"q{i}", ()) for i in range(40)]
+    position = {f"c{i}": i for i in range(40) if i != 7}
+    assert [q for _, q, _ in _kept("fixtures", rows, position)] == [
+        f"q{i}" for i in range(40) if i != 7
+    ]
+    with pytest.raises(SystemExit, match="5 of 40 fixtures questions name passages no longer"):
+        _kept("fixtures", rows, {f"c{i}": i for i in range(35)})
 
 
 def test_the_query_encoder_learns_to_read_questions_toward_their_passages() -> None:
