@@ -185,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         questions = embedder.embed_short([q for _, q, _ in kept])
         targets = np.array([t for t, _, _ in kept])
         problems.append((questions, targets, passages))
+        both = kept + extra
         encoder_problems.append(
-            ([q for _, q, _ in kept + extra], np.array([t for t, _, _ in kept + extra]), passages)
+            ([q for _, q, _ in both], np.array([t for t, _, _ in both]), passages)
         )
         known.extend(ids)
         written.extend((ids[t], q, a) for t, q, a in kept)

@@ -21,6 +21,7 @@ questions (`toolkit-assistant eval --calibrate`):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from assistant.qa.models import Passage
@@ -165,6 +166,7 @@ _KIND_FOLLOWERS = frozenset(
         "bans", "banned", "use", "uses", "used",
     }
 )  # fmt: skip
+_ASKED_KINDS = _NAME_KINDS | _LAW_KINDS
 _KIND_MODIFIERS = 2  # "Which cloud provider", "which US states", "what facial-recognition company"
 
 
@@ -210,12 +212,8 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
     Sergeant"), a title-case word after "our" ("our Chief wants ..."), "OK", and a
     compound whose capitalised parts the corpus uses ("AI-powered")."""
     names = []
-    previous, previous_end = "", -1
-    for match in _WORD.finditer(question):
-        word = match.group()
-        # "Playbook's" is the name "Playbook": the possessive is not part of it.
-        name = word.removesuffix("'s").removesuffix("\u2019s")
-        opens_sentence = previous_end < 0 or _ends_sentence(question[previous_end : match.start()])
+    previous = ""
+    for word, name, opens_sentence in _read_words(question):
         after_possessive = previous in _POSSESSIVES and not name.isupper()
         if (
             name[0].isupper()
@@ -226,8 +224,19 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
             and any(p[:1].isupper() and p.lower() not in vocabulary for p in name.split("-"))
         ):
             names.append(word)
-        previous, previous_end = word.lower(), match.end()
+        previous = word.lower()
     return tuple(names)
+
+
+def _read_words(text: str) -> Iterator[tuple[str, str, bool]]:
+    """Each word of `text` as (word, name, opens a sentence). The name is the word without
+    a possessive: "Playbook's" is the name "Playbook"."""
+    previous_end = -1
+    for match in _WORD.finditer(text):
+        word = match.group()
+        opens = previous_end < 0 or _ends_sentence(text[previous_end : match.start()])
+        yield word, word.removesuffix("'s").removesuffix("\u2019s"), opens
+        previous_end = match.end()
 
 
 def _ends_sentence(gap: str) -> bool:
@@ -364,7 +373,7 @@ def expected_name_kind(question: str) -> str | None:
         if word not in ("which", "what"):
             continue
         for j in range(i + 1, min(i + 2 + _KIND_MODIFIERS, len(words) - 1)):
-            if words[j] in _NAME_KINDS | _LAW_KINDS and words[j + 1] in _KIND_FOLLOWERS:
+            if words[j] in _ASKED_KINDS and words[j + 1] in _KIND_FOLLOWERS:
                 return "law" if words[j] in _LAW_KINDS else words[j]
             if words[j] in _KIND_FOLLOWERS or words[j] in ("the", "a", "an", "of"):
                 break
@@ -393,12 +402,4 @@ def states_name(question: str, sentences: list[str]) -> bool:
 
 def _capitalised(sentence: str) -> list[str]:
     """Capitalised words and acronyms of a sentence, except one that opens it."""
-    found = []
-    previous_end = -1
-    for match in _WORD.finditer(sentence):
-        word = match.group()
-        opens = previous_end < 0 or _ends_sentence(sentence[previous_end : match.start()])
-        if word[0].isupper() and not opens:
-            found.append(word.removesuffix("'s").removesuffix("\u2019s"))
-        previous_end = match.end()
-    return found
+    return [name for _, name, opens in _read_words(sentence) if name[0].isupper() and not opens]
