@@ -273,7 +273,17 @@ class ExtractiveAnswerer:
             found = set(terms(f"{passages[index].section} {passages[index].text}"))
             return sum(w for t, w in weights.items() if t in found) / total
 
-        return _suggested_first(_opener_first(ranked, passages, coverage), passages)
+        def gives_what_is_asked(candidate: _Candidate) -> bool:
+            """The number a quantity or date question asks for, or the definition of the
+            term a definition question asks about."""
+            text = candidate.first.text
+            if cue is NUMBER and cue.search(text):
+                return True
+            return defining and defines(question, text)
+
+        return _suggested_first(
+            _opener_first(ranked, passages, coverage), passages, gives_what_is_asked
+        )
 
     def _semantic(self, question: str, history: list[str], texts: list[str]) -> np.ndarray:
         if self.settings.rerank_sentences == 0:
@@ -445,12 +455,25 @@ def _opener_first(
     return [opener] + [c for c in ranked if c is not opener]
 
 
-def _suggested_first(ranked: list[_Candidate], passages: list[Passage]) -> list[_Candidate]:
+def _suggested_first(
+    ranked: list[_Candidate],
+    passages: list[Passage],
+    gives_what_is_asked: Callable[[_Candidate], bool],
+) -> list[_Candidate]:
     """The best candidate that is one of its passage's `suggested` sentences (the sentence
-    a close training question was written for) first, when it may open; else unchanged."""
+    a close training question was written for) first, when it may open; else unchanged.
+
+    Not in place of an opener that gives what the question's type asks for (the number of
+    a "how many", the definition of a "what is") when the suggested sentence does not:
+    the training question was only near the officer's. "How many stages does the
+    procurement checklist have?" opens with "It follows the procurement process in six
+    stages: ..." rather than a suggested sentence on how each item is answered.
+    """
     for candidate in ranked:
         suggested = passages[candidate.passage_index].suggested
         if suggested and candidate.can_open and candidate.units[0].text in suggested:
+            if gives_what_is_asked(ranked[0]) and not gives_what_is_asked(candidate):
+                return ranked
             return [candidate] + [c for c in ranked if c is not candidate]
     return ranked
 

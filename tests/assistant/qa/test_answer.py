@@ -146,6 +146,29 @@ def test_a_suggested_sentence_that_may_not_open_does_not() -> None:
     assert cited_lines(answer)[0][0].startswith("Proportionality means")
 
 
+def test_a_suggested_sentence_does_not_displace_the_number_a_count_question_asks_for() -> None:
+    stages = passage(
+        "The checklist follows procurement in six stages from needs to contract. "
+        "The lead answers each checklist item with yes or no and attaches evidence.",
+        source="procurement.pdf",
+        page=2,
+    )
+    question = "How many stages does the procurement checklist have?"
+    assert cited_lines(ask(question, [stages]))[0][0].startswith("The checklist follows")
+    item = "The lead answers each checklist item with yes or no and attaches evidence."
+    answer = ask(question, [replace(stages, suggested=(item,))])
+    assert cited_lines(answer)[0][0].startswith("The checklist follows")
+    # Nor the definition a "what is" question asks for; a suggested sentence that gives
+    # what is asked still opens.
+    question = "What does proportionality mean?"
+    marked = replace(
+        PROPORTIONALITY, suggested=("The toolkit was published in 2023 by two organizations.",)
+    )
+    assert cited_lines(ask(question, [marked]))[0][0].startswith("Proportionality means")
+    asked_year = "When was the toolkit published?"
+    assert cited_lines(ask(asked_year, [marked]))[0][0].startswith("The toolkit was published")
+
+
 def test_every_line_is_a_verbatim_span_of_the_passage_it_cites() -> None:
     passages = [PROPORTIONALITY, RISK, SCALE]
     for question in (

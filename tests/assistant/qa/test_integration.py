@@ -246,3 +246,10 @@ def test_a_vendor_question_the_corpus_answers_is_answered(sample_assistant: Assi
     )
     assert not answer.refused
     assert answer.answer.startswith("The contract was awarded to Vendor B.")
+
+
+def test_a_count_question_opens_with_the_count(sample_assistant: Assistant) -> None:
+    """A near training question suggested a sentence on how each item is answered; the
+    sentence that holds the number asked for opens instead (`sample-blind.tune` smp-038)."""
+    answer = sample_assistant.ask("How many stages does the procurement checklist have?")
+    assert answer.answer.startswith("It follows the procurement process in six stages:")
