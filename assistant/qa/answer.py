@@ -116,9 +116,11 @@ _EXAMPLE_HEADING = re.compile(
     r"fictional|hypothetical|worked)\b",
     re.I,
 )
-_EXAMPLE_TEXT = re.compile(
-    r"^(for (example|instance)|in this (example|scenario|case)|imagine|suppose)\b", re.I
-)
+_SCENARIO_TEXT = re.compile(r"^(in this (example|scenario|case)|imagine|suppose)\b", re.I)
+# "For example, ..." inside guidance illustrates the rule around it: labelled, but it may
+# open like any sentence ("For example, AI system testing processes for bias measurement
+# ... are not applied uniformly within the legal context.").
+_ILLUSTRATION_TEXT = re.compile(r"^for (example|instance)\b", re.I)
 # How much more of the question an example must match than any rule to open the answer.
 _EXAMPLE_OPENS = 1.25
 MAIN_SENTENCES = 5  # the main answer: about five sentences, or one list
@@ -339,8 +341,15 @@ def _answer_cue(question: str) -> re.Pattern | None:
 
 
 def is_example(passage: Passage, group: tuple[Unit, ...]) -> bool:
-    """A quote from a worked example, scenario or case study, by its heading or wording."""
-    return bool(_EXAMPLE_HEADING.search(passage.section) or _EXAMPLE_TEXT.search(group[0].text))
+    """A quote from a worked example, scenario or case study, by its heading or wording,
+    or an illustration ("For example, ..."): labelled as an example where it is quoted."""
+    return is_worked_example(passage, group) or bool(_ILLUSTRATION_TEXT.search(group[0].text))
+
+
+def is_worked_example(passage: Passage, group: tuple[Unit, ...]) -> bool:
+    """A quote from a worked example, scenario or case study: by its section heading, or a
+    sentence that sets a scene ("Imagine ...", "In this scenario ...")."""
+    return bool(_EXAMPLE_HEADING.search(passage.section) or _SCENARIO_TEXT.search(group[0].text))
 
 
 def _can_open(passage: Passage, group: tuple[Unit, ...], asked: frozenset[str]) -> bool:
@@ -442,12 +451,13 @@ def _opener_first(
     Sentences about the document never open. A worked example opens only when the question
     is about that example ("the vendor's false alert rate at Central Station"): when its
     passage holds clearly more of the question's weighted words than any rule's passage.
-    Otherwise a rule opens and the example, labelled, follows.
+    Otherwise a rule opens and the example, labelled, follows. An illustration inside
+    guidance ("For example, ...") is not a worked example: it opens when it scores best.
     """
     eligible = [c for c in ranked if c.can_open] or ranked
     opener = eligible[0]
-    if is_example(passages[opener.passage_index], opener.units):
-        rules = [c for c in eligible if not is_example(passages[c.passage_index], c.units)]
+    if is_worked_example(passages[opener.passage_index], opener.units):
+        rules = [c for c in eligible if not is_worked_example(passages[c.passage_index], c.units)]
         if rules:
             best_rule = max(coverage(c.passage_index) for c in rules)
             if coverage(opener.passage_index) < _EXAMPLE_OPENS * best_rule:

@@ -408,6 +408,39 @@ def test_a_question_about_the_example_itself_opens_with_it_labelled() -> None:
     assert next(c for c in answer.citations if c.n == n).example
 
 
+BIAS_TESTING = passage(
+    "Legal standards for AI differ between jurisdictions and sectors. "
+    "For example, testing processes for bias measurement, such as disparate impact, are not "
+    "applied uniformly within the legal context.",
+    source="playbook.pdf",
+    page=12,
+    section="MAP 1.1 > About",
+)
+
+
+@pytest.mark.parametrize(
+    ("illustration", "opens"),
+    [
+        ("For example, testing processes for bias measurement", True),
+        ("Imagine testing processes for bias measurement", False),  # a scene: an example
+    ],
+)
+def test_an_illustration_in_guidance_opens_when_it_answers_a_scene_does_not(
+    illustration: str, opens: bool
+) -> None:
+    """ "For example, ..." inside guidance illustrates its rule: it opens when it answers
+    best, labelled as an example; a sentence that sets a scene does not open before a rule."""
+    text = BIAS_TESTING.text.replace(
+        "For example, testing processes for bias measurement", illustration
+    )
+    answer = ask(
+        "How is testing for bias measurement applied in law?", [replace(BIAS_TESTING, text=text)]
+    )
+    first, n = cited_lines(answer)[0]
+    assert first.startswith(illustration) is opens, answer.answer
+    assert next(c for c in answer.citations if c.n == n).example
+
+
 def test_the_main_answer_is_short_and_the_rest_goes_to_more() -> None:
     topics = [
         "algorithm audits every year",
