@@ -73,9 +73,11 @@ _CITATION_LIKE = re.compile(
     # Not "(2022)" alone: "... five dimensions [OECD (2022) ...]" is a sentence that answers.
     r"\bet al\.|\barXiv\b|\bProceedings\b|\bdoi\b|\bRetrieved from\b|https?://|"
     # A dated entry ("(NIST), January 16, 2020."), a versioned title, a quoted title
-    # closed by a comma ("“plainlanguage.gov – Home,” The U.S. Government.").
+    # closed by a comma before the next capitalised part of the entry ("“plainlanguage.gov
+    # – Home,” The U.S. Government."); not a term quoted in prose, where the sentence goes
+    # on ("For example, “effective challenge,” is a culture-based practice ...").
     r"\b(January|February|March|April|May|June|July|August|September|October|November|"
-    r"December)\s+\d{1,2},\s+\d{4}(\.|$)|,\s+Version\s+\d[\d.]*\.?$|,\u201d"
+    r"December)\s+\d{1,2},\s+\d{4}(\.|$)|,\s+Version\s+\d[\d.]*\.?$|,\u201d(?!\s+[a-z])"
 )
 # Figure and table captions: they name a topic, they do not say anything about it, so they
 # are never quoted.

@@ -571,6 +571,17 @@ def test_a_bibliography_line_caption_or_reference_entry_never_opens_the_answer(
     assert_verbatim(answer)
 
 
+def test_a_term_quoted_in_prose_before_a_comma_is_not_a_reference_entry() -> None:
+    """American punctuation puts the comma inside the quotes: "For example, “effective
+    challenge,” is a culture-based practice ..." defines the term, it does not cite a title."""
+    defining = "In review boards, \u201ceffective challenge,\u201d is a practice of questioning."
+    answer = ask(
+        "What does effective challenge mean?",
+        [passage(f"{defining} Review boards meet every month to look at decisions.")],
+    )
+    assert cited_lines(answer)[0][0] == defining, answer.answer
+
+
 @pytest.mark.parametrize(
     "caption", ["Characteristics of drone software tests.", "Fig. 4 Who tests drone software."]
 )
