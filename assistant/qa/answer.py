@@ -345,10 +345,10 @@ def _answer_cue(question: str) -> re.Pattern | None:
 def is_example(passage: Passage, group: tuple[Unit, ...]) -> bool:
     """A quote from a worked example, scenario or case study, by its heading or wording,
     or an illustration ("For example, ..."): labelled as an example where it is quoted."""
-    return is_worked_example(passage, group) or bool(_ILLUSTRATION_TEXT.search(group[0].text))
+    return _is_worked_example(passage, group) or bool(_ILLUSTRATION_TEXT.search(group[0].text))
 
 
-def is_worked_example(passage: Passage, group: tuple[Unit, ...]) -> bool:
+def _is_worked_example(passage: Passage, group: tuple[Unit, ...]) -> bool:
     """A quote from a worked example, scenario or case study: by its section heading, or a
     sentence that sets a scene ("Imagine ...", "In this scenario ...")."""
     return bool(_EXAMPLE_HEADING.search(passage.section) or _SCENARIO_TEXT.search(group[0].text))
@@ -458,8 +458,8 @@ def _opener_first(
     """
     eligible = [c for c in ranked if c.can_open] or ranked
     opener = eligible[0]
-    if is_worked_example(passages[opener.passage_index], opener.units):
-        rules = [c for c in eligible if not is_worked_example(passages[c.passage_index], c.units)]
+    if _is_worked_example(passages[opener.passage_index], opener.units):
+        rules = [c for c in eligible if not _is_worked_example(passages[c.passage_index], c.units)]
         if rules:
             best_rule = max(coverage(c.passage_index) for c in rules)
             if coverage(opener.passage_index) < _EXAMPLE_OPENS * best_rule:
