@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
-from assistant.qa.refusal import NUMBER, expected_quantity_anchor
+from assistant.qa.refusal import NUMBER, expected_quantity_anchor, states_quantity
 from ingest.embedding import Embedder
 from ingest.keyword_index import KeywordIndex, terms
 from ingest.sentences import Unit, split_units
@@ -79,6 +79,15 @@ _CITATION_LIKE = re.compile(
     r"\b(January|February|March|April|May|June|July|August|September|October|November|"
     r"December)\s+\d{1,2},\s+\d{4}(\.|$)|,\s+Version\s+\d[\d.]*\.?$|,\u201d(?!\s+[a-z])"
 )
+# A sentence that only says where something is written ("Practices related to managing AI
+# risks are described in the NIST AI RMF Playbook."): it may be quoted, it does not answer,
+# unless the question asks where. Short sentences only: a long one says more than where.
+_POINTS_ELSEWHERE = re.compile(
+    r"\b(?:is|are)\s+(?:also\s+|further\s+)?(?:described|discussed|detailed|outlined|"
+    r"explained|covered|listed|presented)\s+(?:in\s+detail\s+)?in\s+(?:the\s+)?[A-Z]"
+)
+_POINTER_WORDS = 20
+_WHERE_QUESTION = re.compile(r"\bwhere\b", re.I)
 # Figure and table captions: they name a topic, they do not say anything about it, so they
 # are never quoted.
 # Numbered ("Fig. 2 Lifecycle and ...", "Table 1:") or a short "<Noun> of ..." line
@@ -245,6 +254,7 @@ class ExtractiveAnswerer:
         list_bonus = _LIST_BONUS if wants_list else 0.0
         cue = _answer_cue(question)
         defining = bool(_DEFINITION_QUESTION.search(question))
+        asks_where = bool(_WHERE_QUESTION.search(question))
         scored = [
             _Candidate(
                 i,
@@ -254,9 +264,9 @@ class ExtractiveAnswerer:
                 + _LEXICAL_WEIGHT * lex
                 + _PRIOR_WEIGHT * prior(i)
                 + list_bonus * (len(g) > 1)
-                + (_CUE_BONUS if cue and cue.search(g[0].text) else 0.0)
+                + (_CUE_BONUS if _gives_cue(question, cue, g[0].text) else 0.0)
                 + (_definition_bonus(question, g[0].text) if defining else 0.0),
-                _can_open(passages[i], g, asked),
+                _can_open(passages[i], g, asked, asks_where),
             )
             for (i, g, lex), sem in zip(top, semantic, strict=True)
         ]
@@ -266,7 +276,7 @@ class ExtractiveAnswerer:
                 g,
                 lex,
                 _LEXICAL_WEIGHT * lex + _PRIOR_WEIGHT * prior(i),
-                _can_open(passages[i], g, asked),
+                _can_open(passages[i], g, asked, asks_where),
             )
             for i, g, lex in lexical[len(top) :]
         ]
@@ -281,7 +291,7 @@ class ExtractiveAnswerer:
             """The number a quantity or date question asks for, or the definition of the
             term a definition question asks about."""
             text = candidate.first.text
-            if cue is NUMBER and cue.search(text):
+            if cue is NUMBER and _gives_cue(question, cue, text):
                 return True
             return defining and defines(question, text)
 
@@ -342,6 +352,19 @@ def _answer_cue(question: str) -> re.Pattern | None:
     return None
 
 
+def _gives_cue(question: str, cue: re.Pattern | None, sentence: str) -> bool:
+    """Whether `sentence` looks like the opening of a good answer. For a quantity question,
+    the quantity asked for, as the refusal reads it (`states_quantity`): "How often should
+    we check?" is answered by "regularly assessing", not by any sentence with a figure
+    ("the metrics chosen in Measure 2.1 through 2.12"), and "How many stages" by a number
+    of stages."""
+    if cue is None:
+        return False
+    if cue is NUMBER and expected_quantity_anchor(question) is not None:
+        return states_quantity(question, [sentence])
+    return bool(cue.search(sentence))
+
+
 def is_example(passage: Passage, group: tuple[Unit, ...]) -> bool:
     """A quote from a worked example, scenario or case study, by its heading or wording,
     or an illustration ("For example, ..."): labelled as an example where it is quoted."""
@@ -354,10 +377,13 @@ def _is_worked_example(passage: Passage, group: tuple[Unit, ...]) -> bool:
     return bool(_EXAMPLE_HEADING.search(passage.section) or _SCENARIO_TEXT.search(group[0].text))
 
 
-def _can_open(passage: Passage, group: tuple[Unit, ...], asked: frozenset[str]) -> bool:
+def _can_open(
+    passage: Passage, group: tuple[Unit, ...], asked: frozenset[str], asks_where: bool = False
+) -> bool:
     """Not a sentence about the document, unless the question names that document ("What
     are the five stages of the roadmap?": "This roadmap describes ... five stages: ...");
-    not a disclaimer, a bibliography line or a caption.
+    not a disclaimer, a bibliography line or a caption; not a sentence that only says where
+    a topic is written, unless the question asks where (`asks_where`).
 
     `asked`: the question's `terms`.
     """
@@ -368,7 +394,13 @@ def _can_open(passage: Passage, group: tuple[Unit, ...], asked: frozenset[str]) 
     about = _ABOUT_THE_DOCUMENT.search(text)
     if about and not (about["noun"] and set(terms(about["noun"])) <= asked):
         return False
+    if not asks_where and _points_elsewhere(text):
+        return False
     return not (_CITATION_LIKE.search(text) or is_caption(text))
+
+
+def _points_elsewhere(text: str) -> bool:
+    return len(text.split()) <= _POINTER_WORDS and bool(_POINTS_ELSEWHERE.search(text))
 
 
 def is_caption(text: str) -> bool:

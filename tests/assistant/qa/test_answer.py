@@ -624,3 +624,27 @@ def test_a_reply_word_stays_when_the_officer_asks_the_headings_question() -> Non
     answer = ask("Is the toolkit only for large agencies?", [SMALL_AGENCIES])
     assert main_sentences(answer)[0].startswith("No. A small agency that buys")
     assert_verbatim(answer)
+
+
+def test_a_sentence_that_only_says_where_a_topic_is_written_does_not_open() -> None:
+    pointer = "Practices for retaining drone footage are described in the Drone Handbook."
+    rule = "Delete drone footage after thirty days unless it is evidence."
+    drones = passage(f"{pointer} {rule}")
+    answer = ask("What do we do with retained drone footage?", [drones])
+    assert cited_lines(answer)[0][0] == rule, answer.answer
+    assert_verbatim(answer)
+    # Unless the question asks where: then the pointer is the answer.
+    where = ask("Where are practices for retaining drone footage described?", [drones])
+    assert cited_lines(where)[0][0] == pointer, where.answer
+
+
+def test_a_how_often_question_opens_with_a_cadence_not_with_any_figure() -> None:
+    """ "How often?" is answered by "regularly" or "every year", not by a sentence that
+    holds a figure ("Measure 2.1 through 2.12")."""
+    numbered = "Drone check metrics follow Measure 2.1 through 2.12 of the unit."
+    cadence = "The unit assesses its drone check metrics regularly."
+    answer = ask(
+        "How often should drone check metrics be reviewed?",
+        [passage(numbered, page=1, dense=0.6), passage(cadence, page=2, dense=0.5)],
+    )
+    assert cited_lines(answer)[0][0] == cadence, answer.answer
