@@ -45,6 +45,7 @@ GATES = (
     Gate("sample-blind-heldout", "sample-blind.heldout.jsonl"),
     Gate("nist", "nist.jsonl", corpus="nist", english_only=True),
     Gate("pdfs-heldout", "pdfs.heldout.jsonl", corpus="fixtures", english_only=True),
+    Gate("pdfs2-heldout", "pdfs2.heldout.jsonl", corpus="fixtures", english_only=True),
 )
 
 

@@ -182,7 +182,11 @@ _AMOUNTS = (
 
 
 def states_quantity_any_language(question: str, language: str, sentences: list[str]) -> bool:
-    """`refusal.states_quantity` for a question in French, Spanish or Arabic."""
+    """`refusal.states_quantity` for a question in French, Spanish or Arabic; True for an
+    English one, which `states_quantity` reads itself ("budget" is English too: "How do we
+    rank risks when there isn't the budget to fix all of them?" asks no amount)."""
+    if language == "en":
+        return True
     for pattern, english in _AMOUNTS:
         if pattern.search(question):
             return states_quantity(english, sentences)

@@ -38,12 +38,15 @@ _QUESTION_SCAFFOLDING = (
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
 # Capitalised in officers' questions without being names the corpus must hold: ranks and
-# titles ("the Sergeant asked ..."), and "OK" ("Is it OK to ...?").
+# titles ("the Sergeant asked ..."), the executive roles' initials ("Should the CIO own AI
+# risk?"), "OK" ("Is it OK to ...?") and "I'm", "I've", ...
 _NOT_NAMES = frozenset(
     {
         "ok", "okay", "chief", "sergeant", "sheriff", "inspector", "constable", "detective",
         "lieutenant", "captain", "commander", "superintendent", "commissioner", "deputy",
         "officer", "marshal", "trooper", "corporal",
+        "ceo", "cio", "cto", "cfo", "coo", "ciso", "cdo", "dpo", "siro",
+        "i'm", "i've", "i'd", "i'll",
     }
 )  # fmt: skip
 _POSSESSIVES = frozenset({"our", "my", "your", "their", "his", "her"})
@@ -99,6 +102,12 @@ _QUANTITY_NOUNS = re.compile(
     r"|\b(?:the|a|maximum|minimum|highest|largest)\s+(?:\w+\s+)?(?P<penalty>fines?|penalt(?:y|ies))\b",
     re.IGNORECASE,
 )
+# A sentence ends at a mark after a lower-case word or a figure, before a capital: not in
+# "U.S. budget" (one split would leave "budget?" without its "What's").
+_SENTENCE_BREAK = re.compile(r"(?<=[a-z0-9][.!?])\s+(?=[A-Z])")
+# A quantity noun is asked for when a question word comes at most this many words before it.
+_ASKED_WITHIN = 5
+_QUESTION_WORDS = frozenset({"what", "what's", "which", "how"})
 # "What costs should we think about?" asks which kinds, not how much.
 _WHICH_KINDS = re.compile(r"\b(?:what|which)\s+(?:other\s+)?(?:costs|fees|penalties|fines)\b", re.I)
 _TIME_UNITS = re.compile(
@@ -300,6 +309,9 @@ def is_weak(evidence: Evidence, settings: AnswerSettings) -> bool:
 
 def expected_quantity_anchor(question: str) -> str | None:
     """What a quantity question counts ("euros", "budget", "time"), or None for other questions."""
+    # Only what is asked: "Nobody can tell me how many algorithms we run. Does the playbook
+    # say anything about that?" asks no number; the statement before it is context.
+    question = _asking_part(question)
     if _HOW_OFTEN.search(question):
         return "frequency"
     if match := _HOW_MANY.search(question):
@@ -314,9 +326,26 @@ def expected_quantity_anchor(question: str) -> str | None:
         return "time"
     if _WHICH_KINDS.search(question):
         return None
-    if match := _QUANTITY_NOUNS.search(question):
+    if (match := _QUANTITY_NOUNS.search(question)) and _asked_for(question, match.start()):
         return "rate" if match["rate"] else (match["anchor"] or match["penalty"]).lower()
     return None
+
+
+def _asked_for(question: str, start: int) -> bool:
+    """Whether the quantity noun at `start` is what the question asks for: a question word
+    shortly before it ("What is the annual budget ...?", "How big a fine ..."), not a
+    mention ("How do we rank risks when there isn't the budget to fix all of them?", "Is
+    there guidance on scaling the amount of checking ...?")."""
+    # The match may start with its question word: "What false match rate ...".
+    words = question[:start].lower().split()[-_ASKED_WITHIN:] + question[start:].lower().split()[:1]
+    return any(w.strip(",;:'\"") in _QUESTION_WORDS for w in words)
+
+
+def _asking_part(question: str) -> str:
+    """The sentences of `question` that ask (end with "?"), or all of it when none does."""
+    parts = _SENTENCE_BREAK.split(question.strip())
+    asking = [p for p in parts if p.rstrip().endswith("?")]
+    return " ".join(asking) if asking else question
 
 
 def _after_how_much(question: str) -> list[str]:

@@ -70,6 +70,9 @@ def test_amount_questions_need_a_stated_amount_in_any_language() -> None:
     assert not states_quantity_any_language("Combien d'euros l'UE a-t-elle versés ?", "fr", quotes)
     assert not states_quantity_any_language("ما الغرامة القصوى؟", "ar", quotes)
     assert states_quantity_any_language("Quels sont les principes ?", "fr", quotes)
+    # An English question is read by `states_quantity` alone: "budget" is English too.
+    english = "How do we rank risks when there isn't the budget to fix all of them?"
+    assert states_quantity_any_language(english, "en", quotes)
 
 
 needs_e5 = pytest.mark.skipif(

@@ -144,6 +144,8 @@ def test_the_first_word_and_lower_case_words_are_not_names() -> None:
         "Our Chief wants the training records. Who keeps them?",
         "We keep records of every deployment. Which records matter?",
         "Does an AI-powered tool need training?",
+        "Should the CIO or the legal team keep the training records?",
+        "Explain training records as if I'm a sergeant.",
     ],
 )
 def test_capitals_that_say_nothing_about_a_name_are_not_names(question: str) -> None:
@@ -291,6 +293,10 @@ def test_other_questions_need_no_quantity() -> None:
         "Nobody in our sector has said how much AI risk is acceptable. How do we decide?",
         "How much error can we tolerate in a triage tool?",
         "Apart from the price tag, what costs should we think about before adopting a tool?",
+        # A quantity noun mentioned, not asked for; a count in the context, not the question.
+        "How do we rank risks when there isn't the budget to fix all of them?",
+        "Is there guidance on scaling the amount of checking to how risky a tool is?",
+        "Nobody can tell me how many algorithms we run. Does the playbook say anything about it?",
     ],
 )
 def test_a_degree_or_a_kind_is_not_a_quantity(question: str) -> None:
@@ -304,6 +310,9 @@ def test_a_degree_or_a_kind_is_not_a_quantity(question: str) -> None:
         "How much is the uniform allowance this year?",
         "How much budget should a pilot of a triage tool have?",
         "How much data is kept, and is that enough for an audit?",
+        "What is the annual budget of the lab?",
+        "What's the U.S. budget for AI audits?",
+        "We have forty officers. How many appendices does the framework have?",
     ],
 )
 def test_an_amount_stays_a_quantity_question(question: str) -> None:
