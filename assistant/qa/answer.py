@@ -86,6 +86,11 @@ _POINTS_ELSEWHERE = re.compile(
     r"\b(?:is|are)\s+(?:also\s+|further\s+)?(?:described|discussed|detailed|outlined|"
     r"explained|covered|listed|presented)\s+(?:in\s+detail\s+)?in\s+(?:the\s+)?[A-Z]"
 )
+# "(For more information about bias, including the three categories, see NIST Special
+# Publication 1270 ...)": a pointer at any length.
+_SEE_ELSEWHERE = re.compile(
+    r"^\(?(for (more|further) (information|detail|details)\b[^.;]*,\s*)?see\s", re.I
+)
 _POINTER_WORDS = 20
 _WHERE_QUESTION = re.compile(r"\bwhere\b", re.I)
 # Figure and table captions: they name a topic, they do not say anything about it, so they
@@ -104,6 +109,19 @@ _AUXILIARIES_AND_VERBS = (
 )
 _VERBS = frozenset(_AUXILIARIES_AND_VERBS.split())
 # Quantities ("how many", "budget") are recognised as refusal recognises them; dates too.
+# "Do we have to ...?", "Are we legally obliged to ...?": the answer says whether it is an
+# obligation ("The Framework is intended to be voluntary", "functions may be performed in
+# any order", "neither a checklist nor ...").
+_OBLIGATION_QUESTION = re.compile(
+    r"^\s*(do|does|are|is|must|should)\b.*\b(have to|has to|must|obliged|obligated|required|"
+    r"mandatory|compulsory)\b",
+    re.I,
+)
+_OBLIGATION = re.compile(
+    r"\b(voluntary|optional|mandatory|compulsory|required|obligat\w*|must|need not|"
+    r"any order|not necessarily|neither)\b",
+    re.I,
+)
 _DATE_QUESTION = re.compile(r"\bwhen\b|\bwhat\s+year\b", re.I)
 _CUE_BONUS = 0.06
 # A sentence's score: its meaning next to the question's, the question's words it holds,
@@ -347,6 +365,8 @@ def _answer_cue(question: str) -> re.Pattern | None:
     """What the opening sentence of a good answer to this kind of question looks like."""
     if expected_quantity_anchor(question) or _DATE_QUESTION.search(question):
         return NUMBER
+    if _OBLIGATION_QUESTION.search(question):
+        return _OBLIGATION
     if _DEFINITION_QUESTION.search(question):
         return _DEFINES
     return None
@@ -400,6 +420,8 @@ def _can_open(
 
 
 def _points_elsewhere(text: str) -> bool:
+    if _SEE_ELSEWHERE.search(text):
+        return True
     return len(text.split()) <= _POINTER_WORDS and bool(_POINTS_ELSEWHERE.search(text))
 
 

@@ -648,3 +648,25 @@ def test_a_how_often_question_opens_with_a_cadence_not_with_any_figure() -> None
         [passage(numbered, page=1, dense=0.6), passage(cadence, page=2, dense=0.5)],
     )
     assert cited_lines(answer)[0][0] == cadence, answer.answer
+
+
+def test_a_see_elsewhere_sentence_does_not_open_at_any_length() -> None:
+    see = (
+        "(For more information about drone checks, including the three categories of "
+        "checks, see the Drone Handbook, chapter two, which the unit keeps on file.)"
+    )
+    rule = "The unit sorts drone checks into three categories: flight, camera and storage."
+    answer = ask("How many categories of drone checks are there?", [passage(f"{see} {rule}")])
+    assert cited_lines(answer)[0][0] == rule, answer.answer
+
+
+def test_an_obligation_question_opens_with_the_sentence_that_decides_it() -> None:
+    """ "Do we have to ...?" is answered by whether it is an obligation ("voluntary", "in
+    any order"), not by the sentence that shares the most words with it."""
+    words = "Crews check their drones before every flight."
+    deciding = "The drone checklist is voluntary."
+    answer = ask(
+        "Do we have to follow the drone checklist before each flight?",
+        [passage(f"{words} {deciding}")],
+    )
+    assert cited_lines(answer)[0][0] == deciding, answer.answer
