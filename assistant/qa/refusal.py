@@ -94,7 +94,7 @@ _NUMBER_OF = re.compile(
 _OF = re.compile(r"\s+of\b.*$", re.IGNORECASE)
 _QUANTITY_NOUNS = re.compile(
     r"\b(?P<anchor>budget|cost|costs|price|salary|salaries|fee|fees|percentage|headcount|"
-    r"turnover|revenue|amount)\b"
+    r"turnover|revenue|amount|altitude|height|distance|speed|age|duration)\b"
     # "What word error rate did ...", "the false match rate of ...": a rate is a figure.
     # Only as a noun after a determiner and at most two words: not "how do we rate risk".
     r"|\b(?:the|a|what|which)\s+(?:[\w-]+\s+){0,2}(?P<rate>rates?)\b"

@@ -313,6 +313,8 @@ def test_a_degree_or_a_kind_is_not_a_quantity(question: str) -> None:
         "What is the annual budget of the lab?",
         "What's the U.S. budget for AI audits?",
         "We have forty officers. How many appendices does the framework have?",
+        "At what altitude may we fly a drone over a protest?",
+        "What speed should a patrol drone keep to?",
     ],
 )
 def test_an_amount_stays_a_quantity_question(question: str) -> None:
@@ -448,3 +450,13 @@ def test_passages_in_another_language_do_not_count_against_the_topic() -> None:
         == 1.0
     )
     assert measure_evidence(question, [french], KEYWORD, VOCABULARY).topic_coverage < 1.0
+
+
+def test_a_measure_asked_for_needs_a_figure_beside_it() -> None:
+    """ "At what altitude ...?" asks a number: guidance on drones that gives none does not
+    answer it (a near-domain question the corpus does not answer)."""
+    question = "At what altitude are we allowed to fly a drone over a protest?"
+    assert expected_quantity_anchor(question) == "altitude"
+    assert not states_quantity(question, ["Drones over crowds are tested before deployment."])
+    assert states_quantity(question, ["Drones keep an altitude of at least 50 metres."])
+    assert expected_quantity_anchor("Does the age of a suspect matter for bias?") is None
