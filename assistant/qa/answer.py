@@ -122,6 +122,13 @@ _OBLIGATION = re.compile(
     r"any order|not necessarily|neither)\b",
     re.I,
 )
+# A number that names a figure, a table or a part of a document: not the quantity a
+# question asks for. Only the answer's cue ignores them; the refusal does not (a count
+# answered by a list under "Figure 4" would then be refused).
+_REFERENCE = re.compile(
+    r"\b(?:Figure|Fig\.|Table|Section|Appendix|Annex|Part|Chapter|Box|Page|GOVERN|MAP|"
+    r"MEASURE|MANAGE|Govern|Map|Measure|Manage)\s+\d+(?:\.\d+)*"
+)
 _DATE_QUESTION = re.compile(r"\bwhen\b|\bwhat\s+year\b", re.I)
 _CUE_BONUS = 0.06
 # A sentence's score: its meaning next to the question's, the question's words it holds,
@@ -377,11 +384,11 @@ def _gives_cue(question: str, cue: re.Pattern | None, sentence: str) -> bool:
     the quantity asked for, as the refusal reads it (`states_quantity`): "How often should
     we check?" is answered by "regularly assessing", not by any sentence with a figure
     ("the metrics chosen in Measure 2.1 through 2.12"), and "How many stages" by a number
-    of stages."""
+    of stages, not by "characteristics (shown in Figure 4)"."""
     if cue is None:
         return False
     if cue is NUMBER and expected_quantity_anchor(question) is not None:
-        return states_quantity(question, [sentence])
+        return states_quantity(question, [_REFERENCE.sub(" ", sentence)])
     return bool(cue.search(sentence))
 
 

@@ -670,3 +670,10 @@ def test_an_obligation_question_opens_with_the_sentence_that_decides_it() -> Non
         [passage(f"{words} {deciding}")],
     )
     assert cited_lines(answer)[0][0] == deciding, answer.answer
+
+
+def test_a_figure_number_is_not_the_count_a_question_asks_for() -> None:
+    figure = "Drone check categories (shown in Figure 4) are tied to each unit's flights."
+    listing = "Drone check categories include: flight, camera and storage."
+    answer = ask("How many drone check categories are there?", [passage(f"{figure} {listing}")])
+    assert cited_lines(answer)[0][0] == listing, answer.answer
