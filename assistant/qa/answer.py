@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
-from assistant.qa.refusal import NUMBER, expected_quantity_anchor, states_quantity
+from assistant.qa.refusal import NUMBER, expected_quantity_anchor, gives_quantity
 from ingest.embedding import Embedder
 from ingest.keyword_index import KeywordIndex, terms
 from ingest.sentences import Unit, split_units
@@ -108,7 +108,6 @@ _AUXILIARIES_AND_VERBS = (
     "describe describes show shows list lists"
 )
 _VERBS = frozenset(_AUXILIARIES_AND_VERBS.split())
-# Quantities ("how many", "budget") are recognised as refusal recognises them; dates too.
 # "Do we have to ...?", "Are we legally obliged to ...?": the answer says whether it is an
 # obligation ("The Framework is intended to be voluntary", "functions may be performed in
 # any order", "neither a checklist nor ...").
@@ -129,6 +128,7 @@ _REFERENCE = re.compile(
     r"\b(?:Figure|Fig\.|Table|Section|Appendix|Annex|Part|Chapter|Box|Page|GOVERN|MAP|"
     r"MEASURE|MANAGE|Govern|Map|Measure|Manage)\s+\d+(?:\.\d+)*"
 )
+# Quantities ("how many", "budget") are recognised as refusal recognises them; dates too.
 _DATE_QUESTION = re.compile(r"\bwhen\b|\bwhat\s+year\b", re.I)
 _CUE_BONUS = 0.06
 # A sentence's score: its meaning next to the question's, the question's words it holds,
@@ -277,7 +277,8 @@ class ExtractiveAnswerer:
         )
         wants_list = bool(_LIST_QUESTION.search(question) or _STEPS_QUESTION.search(question))
         list_bonus = _LIST_BONUS if wants_list else 0.0
-        cue = _answer_cue(question)
+        quantity = expected_quantity_anchor(question)  # read once, not per sentence
+        cue = _answer_cue(question, quantity)
         defining = bool(_DEFINITION_QUESTION.search(question))
         asks_where = bool(_WHERE_QUESTION.search(question))
         scored = [
@@ -289,7 +290,7 @@ class ExtractiveAnswerer:
                 + _LEXICAL_WEIGHT * lex
                 + _PRIOR_WEIGHT * prior(i)
                 + list_bonus * (len(g) > 1)
-                + (_CUE_BONUS if _gives_cue(question, cue, g[0].text) else 0.0)
+                + (_CUE_BONUS if _gives_cue(quantity, cue, g[0].text) else 0.0)
                 + (_definition_bonus(question, g[0].text) if defining else 0.0),
                 _can_open(passages[i], g, asked, asks_where),
             )
@@ -316,7 +317,7 @@ class ExtractiveAnswerer:
             """The number a quantity or date question asks for, or the definition of the
             term a definition question asks about."""
             text = candidate.first.text
-            if cue is NUMBER and _gives_cue(question, cue, text):
+            if cue is NUMBER and _gives_cue(quantity, cue, text):
                 return True
             return defining and defines(question, text)
 
@@ -368,9 +369,10 @@ class ExtractiveAnswerer:
         return selected, more
 
 
-def _answer_cue(question: str) -> re.Pattern | None:
-    """What the opening sentence of a good answer to this kind of question looks like."""
-    if expected_quantity_anchor(question) or _DATE_QUESTION.search(question):
+def _answer_cue(question: str, quantity: str | None) -> re.Pattern | None:
+    """What the opening sentence of a good answer to this kind of question looks like;
+    `quantity`: the question's `expected_quantity_anchor`."""
+    if quantity or _DATE_QUESTION.search(question):
         return NUMBER
     if _OBLIGATION_QUESTION.search(question):
         return _OBLIGATION
@@ -379,16 +381,17 @@ def _answer_cue(question: str) -> re.Pattern | None:
     return None
 
 
-def _gives_cue(question: str, cue: re.Pattern | None, sentence: str) -> bool:
-    """Whether `sentence` looks like the opening of a good answer. For a quantity question,
-    the quantity asked for, as the refusal reads it (`states_quantity`): "How often should
-    we check?" is answered by "regularly assessing", not by any sentence with a figure
-    ("the metrics chosen in Measure 2.1 through 2.12"), and "How many stages" by a number
-    of stages, not by "characteristics (shown in Figure 4)"."""
+def _gives_cue(quantity: str | None, cue: re.Pattern | None, sentence: str) -> bool:
+    """Whether `sentence` looks like the opening of a good answer. For a quantity question
+    (`quantity`, its `expected_quantity_anchor`), the quantity asked for, as the refusal
+    reads it (`gives_quantity`): "How often should we check?" is answered by "regularly
+    assessing", not by any sentence with a figure ("the metrics chosen in Measure 2.1
+    through 2.12"), and "How many stages" by a number of stages, not by "characteristics
+    (shown in Figure 4)"."""
     if cue is None:
         return False
-    if cue is NUMBER and expected_quantity_anchor(question) is not None:
-        return states_quantity(question, [_REFERENCE.sub(" ", sentence)])
+    if cue is NUMBER and quantity is not None:
+        return gives_quantity(quantity, [_REFERENCE.sub(" ", sentence)])
     return bool(cue.search(sentence))
 
 

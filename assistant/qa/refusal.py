@@ -376,8 +376,11 @@ def _counted(anchor: str) -> str:
 def states_quantity(question: str, sentences: list[str]) -> bool:
     """Whether some quoted sentence gives the quantity the question asks for."""
     anchor = expected_quantity_anchor(question)
-    if anchor is None:
-        return True
+    return anchor is None or gives_quantity(anchor, sentences)
+
+
+def gives_quantity(anchor: str, sentences: list[str]) -> bool:
+    """Whether some sentence gives a quantity of `anchor` (`expected_quantity_anchor`)."""
     anchor_terms = set(terms(anchor))
     for sentence in sentences:
         if anchor == "frequency" and _CADENCE.search(sentence):
