@@ -92,6 +92,23 @@ _SEE_ELSEWHERE = re.compile(
     r"^\(?(for (more|further) (information|detail|details)\b[^.;]*,\s*)?see\s", re.I
 )
 _POINTER_WORDS = 20
+# A references section ("Measure > MEASURE 2.11 > References") lists sources: its lines
+# ("Ben Green. "Escaping the Impossibility of Fairness ..."") say nothing about the topic,
+# and no single-line pattern tells an author or a title from a sentence. Quoted, not
+# opening, and never in the main answer.
+_REFERENCES_SECTION = re.compile(
+    r"(?:^|>)\s*(?:references|bibliography|works cited|further reading|sources)\s*(?:>|$)", re.I
+)
+# Unless the question asks for a publication to read ("Which NIST special publication does
+# the AI RMF point to for more on bias?").
+_SOURCE_QUESTION = re.compile(
+    r"\b(publications?|papers?|references?|articles?|reading|literature|cited?|citations?|"
+    r"bibliograph\w*)\b",
+    re.I,
+)
+# "Table\n1 lists the GOVERN function's categories ...": a sentence whose start the PDF's
+# line layout cut off begins with the bare number of a figure or table and a verb.
+_CUT_AT_START = re.compile(r"^\d+\s+[a-z]")
 _WHERE_QUESTION = re.compile(r"\bwhere\b", re.I)
 # Figure and table captions: they name a topic, they do not say anything about it, so they
 # are never quoted.
@@ -221,7 +238,12 @@ class ExtractiveAnswerer:
         candidates = self._score(question, history, passages)
         if not candidates:
             return Answer(question=question, answer="", refused=True)
-        selected, more = self._select(candidates)
+        side = frozenset(
+            i
+            for i, p in enumerate(passages)
+            if in_references(p) and not _SOURCE_QUESTION.search(question)
+        )
+        selected, more = self._select(candidates, side)
         selected, more = (
             [_without_stray_reply(question, passages, c) for c in chosen]
             for chosen in (selected, more)
@@ -281,6 +303,7 @@ class ExtractiveAnswerer:
         cue = _answer_cue(question, quantity)
         defining = bool(_DEFINITION_QUESTION.search(question))
         asks_where = bool(_WHERE_QUESTION.search(question))
+        asks_source = bool(_SOURCE_QUESTION.search(question))
         scored = [
             _Candidate(
                 i,
@@ -292,7 +315,7 @@ class ExtractiveAnswerer:
                 + list_bonus * (len(g) > 1)
                 + (_CUE_BONUS if _gives_cue(quantity, cue, g[0].text) else 0.0)
                 + (_definition_bonus(question, g[0].text) if defining else 0.0),
-                _can_open(passages[i], g, asked, asks_where),
+                _can_open(passages[i], g, asked, asks_where, asks_source),
             )
             for (i, g, lex), sem in zip(top, semantic, strict=True)
         ]
@@ -302,7 +325,7 @@ class ExtractiveAnswerer:
                 g,
                 lex,
                 _LEXICAL_WEIGHT * lex + _PRIOR_WEIGHT * prior(i),
-                _can_open(passages[i], g, asked, asks_where),
+                _can_open(passages[i], g, asked, asks_where, asks_source),
             )
             for i, g, lex in lexical[len(top) :]
         ]
@@ -337,9 +360,12 @@ class ExtractiveAnswerer:
         return 0.6 * (vectors[2:] @ vectors[0]) + 0.4 * (vectors[2:] @ vectors[1])
 
     # -- selection --------------------------------------------------------------------
-    def _select(self, candidates: list[_Candidate]) -> tuple[list[_Candidate], list[_Candidate]]:
+    def _select(
+        self, candidates: list[_Candidate], side: frozenset[int] = frozenset()
+    ) -> tuple[list[_Candidate], list[_Candidate]]:
         """The main answer (short: an opener, what completes it, or one list), then the
-        other relevant quotes for "More from the sources"."""
+        other relevant quotes for "More from the sources", where the sentences of the
+        `side` passages (a references section's) go."""
         best = candidates[0]
         selected = [best]
         follower = _continuation(best, candidates)
@@ -362,7 +388,8 @@ class ExtractiveAnswerer:
             if any(_overlaps(candidate, s) for s in selected + more):
                 continue
             main_is_full = len(selected) >= limit or (best.is_list and candidate.is_list)
-            if main_is_full or candidate.score < ratio * best.score:
+            aside = candidate.passage_index in side
+            if main_is_full or aside or candidate.score < ratio * best.score:
                 more.append(candidate)
             else:
                 selected.append(candidate)
@@ -408,12 +435,18 @@ def _is_worked_example(passage: Passage, group: tuple[Unit, ...]) -> bool:
 
 
 def _can_open(
-    passage: Passage, group: tuple[Unit, ...], asked: frozenset[str], asks_where: bool = False
+    passage: Passage,
+    group: tuple[Unit, ...],
+    asked: frozenset[str],
+    asks_where: bool = False,
+    asks_source: bool = False,
 ) -> bool:
     """Not a sentence about the document, unless the question names that document ("What
     are the five stages of the roadmap?": "This roadmap describes ... five stages: ...");
     not a disclaimer, a bibliography line or a caption; not a sentence that only says where
-    a topic is written, unless the question asks where (`asks_where`).
+    a topic is written, unless the question asks where (`asks_where`); not a line of a
+    references section or a sentence cut at its start, unless the question asks for a
+    publication (`asks_source`).
 
     `asked`: the question's `terms`.
     """
@@ -426,7 +459,14 @@ def _can_open(
         return False
     if not asks_where and _points_elsewhere(text):
         return False
+    if not asks_source and (in_references(passage) or _CUT_AT_START.match(text)):
+        return False
     return not (_CITATION_LIKE.search(text) or is_caption(text))
+
+
+def in_references(passage: Passage) -> bool:
+    """A passage of a references section: see `_REFERENCES_SECTION`."""
+    return bool(_REFERENCES_SECTION.search(passage.section))
 
 
 def _points_elsewhere(text: str) -> bool:

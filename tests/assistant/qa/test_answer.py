@@ -677,3 +677,32 @@ def test_a_figure_number_is_not_the_count_a_question_asks_for() -> None:
     listing = "Drone check categories include: flight, camera and storage."
     answer = ask("How many drone check categories are there?", [passage(f"{figure} {listing}")])
     assert cited_lines(answer)[0][0] == listing, answer.answer
+
+
+_REFERENCE_LINES = (
+    "Ben Green. “Answerable for a Drone Flight: Drone Oversight.” Philosophy and Drones 35, no."
+)
+_ANSWERING = "The flight commander is answerable for every drone flight the unit makes."
+
+
+def test_a_references_section_is_quoted_only_under_more() -> None:
+    references = passage(_REFERENCE_LINES, page=9, section="Measure > 2.11 > References", dense=0.7)
+    guidance = passage(_ANSWERING, page=3, section="Govern > 2.1", dense=0.4)
+    answer = ask("Who is answerable for a drone flight?", [references, guidance])
+    assert [text for text, _ in cited_lines(answer)] == [_ANSWERING], answer.answer
+    assert "Philosophy and Drones" in answer.more, answer.more
+
+
+def test_a_question_asking_for_a_publication_may_open_with_a_reference() -> None:
+    references = passage(_REFERENCE_LINES, page=9, section="Measure > 2.11 > References", dense=0.7)
+    guidance = passage(_ANSWERING, page=3, section="Govern > 2.1", dense=0.4)
+    answer = ask("Which publication on drone oversight does it point to?", [references, guidance])
+    assert cited_lines(answer)[0][0] == _REFERENCE_LINES, answer.answer
+
+
+def test_a_sentence_cut_at_its_start_does_not_open() -> None:
+    """ "Table\\n1 lists ...": the PDF's line break cut "Table" off the sentence."""
+    cut = "1 lists the categories of drone checks and their subcategories."
+    rule = "Drone checks come in three kinds: flight, camera and storage."
+    answer = ask("What are the categories of drone checks?", [passage(f"{cut}\n{rule}")])
+    assert cited_lines(answer)[0][0] == rule, answer.answer
