@@ -38,6 +38,8 @@ _LIST_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _LIST_BONUS = 0.08
+_LAST_ITEM = re.compile(r"(?:and|or)\s")
+_ITEM_WORDS = 3
 # A reply word opening a sentence, before the next sentence's capital: "No. A small ...",
 # "Yes, the Board ...". Not "No. 17." nor "No matter how ...". Anchored (`match`), linear.
 _REPLY_WORD = re.compile(r"(?:Yes|No)[.,!;:]\s+(?=[A-Z])")
@@ -137,6 +139,16 @@ _OBLIGATION = re.compile(
     r"\b(voluntary|optional|mandatory|compulsory|required|obligat\w*|must|need not|"
     r"any order|not necessarily|neither)\b",
     re.I,
+)
+# "Does openness make a system fair?", "Is it enough to test once?": documents decide such
+# questions in the negative far more than in the positive ("A transparent system is not
+# necessarily ... fair", "This Framework does not prescribe risk tolerance"), while the
+# sentences that share the question's words only describe the topic.
+_YES_NO_QUESTION = re.compile(
+    r"\s*(is|are|does|do|can|could|should|must|will|would|may)\s+(?!there\b)", re.I
+)
+_DECIDES = re.compile(
+    r"\b(not necessarily|not|cannot|never|neither|nor|no longer|counterproductive)\b", re.I
 )
 # A number that names a figure, a table or a part of a document: not the quantity a
 # question asks for. Only the answer's cue ignores them; the refusal does not (a count
@@ -297,7 +309,8 @@ class ExtractiveAnswerer:
             history,
             [_context(passages[i].section, g) for i, g, _ in top],
         )
-        wants_list = bool(_LIST_QUESTION.search(question) or _STEPS_QUESTION.search(question))
+        lists = bool(_LIST_QUESTION.search(question))
+        wants_list = lists or bool(_STEPS_QUESTION.search(question))
         list_bonus = _LIST_BONUS if wants_list else 0.0
         quantity = expected_quantity_anchor(question)  # read once, not per sentence
         cue = _answer_cue(question, quantity)
@@ -313,6 +326,7 @@ class ExtractiveAnswerer:
                 + _LEXICAL_WEIGHT * lex
                 + _PRIOR_WEIGHT * prior(i)
                 + list_bonus * (len(g) > 1)
+                + (_LIST_BONUS if lists and _enumerates(g[0].text) else 0.0)
                 + (_CUE_BONUS if _gives_cue(quantity, cue, g[0].text) else 0.0)
                 + (_definition_bonus(question, g[0].text) if defining else 0.0),
                 _can_open(passages[i], g, asked, asks_where, asks_source),
@@ -396,6 +410,15 @@ class ExtractiveAnswerer:
         return selected, more
 
 
+def _enumerates(sentence: str) -> bool:
+    """An inline list: "Risk response options can include mitigating, transferring,
+    avoiding, or accepting." Short items between commas, the last joined by "and"/"or"."""
+    parts = sentence.split(", ")
+    if len(parts) < 3 or not _LAST_ITEM.match(parts[-1]):
+        return False
+    return all(len(part.split()) <= _ITEM_WORDS for part in parts[1:-1])
+
+
 def _answer_cue(question: str, quantity: str | None) -> re.Pattern | None:
     """What the opening sentence of a good answer to this kind of question looks like;
     `quantity`: the question's `expected_quantity_anchor`."""
@@ -405,6 +428,8 @@ def _answer_cue(question: str, quantity: str | None) -> re.Pattern | None:
         return _OBLIGATION
     if _DEFINITION_QUESTION.search(question):
         return _DEFINES
+    if _YES_NO_QUESTION.match(question):
+        return _DECIDES
     return None
 
 

@@ -706,3 +706,24 @@ def test_a_sentence_cut_at_its_start_does_not_open() -> None:
     rule = "Drone checks come in three kinds: flight, camera and storage."
     answer = ask("What are the categories of drone checks?", [passage(f"{cut}\n{rule}")])
     assert cited_lines(answer)[0][0] == rule, answer.answer
+
+
+def test_a_list_question_opens_with_a_list_written_inline() -> None:
+    """ "Risk response options can include mitigating, transferring, avoiding, or
+    accepting.": a list in one sentence is a list."""
+    words = "Drone risk responses are planned by the unit."
+    inline = "Responses to a drone risk include grounding, patching, insuring, or accepting."
+    answer = ask("List the responses to a drone risk.", [passage(f"{words} {inline}")])
+    assert cited_lines(answer)[0][0] == inline, answer.answer
+
+
+def test_a_yes_no_question_opens_with_the_sentence_that_decides_it() -> None:
+    """ "Does openness make a drone fair?" is decided by "... is not necessarily fair", not
+    by the sentence that shares the most words with the question."""
+    words = "Being open about drone systems supports decisions."
+    deciding = "An open drone system is not necessarily fair."
+    answer = ask(
+        "Does being open about a drone system make its decisions fair?",
+        [passage(f"{words} {deciding}")],
+    )
+    assert cited_lines(answer)[0][0] == deciding, answer.answer
