@@ -175,6 +175,21 @@ _ABOUT_THE_DOCUMENT = re.compile(
     r"without prejudice)\b",
     re.I,
 )
+# What the publisher will do next ("NIST will continue to align the AI RMF ...", "Priority
+# research ... will be captured in an associated ... Roadmap", "NIST plans to update the
+# Playbook frequently"): about the document's future, not guidance; it opens only an answer
+# to a question about what comes next.
+_PLANS = re.compile(
+    r"\b(?i:will\s+(?:be\s+)?(?:continue|review|reviewed|update|updated|revise|revised|align|"
+    r"captured|published|released))\b"
+    # "NIST plans to", not "Risk treatment comprises plans to respond": a name's plan.
+    r"|\b[A-Z][A-Za-z]*\s+(?:plans|intends)\s+to\b"
+)
+_FUTURE_QUESTION = re.compile(
+    r"\b(will|plans?|intends?|expected|future|next|update[sd]?|revis\w*|review|roadmap|"
+    r"new version)\b",
+    re.I,
+)
 # Worked examples, scenarios and case studies: quoted as examples, never as rules.
 _EXAMPLE_HEADING = re.compile(
     r"\b(example|examples|scenario|scenarios|case stud(y|ies)|illustration|vignette|"
@@ -229,6 +244,25 @@ class _Candidate:
     @property
     def is_list(self) -> bool:
         return len(self.units) > 1
+
+
+@dataclass(frozen=True)
+class _Asks:
+    """What the question asks for that lets an otherwise barred sentence open."""
+
+    terms: frozenset[str]  # the question's `terms`: a document it names
+    where: bool  # where a topic is written
+    source: bool  # a publication to read
+    future: bool  # what the publisher will do next
+
+    @classmethod
+    def read(cls, question: str, asked: frozenset[str]) -> _Asks:
+        return cls(
+            asked,
+            bool(_WHERE_QUESTION.search(question)),
+            bool(_SOURCE_QUESTION.search(question)),
+            bool(_FUTURE_QUESTION.search(question) or _DATE_QUESTION.search(question)),
+        )
 
 
 class ExtractiveAnswerer:
@@ -315,8 +349,7 @@ class ExtractiveAnswerer:
         quantity = expected_quantity_anchor(question)  # read once, not per sentence
         cue = _answer_cue(question, quantity)
         defining = bool(_DEFINITION_QUESTION.search(question))
-        asks_where = bool(_WHERE_QUESTION.search(question))
-        asks_source = bool(_SOURCE_QUESTION.search(question))
+        asks = _Asks.read(question, asked)
         scored = [
             _Candidate(
                 i,
@@ -329,7 +362,7 @@ class ExtractiveAnswerer:
                 + (_LIST_BONUS if lists and _enumerates(g[0].text) else 0.0)
                 + (_CUE_BONUS if _gives_cue(quantity, cue, g[0].text) else 0.0)
                 + (_definition_bonus(question, g[0].text) if defining else 0.0),
-                _can_open(passages[i], g, asked, asks_where, asks_source),
+                _can_open(passages[i], g, asks),
             )
             for (i, g, lex), sem in zip(top, semantic, strict=True)
         ]
@@ -339,7 +372,7 @@ class ExtractiveAnswerer:
                 g,
                 lex,
                 _LEXICAL_WEIGHT * lex + _PRIOR_WEIGHT * prior(i),
-                _can_open(passages[i], g, asked, asks_where, asks_source),
+                _can_open(passages[i], g, asks),
             )
             for i, g, lex in lexical[len(top) :]
         ]
@@ -459,32 +492,26 @@ def _is_worked_example(passage: Passage, group: tuple[Unit, ...]) -> bool:
     return bool(_EXAMPLE_HEADING.search(passage.section) or _SCENARIO_TEXT.search(group[0].text))
 
 
-def _can_open(
-    passage: Passage,
-    group: tuple[Unit, ...],
-    asked: frozenset[str],
-    asks_where: bool = False,
-    asks_source: bool = False,
-) -> bool:
+def _can_open(passage: Passage, group: tuple[Unit, ...], asks: _Asks) -> bool:
     """Not a sentence about the document, unless the question names that document ("What
     are the five stages of the roadmap?": "This roadmap describes ... five stages: ...");
     not a disclaimer, a bibliography line or a caption; not a sentence that only says where
-    a topic is written, unless the question asks where (`asks_where`); not a line of a
-    references section or a sentence cut at its start, unless the question asks for a
-    publication (`asks_source`).
-
-    `asked`: the question's `terms`.
+    a topic is written, unless the question asks where; not a line of a references section
+    or a sentence cut at its start, unless the question asks for a publication; not what
+    the publisher plans, unless the question asks what comes next.
     """
     # A sentence cut by a page or chunk end still opens: in PDFs the best answer often is
     # one ("... performed during the AI Model phase of the lifecycle in Figure"); dropping
     # them cost the NIST set 0.05 of answer_first_rate.
     text = group[0].text
     about = _ABOUT_THE_DOCUMENT.search(text)
-    if about and not (about["noun"] and set(terms(about["noun"])) <= asked):
+    if about and not (about["noun"] and set(terms(about["noun"])) <= asks.terms):
         return False
-    if not asks_where and _points_elsewhere(text):
+    if not asks.where and _points_elsewhere(text):
         return False
-    if not asks_source and (in_references(passage) or _CUT_AT_START.match(text)):
+    if not asks.source and (in_references(passage) or _CUT_AT_START.match(text)):
+        return False
+    if not asks.future and _PLANS.search(text):
         return False
     return not (_CITATION_LIKE.search(text) or is_caption(text))
 

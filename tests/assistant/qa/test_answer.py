@@ -727,3 +727,13 @@ def test_a_yes_no_question_opens_with_the_sentence_that_decides_it() -> None:
         [passage(f"{words} {deciding}")],
     )
     assert cited_lines(answer)[0][0] == deciding, answer.answer
+
+
+def test_what_the_publisher_plans_opens_only_an_answer_about_what_comes_next() -> None:
+    plans = "The drone unit will continue to align its drone checks with the national rules."
+    rule = "Drone checks matter because a faulty drone endangers people below."
+    drone = passage(f"{plans} {rule}", dense=0.6)
+    answer = ask("Why does the drone unit align its drone checks?", [drone])
+    assert cited_lines(answer)[0][0] == rule, answer.answer
+    answer = ask("Will the drone unit align its drone checks with national rules?", [drone])
+    assert cited_lines(answer)[0][0] == plans, answer.answer
