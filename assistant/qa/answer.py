@@ -94,6 +94,12 @@ _SEE_ELSEWHERE = re.compile(
     r"^\(?(for (more|further) (information|detail|details)\b[^.;]*,\s*)?see\s", re.I
 )
 _POINTER_WORDS = 20
+# "Figure 1 provides examples of potential harms ...", "Table 3 lists the MEASURE
+# function's categories ...": what they point to is in the figure, which is not quoted.
+_POINTS_TO_FIGURE = re.compile(
+    r"^(?:Figure|Fig\.|Table)\s*\d+\s+(?:provides|shows|lists|illustrates|presents|"
+    r"summari[sz]es|depicts|gives|outlines|describes)\b"
+)
 # A references section ("Measure > MEASURE 2.11 > References") lists sources: its lines
 # ("Ben Green. "Escaping the Impossibility of Fairness ..."") say nothing about the topic,
 # and no single-line pattern tells an author or a title from a sentence. Quoted, not
@@ -522,7 +528,7 @@ def in_references(passage: Passage) -> bool:
 
 
 def _points_elsewhere(text: str) -> bool:
-    if _SEE_ELSEWHERE.search(text):
+    if _SEE_ELSEWHERE.search(text) or _POINTS_TO_FIGURE.match(text):
         return True
     return len(text.split()) <= _POINTER_WORDS and bool(_POINTS_ELSEWHERE.search(text))
 

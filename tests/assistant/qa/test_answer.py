@@ -737,3 +737,10 @@ def test_what_the_publisher_plans_opens_only_an_answer_about_what_comes_next() -
     assert cited_lines(answer)[0][0] == rule, answer.answer
     answer = ask("Will the drone unit align its drone checks with national rules?", [drone])
     assert cited_lines(answer)[0][0] == plans, answer.answer
+
+
+def test_a_sentence_pointing_to_a_figure_does_not_open() -> None:
+    pointer = "Figure 1 provides examples of drone harms."
+    rule = "Harms include injuries below a falling drone."
+    answer = ask("What are examples of drone harms?", [passage(f"{pointer} {rule}")])
+    assert cited_lines(answer)[0][0] == rule, answer.answer
