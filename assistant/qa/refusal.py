@@ -135,6 +135,7 @@ _ASKS_ABOUT = frozenset(
         "covered", "anything", "guidance", "advice", "recommend", "recommends",
     }
 )  # fmt: skip
+_POINTS_BACK = frozenset({"that", "this", "these", "those", "such", "it", "them"})
 _EXPLAINS = frozenset(
     {
         "explain", "explains", "describe", "describes", "cover", "covers", "discuss",
@@ -197,15 +198,21 @@ class Evidence:
 
 def asked_topic(question: str) -> str | None:
     """X in "What does the Playbook say about X?" and in "Does it explain how to X?"; None
-    when the question is not of either form."""
+    when the question is not of either form, or when X points back to what the officer said
+    before it ("... Does the playbook say anything about making room for that kind of
+    challenge?"): the words of such a topic are not its subject's."""
     words = question.rstrip(" ?.!").split()
     lowered = [w.lower().strip(",;:") for w in words]
     asked = False
     for i, word in enumerate(lowered):
+        start = None
         if asked and word == "about":
-            return " ".join(words[i + 1 :]) or None
-        if word in _EXPLAINS and lowered[i + 1 : i + 2] == ["how"]:
+            start = i + 1
+        elif word in _EXPLAINS and lowered[i + 1 : i + 2] == ["how"]:
             start = i + 3 if lowered[i + 2 : i + 3] == ["to"] else i + 2
+        if start is not None:
+            if _POINTS_BACK & set(lowered[start:]):
+                return None
             return " ".join(words[start:]) or None
         asked = asked or word in _ASKS_ABOUT
     return None

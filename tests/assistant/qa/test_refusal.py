@@ -412,6 +412,13 @@ def test_what_is_counted_is_the_noun_asked_about(
         ("How should I think about risk?", None),  # no "say about": a question of its own
         ("Which biases does the primer describe?", None),  # what, not how: a list question
         ("What does it say?", None),
+        # The topic points back to the sentence before it: its words are not the subject's.
+        (
+            "Analysts fear questioning a new tool. Does the playbook say anything about "
+            "making room for that kind of challenge?",
+            None,
+        ),
+        ("Does the guide explain how to handle it?", None),
     ],
 )
 def test_the_topic_asked_about_is_what_follows_say_about(question: str, topic: str | None) -> None:
