@@ -150,6 +150,17 @@ class RetrievalSettings(BaseModel):
         "best matching the question's words (BM25 over the query adapter's questions); 0 "
         "turns that list off.",
     )
+    # 1.0 on evals/sets/pdfs2.tune.jsonl: hit@5 0.731 -> 0.746, MRR@10 0.622 -> 0.629
+    # (0.5: 0.746 / 0.624; 2.0: 0.761 / 0.630, but pdfs.tune key_fact_recall 0.676 ->
+    # 0.661); docs/evals.md, "A document named in the question".
+    named_document_weight: float = Field(
+        1.0,
+        ge=0,
+        le=5,
+        description="Added to the fused score of the passages of a document the question "
+        "names by its kind ('the playbook', 'the checklist': a word of some documents' "
+        "titles or file names, not all), in first places of one list; 0 turns it off.",
+    )
     suggested_openers: bool = Field(
         True,
         description="An English answer opens with the sentence a training question was "

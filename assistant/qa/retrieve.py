@@ -88,6 +88,8 @@ class IndexSnapshot:
     non_answers: frozenset[str] = frozenset()  # bibliography and question-list chunks
     # (document id, ordinal) -> chunk id: the passages next to one (`neighbours`).
     positions: dict[tuple[str, int], str] = field(default_factory=dict)
+    # document id -> the words of its title and file name ("playbook", "framework").
+    document_names: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _passage(chunk: StoredChunk, score: float, dense_score: float) -> Passage:
@@ -112,6 +114,30 @@ def is_non_answer(chunk: StoredChunk) -> bool:
     lines = [line for line in chunk.text.split("\n") if line.strip()]
     questions = sum(line.rstrip().endswith("?") for line in lines)
     return bool(lines) and questions / len(lines) > _QUESTION_SHARE
+
+
+# Words a question names a document by ("the playbook", "the procurement checklist").
+_DOCUMENT_KINDS = frozenset(
+    {
+        "guide", "guidance", "document", "toolkit", "playbook", "framework", "report",
+        "roadmap", "handbook", "manual", "glossary", "questionnaire", "checklist", "primer",
+        "policy", "brief", "factsheet", "booklet", "annex", "workbook", "profile", "standard",
+        "code",
+    }
+)  # fmt: skip
+
+
+def named_documents(question: str, names: dict[str, frozenset[str]]) -> frozenset[str]:
+    """The documents a question names by their kind ("the playbook", "the framework"): a
+    kind word of the question that some documents' titles or file names hold and others'
+    do not."""
+    asked = {w.lower() for w in _WORDS.findall(question)} & _DOCUMENT_KINDS
+    named: set[str] = set()
+    for kind in asked:
+        holders = {doc for doc, words in names.items() if kind in words}
+        if holders and len(holders) < len(names):
+            named |= holders
+    return frozenset(named)
 
 
 def retrieval_query(question: str, history: list[str] | None) -> str:
@@ -248,8 +274,20 @@ class HybridRetriever:
             )
         non_answers = frozenset(c.id for c in chunks.values() if is_non_answer(c))
         positions = {(c.doc_id, c.ordinal): c.id for c in chunks.values()}
+        names = {
+            c.doc_id: frozenset(w.lower() for w in _WORDS.findall(f"{c.title} {c.source}"))
+            for c in chunks.values()
+        }
         return IndexSnapshot(
-            generation, corpus_kind, chunks, keyword, vocabulary, sentences, non_answers, positions
+            generation,
+            corpus_kind,
+            chunks,
+            keyword,
+            vocabulary,
+            sentences,
+            non_answers,
+            positions,
+            names,
         )
 
     def retrieve(
@@ -294,7 +332,10 @@ class HybridRetriever:
         scores = self._demoted(snapshot, _rrf(lists.values(), self.settings.rrf_c))
         plain = self._passages(snapshot, _by_score(scores), vector, k)
         if self.adapter is None:
-            return plain, plain
+            named = self._named(snapshot, question, scores)
+            if named is scores:
+                return plain, plain
+            return self._passages(snapshot, _by_score(named), vector, k), plain
         adapted = self._adapted_vector(query, vector)
         known = self.adapter.chunk_ids
         # A passage the adapter was not trained on (a document added later) is assumed to
@@ -314,6 +355,7 @@ class HybridRetriever:
             for chunk_id, score in scores.items()
         }
         both.update(self._demoted(snapshot, {i: extra[i] for i in extra.keys() - both.keys()}))
+        both = self._named(snapshot, question, both)
         return self._passages(snapshot, _by_score(both), vector, k, adapted), plain
 
     def neighbours(
@@ -424,6 +466,20 @@ class HybridRetriever:
                 [i for i, _ in snapshot.sentences.best(vector, n)],
             )
         return lists
+
+    def _named(
+        self, snapshot: IndexSnapshot, question: str, scores: dict[str, float]
+    ) -> dict[str, float]:
+        """The fused scores with the passages of a document the question names ("the
+        playbook") raised by `named_document_weight` of a first place."""
+        boost = self.settings.named_document_weight / (self.settings.rrf_c + 1)
+        named = named_documents(question, snapshot.document_names)
+        if not boost or not named:
+            return scores
+        return {
+            chunk_id: score + boost if snapshot.chunks[chunk_id].doc_id in named else score
+            for chunk_id, score in scores.items()
+        }
 
     def _demoted(self, snapshot: IndexSnapshot, scores: dict[str, float]) -> dict[str, float]:
         """The fused scores with bibliographies and question lists demoted."""

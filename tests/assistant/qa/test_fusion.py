@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.qa.retrieve import HybridRetriever, is_non_answer, refers_back, retrieval_query
+from assistant.qa.retrieve import (
+    HybridRetriever,
+    is_non_answer,
+    named_documents,
+    refers_back,
+    retrieval_query,
+)
 from ingest.settings import RetrievalSettings
 from ingest.store import Publication, Store, StoredChunk
 
@@ -274,3 +280,35 @@ def test_no_neighbours_when_turned_off(tmp_path: Path) -> None:
     snapshot = hybrid.snapshot()
     retrieved = hybrid.retrieve("the steps of a retention review", k=1, snapshot=snapshot)
     assert hybrid.neighbours("the steps", None, retrieved, snapshot) == []
+
+
+def test_a_document_the_question_names_ranks_first(tmp_path: Path) -> None:
+    """ "... in the playbook?": of two passages as good, the named document's comes first;
+    with the weight at 0, the order is the fusion's alone."""
+    chunks = [
+        chunk("guide", "Drone oversight is the duty of the aviation unit.", "drone-guide.pdf"),
+        chunk("play", "Drone oversight is the duty of the aviation unit staff.", "playbook.pdf"),
+        *FILLER,
+    ]
+    dense = ["guide", "play", "f0", "f1"]
+    question = "Who does drone oversight according to the playbook?"
+    plain = retriever(tmp_path / "a", chunks, dense, named_document_weight=0)
+    assert plain.retrieve(question, k=2)[0].chunk_id == "guide"
+    assert retriever(tmp_path / "b", chunks, dense).retrieve(question, k=2)[0].chunk_id == "play"
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("What does the playbook say about drones?", {"p"}),
+        ("Which part of the framework covers drones?", {"f"}),
+        ("What does the guide say?", set()),  # every document is a guide: none is named
+        ("Who flies drones?", set()),
+    ],
+)
+def test_documents_are_named_by_a_kind_word_some_titles_hold(question: str, named: set) -> None:
+    names = {
+        "p": frozenset({"ai", "rmf", "playbook", "guide"}),
+        "f": frozenset({"risk", "management", "framework", "guide"}),
+    }
+    assert named_documents(question, names) == named
