@@ -172,10 +172,14 @@ _SEMANTIC_WEIGHT = 0.5
 _LEXICAL_WEIGHT = 0.3
 _PRIOR_WEIGHT = 0.2
 # Sentences about the document itself, and disclaimers: true, but never the answer.
+# "The Toolkit helps them exercise that responsibility ..." too, for the nouns that name a
+# document only ("the tool", "the policy", "the report" in a sentence are often a system's).
 _ABOUT_THE_DOCUMENT = re.compile(
     r"^(this|the present|these)\s+(?P<noun>guide|document|toolkit|section|chapter|publication|"
     r"playbook|framework|report|resource|annex|book|booklet|paper|material|tool|page|policy|"
     r"checklist|roadmap|primer|note|handbook|manual|glossary|questionnaire|brief|factsheet)s?\b"
+    r"|^the\s+(?P<title>guide|document|toolkit|publication|playbook|framework|booklet|"
+    r"roadmap|primer|handbook|manual|glossary|questionnaire|factsheet)\b"
     r"|\b(disclaimer|not intended to|does not constitute|should not be (construed|"
     r"interpreted)|for (general )?information(al)? purposes|not legal advice|"
     r"without prejudice)\b",
@@ -511,7 +515,8 @@ def _can_open(passage: Passage, group: tuple[Unit, ...], asks: _Asks) -> bool:
     # them cost the NIST set 0.05 of answer_first_rate.
     text = group[0].text
     about = _ABOUT_THE_DOCUMENT.search(text)
-    if about and not (about["noun"] and set(terms(about["noun"])) <= asks.terms):
+    noun = about and (about["noun"] or about["title"])
+    if about and not (noun and set(terms(noun)) <= asks.terms):
         return False
     if not asks.where and _points_elsewhere(text):
         return False

@@ -744,3 +744,14 @@ def test_a_sentence_pointing_to_a_figure_does_not_open() -> None:
     rule = "Harms include injuries below a falling drone."
     answer = ask("What are examples of drone harms?", [passage(f"{pointer} {rule}")])
     assert cited_lines(answer)[0][0] == rule, answer.answer
+
+
+def test_a_sentence_whose_subject_is_the_document_does_not_open() -> None:
+    """ "The Toolkit helps them ...": about the document, unless the question names it."""
+    about = "The Toolkit helps drone pilots suspend a drone flight that goes wrong."
+    rule = "Any pilot may suspend a flight."
+    drone = passage(f"{about} {rule}")
+    answer = ask("Who may suspend a drone flight that goes wrong?", [drone])
+    assert cited_lines(answer)[0][0] == rule, answer.answer
+    answer = ask("How does the toolkit help drone pilots?", [drone])
+    assert cited_lines(answer)[0][0] == about, answer.answer
