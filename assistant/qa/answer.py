@@ -16,6 +16,7 @@ import numpy as np
 
 from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
 from assistant.qa.refusal import NUMBER, expected_quantity_anchor, gives_quantity
+from assistant.qa.retrieve import in_references_section
 from ingest.embedding import Embedder
 from ingest.keyword_index import KeywordIndex, terms
 from ingest.sentences import Unit, split_units
@@ -100,15 +101,11 @@ _POINTS_TO_FIGURE = re.compile(
     r"^(?:Figure|Fig\.|Table)\s*\d+\s+(?:provides|shows|lists|illustrates|presents|"
     r"summari[sz]es|depicts|gives|outlines|describes)\b"
 )
-# A references section ("Measure > MEASURE 2.11 > References") lists sources: its lines
-# ("Ben Green. "Escaping the Impossibility of Fairness ..."") say nothing about the topic,
-# and no single-line pattern tells an author or a title from a sentence. Quoted, not
-# opening, and never in the main answer.
-_REFERENCES_SECTION = re.compile(
-    r"(?:^|>)\s*(?:references|bibliography|works cited|further reading|sources)\s*(?:>|$)", re.I
-)
-# Unless the question asks for a publication to read ("Which NIST special publication does
-# the AI RMF point to for more on bias?").
+# A references section's lines (`in_references_section`: "Ben Green. "Escaping the
+# Impossibility of Fairness ..."") say nothing about the topic, and no single-line pattern
+# tells an author or a title from a sentence: quoted, but not opening, and never in the
+# main answer, unless the question asks for a publication to read ("Which NIST special
+# publication does the AI RMF point to for more on bias?").
 _SOURCE_QUESTION = re.compile(
     r"\b(publications?|papers?|references?|articles?|reading|literature|cited?|citations?|"
     r"bibliograph\w*)\b",
@@ -294,10 +291,12 @@ class ExtractiveAnswerer:
         candidates = self._score(question, history, passages)
         if not candidates:
             return Answer(question=question, answer="", refused=True)
-        side = frozenset(
-            i
-            for i, p in enumerate(passages)
-            if in_references(p) and not _SOURCE_QUESTION.search(question)
+        # A references section's lines go under "More from the sources" only, unless the
+        # question asks for a publication.
+        side = (
+            frozenset()
+            if _SOURCE_QUESTION.search(question)
+            else frozenset(i for i, p in enumerate(passages) if in_references_section(p.section))
         )
         selected, more = self._select(candidates, side)
         selected, more = (
@@ -520,16 +519,11 @@ def _can_open(passage: Passage, group: tuple[Unit, ...], asks: _Asks) -> bool:
         return False
     if not asks.where and _points_elsewhere(text):
         return False
-    if not asks.source and (in_references(passage) or _CUT_AT_START.match(text)):
+    if not asks.source and (in_references_section(passage.section) or _CUT_AT_START.match(text)):
         return False
     if not asks.future and _PLANS.search(text):
         return False
     return not (_CITATION_LIKE.search(text) or is_caption(text))
-
-
-def in_references(passage: Passage) -> bool:
-    """A passage of a references section: see `_REFERENCES_SECTION`."""
-    return bool(_REFERENCES_SECTION.search(passage.section))
 
 
 def _points_elsewhere(text: str) -> bool:

@@ -106,10 +106,15 @@ def _passage(chunk: StoredChunk, score: float, dense_score: float) -> Passage:
     )
 
 
+def in_references_section(section: str) -> bool:
+    """A section path under a references heading: its lines are sources, not guidance."""
+    # Any heading of the path: the Playbook files its citations under "References > <topic>".
+    return bool(_REFERENCE_SECTION.search(section))
+
+
 def is_non_answer(chunk: StoredChunk) -> bool:
     """A bibliography entry or a list of questions: never the passage that answers."""
-    # Any heading of the path: the Playbook files its citations under "References > <topic>".
-    if _REFERENCE_SECTION.search(chunk.section):
+    if in_references_section(chunk.section):
         return True
     lines = [line for line in chunk.text.split("\n") if line.strip()]
     questions = sum(line.rstrip().endswith("?") for line in lines)
