@@ -95,12 +95,6 @@ _SEE_ELSEWHERE = re.compile(
     r"^\(?(for (more|further) (information|detail|details)\b[^.;]*,\s*)?see\s", re.I
 )
 _POINTER_WORDS = 20
-# "Figure 1 provides examples of potential harms ...", "Table 3 lists the MEASURE
-# function's categories ...": what they point to is in the figure, which is not quoted.
-_POINTS_TO_FIGURE = re.compile(
-    r"^(?:Figure|Fig\.|Table)\s*\d+\s+(?:provides|shows|lists|illustrates|presents|"
-    r"summari[sz]es|depicts|gives|outlines|describes)\b"
-)
 # A references section's lines (`in_references_section`: "Ben Green. "Escaping the
 # Impossibility of Fairness ..."") say nothing about the topic, and no single-line pattern
 # tells an author or a title from a sentence: quoted, but not opening, and never in the
@@ -121,6 +115,13 @@ _WHERE_QUESTION = re.compile(r"\bwhere\b", re.I)
 # ("Characteristics of trustworthy AI systems.", "Examples of potential harms ..."); with a
 # verb it is a sentence ("Figure 3 shows ...").
 _NUMBERED_CAPTION = re.compile(r"^(Fig\.|Figure|Table)\s*\d")
+# "Figure 1 provides examples of potential harms ...", "Table 3 lists the MEASURE
+# function's categories ...": a caption's number and a verb; what it points to is in the
+# figure, which is not quoted.
+_POINTS_TO_FIGURE = re.compile(
+    _NUMBERED_CAPTION.pattern + r"\d*\s+(?:provides|shows|lists|illustrates|presents|"
+    r"summari[sz]es|depicts|gives|outlines|describes)\b"
+)
 _NOUN_OF = re.compile(r"^[A-Z][a-z]+\s+of\s")
 _CAPTION_WORDS = 10
 _NUMBERED_CAPTION_WORDS = 20
@@ -263,9 +264,9 @@ class _Asks:
     future: bool  # what the publisher will do next
 
     @classmethod
-    def read(cls, question: str, asked: frozenset[str]) -> _Asks:
+    def read(cls, question: str) -> _Asks:
         return cls(
-            asked,
+            frozenset(terms(question)),
             bool(_WHERE_QUESTION.search(question)),
             bool(_SOURCE_QUESTION.search(question)),
             bool(_FUTURE_QUESTION.search(question) or _DATE_QUESTION.search(question)),
@@ -288,14 +289,15 @@ class ExtractiveAnswerer:
         self.boilerplate = boilerplate
 
     def answer(self, question: str, passages: list[Passage], history: list[str]) -> Answer:
-        candidates = self._score(question, history, passages)
+        asks = _Asks.read(question)
+        candidates = self._score(question, history, passages, asks)
         if not candidates:
             return Answer(question=question, answer="", refused=True)
         # A references section's lines go under "More from the sources" only, unless the
         # question asks for a publication.
         side = (
             frozenset()
-            if _SOURCE_QUESTION.search(question)
+            if asks.source
             else frozenset(i for i, p in enumerate(passages) if in_references_section(p.section))
         )
         selected, more = self._select(candidates, side)
@@ -320,10 +322,9 @@ class ExtractiveAnswerer:
 
     # -- scoring ---------------------------------------------------------------------
     def _score(
-        self, question: str, history: list[str], passages: list[Passage]
+        self, question: str, history: list[str], passages: list[Passage], asks: _Asks
     ) -> list[_Candidate]:
-        asked = frozenset(terms(question))
-        weights = {t: self.keyword.idf(t) for t in asked}
+        weights = {t: self.keyword.idf(t) for t in asks.terms}
         if history:  # a follow-up's own words matter most; the previous question's a little
             for t in set(terms(history[-1])) - weights.keys():
                 weights[t] = 0.3 * self.keyword.idf(t)
@@ -358,7 +359,6 @@ class ExtractiveAnswerer:
         quantity = expected_quantity_anchor(question)  # read once, not per sentence
         cue = _answer_cue(question, quantity)
         defining = bool(_DEFINITION_QUESTION.search(question))
-        asks = _Asks.read(question, asked)
         scored = [
             _Candidate(
                 i,

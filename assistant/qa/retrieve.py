@@ -279,9 +279,10 @@ class HybridRetriever:
             )
         non_answers = frozenset(c.id for c in chunks.values() if is_non_answer(c))
         positions = {(c.doc_id, c.ordinal): c.id for c in chunks.values()}
+        labels = {c.doc_id: f"{c.title} {c.source}" for c in chunks.values()}
         names = {
-            c.doc_id: frozenset(w.lower() for w in _WORDS.findall(f"{c.title} {c.source}"))
-            for c in chunks.values()
+            doc: frozenset(w.lower() for w in _WORDS.findall(label))
+            for doc, label in labels.items()
         }
         return IndexSnapshot(
             generation,
