@@ -88,6 +88,7 @@ eval: $(STAMP)
 	$(PY) -m assistant.cli eval --set evals/sets/sample-blind.heldout.jsonl --baseline --report evals/reports/sample-blind-heldout
 	@if [ -f $(NIST) ]; then $(ENGLISH_ONLY) $(PY) -m assistant.cli eval --set evals/sets/pdfs.heldout.jsonl --corpus $(dir $(NIST)) --baseline --report evals/reports/pdfs-heldout; fi
 	@if [ -f $(NIST) ]; then $(ENGLISH_ONLY) $(PY) -m assistant.cli eval --set evals/sets/pdfs2.heldout.jsonl --corpus $(dir $(NIST)) --baseline --report evals/reports/pdfs2-heldout; fi
+	@if [ -f $(NIST) ]; then $(ENGLISH_ONLY) $(PY) -m assistant.cli eval --set evals/sets/pdfs3.heldout.jsonl --corpus $(dir $(NIST)) --baseline --report evals/reports/pdfs3-heldout; fi
 
 # The query adapter from evals/training/synthetic-questions.jsonl (evals/training/README.md):
 # needs ../shared/fixtures; writes assistant/qa/query_adapter.npz, to commit.

@@ -46,6 +46,7 @@ GATES = (
     Gate("nist", "nist.jsonl", corpus="nist", english_only=True),
     Gate("pdfs-heldout", "pdfs.heldout.jsonl", corpus="fixtures", english_only=True),
     Gate("pdfs2-heldout", "pdfs2.heldout.jsonl", corpus="fixtures", english_only=True),
+    Gate("pdfs3-heldout", "pdfs3.heldout.jsonl", corpus="fixtures", english_only=True),
 )
 
 

@@ -5,7 +5,7 @@ questions (`toolkit-assistant eval --calibrate`):
 - `dense_score`: the best passage is not close to the question in meaning (off-topic);
 - `term_coverage`: the top passages lack most of the question's specific vocabulary;
 - `unknown_names`: the question names something the corpus never mentions ("Whisper",
-  "FBI", "Detroit"): related passages exist, but not about that;
+  "FBI", "Detroit", "Executive Order 14110"): related passages exist, but not about that;
 - `topic_coverage`: a question that asks what the documents say *about* something ("What
   does the Playbook say about flying drones over protests?"), or whether they explain *how
   to* do something, needs that topic's own words in the top passages: passages on
@@ -15,7 +15,8 @@ questions (`toolkit-assistant eval --calibrate`):
   Act" retrieves passages about the AI Act, none of which states a fine), for a rate a
   figure written as one (a percentage, "1 in 6,000"); a "which vendor / provider / company /
   country / state" question needs a quoted sentence naming one of that kind, and a "which
-  law" question one naming a law ("... the National AI Initiative Act of 2020").
+  law" question one naming a law ("... the National AI Initiative Act of 2020"); a yes/no
+  question on whether something is permitted needs a sentence that permits or forbids.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ _NOT_NAMES = frozenset(
         "i'm", "i've", "i'd", "i'll",
     }
 )  # fmt: skip
+# A name with a number, as laws, orders and standards are designated: "Executive Order
+# 14110", "ISO/IEC 42001". The corpus may name the series ("ISO") but not that number: the
+# question then asks about a text the corpus does not hold.
+_DESIGNATION = re.compile(r"\b([A-Z][A-Za-z/]*)\s+(\d{2,})\b")
 _POSSESSIVES = frozenset({"our", "my", "your", "their", "his", "her"})
 NUMBER = re.compile(  # a figure, in digits or words
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
@@ -98,8 +103,9 @@ _QUANTITY_NOUNS = re.compile(
     # "What word error rate did ...", "the false match rate of ...": a rate is a figure.
     # Only as a noun after a determiner and at most two words: not "how do we rate risk".
     r"|\b(?:the|a|what|which)\s+(?:[\w-]+\s+){0,2}(?P<rate>rates?)\b"
-    # "fine" only as a noun: "the maximum fine", not "is it fine to"
-    r"|\b(?:the|a|maximum|minimum|highest|largest)\s+(?:\w+\s+)?(?P<penalty>fines?|penalt(?:y|ies))\b",
+    # "fine" only as a noun: "the maximum fine", "what fine can ...", not "is it fine to"
+    r"|\b(?:the|a|what|which|maximum|minimum|highest|largest)\s+(?:\w+\s+)?"
+    r"(?P<penalty>fines?|penalt(?:y|ies))\b",
     re.IGNORECASE,
 )
 # A sentence ends at a mark after a lower-case word or a figure, before a capital: not in
@@ -241,6 +247,7 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
         ):
             names.append(word)
         previous = word.lower()
+    names += [m.group() for m in _DESIGNATION.finditer(question) if m[2] not in vocabulary]
     return tuple(names)
 
 
@@ -437,6 +444,41 @@ def states_name(question: str, sentences: list[str]) -> bool:
         elif names and kind_terms & set(terms(sentence)):
             return True
     return False
+
+
+# "Does the framework allow us to use emotion recognition in interviews?", "Are we permitted
+# to ...?": a yes/no question on whether something is permitted needs a quoted sentence
+# that permits or forbids (the sample policy's "it prohibits the use of the agency's name
+# ... without written approval"); guidance on neighbouring risks does not decide it.
+_YES_NO_OPENERS = frozenset(
+    {"is", "are", "am", "does", "do", "can", "may", "will", "would", "could", "should"}
+)
+_PERMISSION_WORDS = frozenset(
+    {
+        "allow", "allows", "allowed", "permit", "permits", "permitted", "permissible",
+        "forbid", "forbids", "forbidden", "prohibit", "prohibits", "prohibited", "ban",
+        "bans", "banned", "lawful", "unlawful", "illegal",
+    }
+)  # fmt: skip
+_PERMITS = re.compile(  # not "may not", "cannot": hedges, in any guidance
+    r"\b(?:allow|permi[st]|forbid|prohibit|lawful|unlawful|illegal|authori[sz])\w*|"
+    r"\bban(?:s|ned)?\b",
+    re.IGNORECASE,
+)
+
+
+def asks_permission(question: str) -> bool:
+    """Whether a sentence of the question asks, yes or no, whether something is permitted."""
+    for part in _SENTENCE_BREAK.split(_asking_part(question)):
+        words = [w.strip(",;:?!.\"'()").lower() for w in part.split()]
+        if words and words[0] in _YES_NO_OPENERS and _PERMISSION_WORDS & set(words):
+            return True
+    return False
+
+
+def states_permission(question: str, sentences: list[str]) -> bool:
+    """Whether some quoted sentence permits or forbids, when the question asks whether it may."""
+    return not asks_permission(question) or any(_PERMITS.search(s) for s in sentences)
 
 
 def _capitalised(sentence: str) -> list[str]:

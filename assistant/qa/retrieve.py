@@ -65,6 +65,7 @@ _WHICH_ONE = re.compile(
     re.IGNORECASE,
 )
 _WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
+_FIGURES = re.compile(r"\d+")  # "14110" in "Executive Order 14110": a designation's number
 
 # Bibliographies and reference lists: they cite the question's words, never answer them.
 _REFERENCE_SECTION = re.compile(r"\b(references|bibliography|works cited|further reading)\b", re.I)
@@ -83,7 +84,7 @@ class IndexSnapshot:
     corpus_kind: str
     chunks: dict[str, StoredChunk]
     keyword: KeywordIndex
-    vocabulary: frozenset[str]  # every lower-cased word of the corpus, for unknown names
+    vocabulary: frozenset[str]  # every lower-cased word and figure of the corpus: unknown names
     sentences: SentenceIndex | None = None  # None for a store built before they existed
     non_answers: frozenset[str] = frozenset()  # bibliography and question-list chunks
     # (document id, ordinal) -> chunk id: the passages next to one (`neighbours`).
@@ -264,7 +265,8 @@ class HybridRetriever:
         vocabulary = frozenset(
             word.lower()
             for c in chunks.values()
-            for word in _WORDS.findall(f"{c.title} {c.section} {c.text}")
+            for pattern in (_WORDS, _FIGURES)
+            for word in pattern.findall(f"{c.title} {c.section} {c.text}")
         )
         try:
             sentences = SentenceIndex.load(folder)

@@ -43,6 +43,7 @@ from assistant.qa.refusal import (
     is_weak,
     measure_evidence,
     states_name,
+    states_permission,
     states_quantity,
 )
 from assistant.qa.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
@@ -347,6 +348,8 @@ class Assistant:
                 answer = None  # the quantity asked for is not in the answer
             elif language == "en" and not states_name(question, shown):
                 answer = None  # nor the vendor, place or law asked for
+            elif language == "en" and not states_permission(question, shown):
+                answer = None  # nor whether what is asked about is permitted
         if answer is None or answer.refused:
             answer = _refusal(question, passages)
         _in_language(answer, language, snapshot, context)

@@ -37,7 +37,7 @@ KINDS = {
 # The blind sets (evals/sets/README.md): each split into `tune` and `heldout` once.
 BLIND_SETS = [
     f"{name}.{split}.jsonl"
-    for name in ("pdfs", "pdfs2", "sample-blind")
+    for name in ("pdfs", "pdfs2", "pdfs3", "sample-blind")
     for split in ("tune", "heldout")
 ]
 FIXTURES = NIST_PDF.parent
@@ -70,7 +70,7 @@ def _files(name: str) -> dict[str, Path]:
     """Documents that gold sources of a set may name, by base name."""
     if name == "nist.jsonl":
         return {NIST_PDF.name: NIST_PDF}
-    if name.startswith(("pdfs.", "pdfs2.")):
+    if name.startswith(("pdfs.", "pdfs2.", "pdfs3.")):
         return {p.name: p for p in sorted(FIXTURES.glob("*.pdf"))}
     docs = (p for p in sorted(CORPUS.iterdir()) if p.suffix.lower() in SUPPORTED_SUFFIXES)
     return {p.name: p for p in docs if p.is_file() and not p.name.startswith(".")}
@@ -139,7 +139,9 @@ def _check_row(row: Row, files: dict[str, Path], blind: bool = False) -> None:
 def _params(name: str) -> list[Any]:
     if not (SETS / name).exists():
         return []
-    skip = (name == "nist.jsonl" or name.startswith(("pdfs.", "pdfs2."))) and not NIST_PDF.exists()
+    skip = (
+        name == "nist.jsonl" or name.startswith(("pdfs.", "pdfs2.", "pdfs3."))
+    ) and not NIST_PDF.exists()
     marks = [pytest.mark.skip(reason=f"{NIST_PDF} absent")] if skip else []
     return [pytest.param(name, row, id=str(row.get("id")), marks=marks) for row in _rows(name)]
 
@@ -156,15 +158,22 @@ def test_question(name: str, row: Row) -> None:
 
 
 def test_blind_splits_are_disjoint_and_big_enough() -> None:
-    """Tune and heldout never share a question; the sizes the issue asks for hold."""
-    for name, minimum in (("pdfs", 150), ("pdfs2", 150), ("sample-blind", 40)):
+    """Tune and heldout never share a question; the sizes and the mix the issue asks for
+    hold. The third PDF round was written to measure refusal: a third of it is out of
+    scope, and paraphrases are half of its in-scope questions (a third of all)."""
+    for name, minimum, paraphrases in (
+        ("pdfs", 150, 0.4),
+        ("pdfs2", 150, 0.4),
+        ("pdfs3", 120, 0.33),
+        ("sample-blind", 40, 0.4),
+    ):
         tune = {r["id"] for r in _rows(f"{name}.tune.jsonl")}
         heldout = {r["id"] for r in _rows(f"{name}.heldout.jsonl")}
         assert not tune & heldout
         assert len(tune | heldout) >= minimum
         rows = _rows(f"{name}.tune.jsonl") + _rows(f"{name}.heldout.jsonl")
         kinds = Counter(r["kind"] for r in rows)
-        assert kinds["paraphrase"] >= 0.4 * len(rows)
+        assert kinds["paraphrase"] >= paraphrases * len(rows)
         assert kinds["out_of_scope"] >= 0.15 * len(rows)
 
 

@@ -12,11 +12,13 @@ from assistant.qa.models import Passage
 from assistant.qa.refusal import (
     Evidence,
     asked_topic,
+    asks_permission,
     expected_name_kind,
     expected_quantity_anchor,
     is_weak,
     measure_evidence,
     states_name,
+    states_permission,
     states_quantity,
     unknown_names,
 )
@@ -162,6 +164,21 @@ def test_names_stay_names_beside_those_exceptions() -> None:
     assert unknown_names("What did the Detroit Chief decide?", VOCABULARY) == ("Detroit",)
 
 
+def test_a_designation_whose_number_the_corpus_lacks_is_an_unknown_name() -> None:
+    """pdfs3.tune p3-093, p3-080: the corpus names executive orders and ISO standards, but
+    not these; the passages about AI Act obligations do not say what those texts require."""
+    vocabulary = VOCABULARY | {"executive", "order", "iso/iec", "iso", "iec", "13960", "27001"}
+    question = "What does Executive Order 14110 require agencies to do about AI risk?"
+    assert unknown_names(question, vocabulary) == ("Order 14110",)
+    question = "Which ISO/IEC 42001 clauses match the AI Act's obligations?"
+    assert unknown_names(question, vocabulary) == ("ISO/IEC 42001",)
+    assert unknown_names("What does Executive Order 13960 require?", vocabulary) == ()
+    assert unknown_names("Does ISO 27001 cover training records?", vocabulary) == ()
+    # a figure after a word that is no name, and a one-digit subcategory number, are not
+    assert unknown_names("We're a 40-officer force with 300 records.", vocabulary) == ()
+    assert unknown_names("What does GOVERN 1 cover?", vocabulary | {"govern"}) == ()
+
+
 def test_an_unknown_name_weakens_otherwise_strong_evidence() -> None:
     evidence = measure_evidence(
         "How does Detroit confirm facial recognition matches?",
@@ -172,6 +189,56 @@ def test_an_unknown_name_weakens_otherwise_strong_evidence() -> None:
     assert evidence.dense_score == 0.8 and evidence.term_coverage > 0.5
     assert evidence.unknown_names == ("Detroit",)
     assert is_weak(evidence, SETTINGS)
+
+
+# -- permission ---------------------------------------------------------------------------
+EMOTION = "Does the framework allow us to use emotion recognition during suspect interviews?"
+
+
+def test_a_permission_question_answered_by_neighbouring_guidance_is_not_answered() -> None:
+    # pdfs3.tune p3-060: guidance on security and privacy risks, none deciding the use;
+    # "may not" and "cannot" hedge, they do not forbid
+    assert asks_permission(EMOTION)
+    assert not states_permission(
+        EMOTION,
+        [
+            "Organizations may consider leveraging available standards and guidance.",
+            "The data may not be a true representation of the context, and cannot be checked.",
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    "stating",
+    [
+        "It prohibits the use of the agency's name in marketing without written approval.",
+        "Emotion recognition is not permitted in interviews.",
+        "Such uses are banned.",
+        "Only uses authorised by the board may go ahead.",
+    ],
+)
+def test_a_sentence_that_permits_or_forbids_answers_a_permission_question(stating: str) -> None:
+    assert states_permission(EMOTION, ["Training comes first.", stating])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do I decide whether an AI system should be allowed to go ahead to deployment?",
+        "Are we legally obliged to follow this framework?",
+        "Which uses of AI does the policy prohibit absolutely?",
+        "We are not allowed to share data. How do we test the tool?",
+    ],
+)
+def test_other_questions_ask_no_permission(question: str) -> None:
+    """A procedure, an obligation, a list of what is forbidden, a statement before the
+    question: none is answered yes or no by a sentence that permits."""
+    assert not asks_permission(question)
+    assert states_permission(question, ["No sentence permits anything."])
+
+
+def test_a_later_sentence_of_the_question_can_ask_permission() -> None:
+    assert asks_permission("A firm wants our crest in its brochures. Are they allowed to?")
 
 
 # -- names -------------------------------------------------------------------------------
@@ -241,6 +308,13 @@ def test_a_number_about_something_else_does_not_state_the_fine() -> None:
 def test_a_number_next_to_the_anchor_states_the_fine() -> None:
     assert states_quantity(FINE, ["Fines reach 35 million euros or 7% of turnover."])
     assert states_quantity(FINE, ["Nothing here.", "The maximum fine is fifteen million."])
+
+
+def test_a_fine_asked_with_what_is_an_amount() -> None:
+    # pdfs3.tune p3-092
+    question = "What fine can a police force face for deploying a biased AI system?"
+    assert expected_quantity_anchor(question) == "fine"
+    assert not states_quantity(question, ["AI systems can amplify harmful bias."])
 
 
 def test_fine_as_an_adjective_asks_for_no_quantity() -> None:
