@@ -58,6 +58,17 @@ _THEY = re.compile(r"\b(they|them|their|he|she|his|her)\b", re.IGNORECASE)
 _THEY_MAX_TERMS = 3
 _CONTINUES = re.compile(r"^\s*(and|also|but|so|then|what about|how about)\b", re.IGNORECASE)
 _SHORT_QUESTION_TERMS = 1
+# "OK, forget that one. What does the Playbook suggest for ...?": an officer who sets the
+# last question aside asks a new one, whatever "that one" reads like. The opening clause
+# is dropped before the patterns above are read.
+_SETS_ASIDE = re.compile(
+    r"^\W*(?:(?:ok|okay|right|fine|thanks|thank you|anyway)\W+)?"
+    r"(?:forget|ignore|never\s?mind|scratch|drop|leave)\b[^.?!;]{0,30}[.?!;]+\s*"
+    r"|^\W*(?:(?:ok|okay|right|fine|thanks|thank you)\W+)?(?:on\s+)?(?:a|another|an)\s+"
+    r"(?:(?:different|new|other|unrelated|separate)\s+)?(?:question|topic|subject|note|matter)\b"
+    r"[^.?!:;]{0,20}[.?!:;]+\s*",
+    re.IGNORECASE,
+)
 # "Which one should we start with?", "which of these comes first?": a choice among the
 # items of the previous answer (one word between "the" and "one": "the second one").
 _WHICH_ONE = re.compile(
@@ -157,6 +168,7 @@ def retrieval_query(question: str, history: list[str] | None) -> str:
 
 def refers_back(question: str) -> bool:
     """Whether a question leans on the one before (see the patterns above)."""
+    question = _SETS_ASIDE.sub("", question, count=1) or question
     content_terms = len(terms(question))
     return bool(
         _IT.search(question)

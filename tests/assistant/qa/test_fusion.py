@@ -209,6 +209,12 @@ def test_a_follow_up_reaches_the_passage_only_its_context_names(tmp_path: Path) 
         "How should agencies document their decisions about facial recognition vendors?",
         "What does the toolkit say about the retention of body-worn camera footage?",
         "What one step should a new agency take first when buying an AI tool?",
+        # pdfs3.tune p3-112: the officer sets the last question aside in so many words
+        "OK, forget that one. What does the Playbook suggest for letting the public contest "
+        "decisions an AI tool helped make?",
+        "Never mind that. How should agencies document their decisions about vendors?",
+        "Different question: who should own AI risk in a police force?",
+        "On another note, how is training data for face matching audited?",
     ],
 )
 def test_a_new_topic_does_not_lean_on_the_previous_question(question: str) -> None:
@@ -225,6 +231,9 @@ def test_a_new_topic_does_not_lean_on_the_previous_question(question: str) -> No
         "Explain that principle.",
         "Which one should we start with?",
         "Which of these matters most for a small department?",
+        # setting the last answer aside, then pointing back into it all the same
+        "Forget that. What are its risks?",
+        "Never mind. Which of those matters most?",
     ],
 )
 def test_a_question_that_refers_back_leans_on_the_previous_one(question: str) -> None:
