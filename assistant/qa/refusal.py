@@ -16,7 +16,8 @@ questions (`toolkit-assistant eval --calibrate`):
   figure written as one (a percentage, "1 in 6,000"); a "which vendor / provider / company /
   country / state" question needs a quoted sentence naming one of that kind, and a "which
   law" question one naming a law ("... the National AI Initiative Act of 2020"); a yes/no
-  question on whether something is permitted needs a sentence that permits or forbids.
+  question on whether something is permitted needs a sentence that permits or forbids, and
+  one that puts forward a figure of its own ("deleted after 31 days?") a sentence holding it.
 """
 
 from __future__ import annotations
@@ -479,6 +480,23 @@ def asks_permission(question: str) -> bool:
 def states_permission(question: str, sentences: list[str]) -> bool:
     """Whether some quoted sentence permits or forbids, when the question asks whether it may."""
     return not asks_permission(question) or any(_PERMITS.search(s) for s in sentences)
+
+
+# "Should footage analysed by AI be deleted after 31 days?": a question that puts a figure
+# of its own to the documents (a period, a percentage) asks about that figure; a quoted
+# sentence must hold it, or the documents do not decide it.
+_ASKED_FIGURE = re.compile(
+    r"\b(\d[\d,.]*)\s*(?:%|per\s?cent\b|(?:second|minute|hour|day|week|month|year)s?\b)",
+    re.IGNORECASE,
+)
+_FIGURE = re.compile(r"\d[\d,.]*")
+
+
+def states_figure(question: str, sentences: list[str]) -> bool:
+    """Whether some quoted sentence holds each figure the question puts forward."""
+    asked = {m[1].rstrip(".,") for m in _ASKED_FIGURE.finditer(_asking_part(question))}
+    found = {f.rstrip(".,") for s in sentences for f in _FIGURE.findall(s)}
+    return asked <= found
 
 
 def _capitalised(sentence: str) -> list[str]:

@@ -42,6 +42,7 @@ from assistant.qa.refusal import (
     Evidence,
     is_weak,
     measure_evidence,
+    states_figure,
     states_name,
     states_permission,
     states_quantity,
@@ -350,6 +351,8 @@ class Assistant:
                 answer = None  # nor the vendor, place or law asked for
             elif language == "en" and not states_permission(question, shown):
                 answer = None  # nor whether what is asked about is permitted
+            elif not states_figure(question, shown):
+                answer = None  # nor the figure the question puts forward
         if answer is None or answer.refused:
             answer = _refusal(question, passages)
         _in_language(answer, language, snapshot, context)

@@ -17,6 +17,7 @@ from assistant.qa.refusal import (
     expected_quantity_anchor,
     is_weak,
     measure_evidence,
+    states_figure,
     states_name,
     states_permission,
     states_quantity,
@@ -239,6 +240,31 @@ def test_other_questions_ask_no_permission(question: str) -> None:
 
 def test_a_later_sentence_of_the_question_can_ask_permission() -> None:
     assert asks_permission("A firm wants our crest in its brochures. Are they allowed to?")
+
+
+# -- a figure the question puts forward ---------------------------------------------------
+def test_a_figure_put_to_the_documents_must_be_in_the_answer() -> None:
+    # pdfs3.tune p3-098: sentences on privacy risks, none about 31 days
+    question = "Should camera footage analysed by AI be deleted after 31 days to manage privacy?"
+    assert not states_figure(question, ["AI systems can present new risks to privacy."])
+    assert states_figure(question, ["Footage is deleted after 31 days unless it is evidence."])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Should we retrain every 24 hours or once a week?",
+        "Is a 5% error rate acceptable for face matching?",
+    ],
+)
+def test_each_kind_of_figure_is_one_put_forward(question: str) -> None:
+    assert not states_figure(question, ["Models are retrained regularly."])
+
+
+def test_a_figure_in_the_scene_before_the_question_is_not_put_forward() -> None:
+    question = "We bought the tool 2 years ago. Should we review how it performs?"
+    assert states_figure(question, ["Performance is reviewed regularly."])
+    assert states_figure("We're a 40-officer force. How do we test it?", ["Test it."])
 
 
 # -- names -------------------------------------------------------------------------------
