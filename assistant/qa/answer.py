@@ -176,8 +176,9 @@ _ABOUT_THE_DOCUMENT = re.compile(
     r"^(this|the present|these)\s+(?P<noun>guide|document|toolkit|section|chapter|publication|"
     r"playbook|framework|report|resource|annex|book|booklet|paper|material|tool|page|policy|"
     r"checklist|roadmap|primer|note|handbook|manual|glossary|questionnaire|brief|factsheet)s?\b"
-    r"|^the\s+(?P<title>guide|document|toolkit|publication|playbook|framework|booklet|"
-    r"roadmap|primer|handbook|manual|glossary|questionnaire|factsheet)\b"
+    # also after a short lead-in: "Along with the AI RMF, the Playbook is part of ..."
+    r"|^(?:[^,.;:]{1,40},\s+)?the\s+(?P<title>guide|document|toolkit|publication|playbook|"
+    r"framework|booklet|roadmap|primer|handbook|manual|glossary|questionnaire|factsheet)\b"
     r"|\b(disclaimer|not intended to|does not constitute|should not be (construed|"
     r"interpreted)|for (general )?information(al)? purposes|not legal advice|"
     r"without prejudice)\b",
@@ -254,11 +255,26 @@ class _Candidate:
         return len(self.units) > 1
 
 
+# "What does the Playbook suggest for ...?", "according to the framework": the document is
+# where the answer is, not what the question is about; its sentences about itself do not
+# answer ("Along with the AI RMF, the Playbook is part of the NIST Trustworthy ...").
+_DOCUMENT_AS_SOURCE = re.compile(
+    r"\b(?:does|do|did|would|will|can)\s+(?:the|this)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:guide|document|toolkit|publication|playbook|framework|rmf|booklet|roadmap|primer|"
+    r"handbook|manual)\s+(?:say|suggest|recommend|advise|propose|tell|mention|cover|offer|"
+    r"expect|want|ask)\b"
+    r"|\baccording\s+to\s+the\s+(?:[\w-]+\s+){0,3}?(?:guide|document|toolkit|publication|"
+    r"playbook|framework|rmf|booklet|roadmap|primer|handbook|manual)\b",
+    re.I,
+)
+
+
 @dataclass(frozen=True)
 class _Asks:
     """What the question asks for that lets an otherwise barred sentence open."""
 
-    terms: frozenset[str]  # the question's `terms`: a document it names
+    terms: frozenset[str]  # the question's `terms`
+    about: frozenset[str]  # its `terms` but for a document named as the answer's source
     where: bool  # where a topic is written
     source: bool  # a publication to read
     future: bool  # what the publisher will do next
@@ -267,6 +283,7 @@ class _Asks:
     def read(cls, question: str) -> _Asks:
         return cls(
             frozenset(terms(question)),
+            frozenset(terms(_DOCUMENT_AS_SOURCE.sub(" ", question))),
             bool(_WHERE_QUESTION.search(question)),
             bool(_SOURCE_QUESTION.search(question)),
             bool(_FUTURE_QUESTION.search(question) or _DATE_QUESTION.search(question)),
@@ -515,7 +532,7 @@ def _can_open(passage: Passage, group: tuple[Unit, ...], asks: _Asks) -> bool:
     text = group[0].text
     about = _ABOUT_THE_DOCUMENT.search(text)
     noun = about and (about["noun"] or about["title"])
-    if about and not (noun and set(terms(noun)) <= asks.terms):
+    if about and not (noun and set(terms(noun)) <= asks.about):
         return False
     if not asks.where and _points_elsewhere(text):
         return False

@@ -755,3 +755,29 @@ def test_a_sentence_whose_subject_is_the_document_does_not_open() -> None:
     assert cited_lines(answer)[0][0] == rule, answer.answer
     answer = ask("How does the toolkit help drone pilots?", [drone])
     assert cited_lines(answer)[0][0] == about, answer.answer
+
+
+def test_a_sentence_about_the_document_after_a_lead_in_does_not_open() -> None:
+    # pdfs2.tune pdf2-129: "Along with the AI RMF, the Playbook is part of ..."
+    about = (
+        "Along with the guide, the Playbook helps drone pilots suspend a flight that goes wrong."
+    )
+    rule = "Any pilot may suspend a flight."
+    answer = ask("Who may suspend a drone flight that goes wrong?", [passage(f"{about} {rule}")])
+    assert cited_lines(answer)[0][0] == rule, answer.answer
+
+
+def test_a_document_named_as_the_source_does_not_let_its_sentences_about_itself_open() -> None:
+    """ "What does the Playbook suggest for ...?" names where the answer is, not what it is
+    about; "How does the Playbook help ...?" is about the Playbook."""
+    about = "The Playbook helps drone pilots suspend a drone flight that goes wrong."
+    rule = "Any pilot may suspend a flight."
+    drone = passage(f"{about} {rule}")
+    for question in (
+        "What does the Playbook suggest for suspending a drone flight that goes wrong?",
+        "Who may suspend a drone flight that goes wrong, according to the Playbook?",
+    ):
+        answer = ask(question, [drone])
+        assert cited_lines(answer)[0][0] == rule, (question, answer.answer)
+    answer = ask("How does the Playbook help drone pilots?", [drone])
+    assert cited_lines(answer)[0][0] == about, answer.answer
