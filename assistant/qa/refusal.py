@@ -55,6 +55,15 @@ _NOT_NAMES = frozenset(
 # 14110", "ISO/IEC 42001". The corpus may name the series ("ISO") but not that number: the
 # question then asks about a text the corpus does not hold.
 _DESIGNATION = re.compile(r"\b([A-Z][A-Za-z/]*)\s+(\d{2,})\b")
+# A capital opening the question is no name: "In 2025, will the Playbook be revised?"
+_NOT_DESIGNATIONS = frozenset(
+    {
+        "in", "by", "since", "from", "until", "before", "after", "of", "on", "at", "for",
+        "to", "about", "over", "under", "within", "than", "per", "every", "each", "the",
+        "a", "an", "and", "or", "but", "is", "are", "was", "were", "do", "does", "did",
+        "what", "which", "how", "when", "where", "who", "why", "our", "my", "we", "i",
+    }
+)  # fmt: skip
 _POSSESSIVES = frozenset({"our", "my", "your", "their", "his", "her"})
 NUMBER = re.compile(  # a figure, in digits or words
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
@@ -248,7 +257,11 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
         ):
             names.append(word)
         previous = word.lower()
-    names += [m.group() for m in _DESIGNATION.finditer(question) if m[2] not in vocabulary]
+    names += [
+        m.group()
+        for m in _DESIGNATION.finditer(question)
+        if m[2] not in vocabulary and m[1].lower() not in _NOT_DESIGNATIONS
+    ]
     return tuple(names)
 
 
@@ -461,6 +474,8 @@ _PERMISSION_WORDS = frozenset(
         "bans", "banned", "lawful", "unlawful", "illegal",
     }
 )  # fmt: skip
+# "Does the framework allow for local adaptation?": "allow for" enables, it does not permit.
+_ENABLES = re.compile(r"allows?\s+for$")
 _PERMITS = re.compile(  # not "may not", "cannot": hedges, in any guidance
     r"\b(?:allow|permi[st]|forbid|prohibit|lawful|unlawful|illegal|authori[sz])\w*|"
     r"\bban(?:s|ned)?\b",
@@ -472,7 +487,14 @@ def asks_permission(question: str) -> bool:
     """Whether a sentence of the question asks, yes or no, whether something is permitted."""
     for part in _SENTENCE_BREAK.split(_asking_part(question)):
         words = [w.strip(",;:?!.\"'()").lower() for w in part.split()]
-        if words and words[0] in _YES_NO_OPENERS and _PERMISSION_WORDS & set(words):
+        if (
+            words
+            and words[0] in _YES_NO_OPENERS
+            and any(
+                word in _PERMISSION_WORDS and not _ENABLES.match(" ".join(words[i : i + 2]))
+                for i, word in enumerate(words)
+            )
+        ):
             return True
     return False
 

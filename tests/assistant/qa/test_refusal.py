@@ -178,6 +178,8 @@ def test_a_designation_whose_number_the_corpus_lacks_is_an_unknown_name() -> Non
     # a figure after a word that is no name, and a one-digit subcategory number, are not
     assert unknown_names("We're a 40-officer force with 300 records.", vocabulary) == ()
     assert unknown_names("What does GOVERN 1 cover?", vocabulary | {"govern"}) == ()
+    # a year after the word opening the question
+    assert unknown_names("In 2025, will the guidance on training be revised?", vocabulary) == ()
 
 
 def test_an_unknown_name_weakens_otherwise_strong_evidence() -> None:
@@ -229,6 +231,7 @@ def test_a_sentence_that_permits_or_forbids_answers_a_permission_question(statin
         "Are we legally obliged to follow this framework?",
         "Which uses of AI does the policy prohibit absolutely?",
         "We are not allowed to share data. How do we test the tool?",
+        "Does the framework allow for adapting it to a small force?",
     ],
 )
 def test_other_questions_ask_no_permission(question: str) -> None:
