@@ -258,13 +258,15 @@ class _Candidate:
 # "What does the Playbook suggest for ...?", "according to the framework": the document is
 # where the answer is, not what the question is about; its sentences about itself do not
 # answer ("Along with the AI RMF, the Playbook is part of the NIST Trustworthy ...").
+_SOURCE_NOUNS = (
+    r"(?:[\w-]+\s+){0,3}?(?:guide|document|toolkit|publication|playbook|framework|booklet|"
+    r"roadmap|primer|handbook|manual)"
+)
 _DOCUMENT_AS_SOURCE = re.compile(
-    r"\b(?:does|do|did|would|will|can)\s+(?:the|this)\s+(?:[\w-]+\s+){0,3}?"
-    r"(?:guide|document|toolkit|publication|playbook|framework|rmf|booklet|roadmap|primer|"
-    r"handbook|manual)\s+(?:say|suggest|recommend|advise|propose|tell|mention|cover|offer|"
-    r"expect|want|ask)\b"
-    r"|\baccording\s+to\s+the\s+(?:[\w-]+\s+){0,3}?(?:guide|document|toolkit|publication|"
-    r"playbook|framework|rmf|booklet|roadmap|primer|handbook|manual)\b",
+    r"\b(?:does|do|did|would|will|can)\s+(?:the|this)\s+"
+    + _SOURCE_NOUNS
+    + r"\s+(?:say|suggest|recommend|advise|propose|tell|mention|cover|offer|expect|want|ask)\b"
+    r"|\baccording\s+to\s+the\s+" + _SOURCE_NOUNS + r"\b",
     re.I,
 )
 

@@ -475,7 +475,7 @@ _PERMISSION_WORDS = frozenset(
     }
 )  # fmt: skip
 # "Does the framework allow for local adaptation?": "allow for" enables, it does not permit.
-_ENABLES = re.compile(r"allows?\s+for$")
+_ENABLES = frozenset({"allow", "allows"})
 _PERMITS = re.compile(  # not "may not", "cannot": hedges, in any guidance
     r"\b(?:allow|permi[st]|forbid|prohibit|lawful|unlawful|illegal|authori[sz])\w*|"
     r"\bban(?:s|ned)?\b",
@@ -491,7 +491,8 @@ def asks_permission(question: str) -> bool:
             words
             and words[0] in _YES_NO_OPENERS
             and any(
-                word in _PERMISSION_WORDS and not _ENABLES.match(" ".join(words[i : i + 2]))
+                word in _PERMISSION_WORDS
+                and not (word in _ENABLES and words[i + 1 : i + 2] == ["for"])
                 for i, word in enumerate(words)
             )
         ):
@@ -519,6 +520,18 @@ def states_figure(question: str, sentences: list[str]) -> bool:
     asked = {m[1].rstrip(".,") for m in _ASKED_FIGURE.finditer(_asking_part(question))}
     found = {f.rstrip(".,") for s in sentences for f in _FIGURE.findall(s)}
     return asked <= found
+
+
+def states_what_is_asked(question: str, sentences: list[str], english: bool = True) -> bool:
+    """Whether the quoted sentences give the kind of answer the question asks for, beyond a
+    quantity (`states_quantity`): the name of a kind (`states_name`) and whether something
+    is permitted (`states_permission`), read in English wording only, and a figure the
+    question puts forward (`states_figure`), in any language."""
+    if english and not (
+        states_name(question, sentences) and states_permission(question, sentences)
+    ):
+        return False
+    return states_figure(question, sentences)
 
 
 def _capitalised(sentence: str) -> list[str]:

@@ -42,10 +42,8 @@ from assistant.qa.refusal import (
     Evidence,
     is_weak,
     measure_evidence,
-    states_figure,
-    states_name,
-    states_permission,
     states_quantity,
+    states_what_is_asked,
 )
 from assistant.qa.retrieve import HybridRetriever, IndexSnapshot, retrieval_query
 from ingest.embedding import EMBEDDING_DIM, MODEL_NAME, Embedder, return_freed_memory
@@ -347,12 +345,8 @@ class Assistant:
                 question, language, shown
             ):
                 answer = None  # the quantity asked for is not in the answer
-            elif language == "en" and not states_name(question, shown):
-                answer = None  # nor the vendor, place or law asked for
-            elif language == "en" and not states_permission(question, shown):
-                answer = None  # nor whether what is asked about is permitted
-            elif not states_figure(question, shown):
-                answer = None  # nor the figure the question puts forward
+            elif not states_what_is_asked(question, shown, english=language == "en"):
+                answer = None  # nor the name, the permission or the figure asked about
         if answer is None or answer.refused:
             answer = _refusal(question, passages)
         _in_language(answer, language, snapshot, context)

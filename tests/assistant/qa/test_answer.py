@@ -81,6 +81,12 @@ def cited_lines(answer: Answer) -> list[tuple[str, int]]:
     return lines
 
 
+def opener(question: str, *passages: Passage) -> tuple[str, str]:
+    """The answer's first quote, and the whole answer for an assertion's message."""
+    answer = ask(question, list(passages))
+    return cited_lines(answer)[0][0], answer.answer
+
+
 def assert_verbatim(answer: Answer) -> None:
     by_number = {c.n: c for c in answer.citations}
     for text, n in cited_lines(answer):
@@ -696,16 +702,18 @@ def test_a_references_section_is_quoted_only_under_more() -> None:
 def test_a_question_asking_for_a_publication_may_open_with_a_reference() -> None:
     references = passage(_REFERENCE_LINES, page=9, section="Measure > 2.11 > References", dense=0.7)
     guidance = passage(_ANSWERING, page=3, section="Govern > 2.1", dense=0.4)
-    answer = ask("Which publication on drone oversight does it point to?", [references, guidance])
-    assert cited_lines(answer)[0][0] == _REFERENCE_LINES, answer.answer
+    first, shown = opener(
+        "Which publication on drone oversight does it point to?", references, guidance
+    )
+    assert first == _REFERENCE_LINES, shown
 
 
 def test_a_sentence_cut_at_its_start_does_not_open() -> None:
     """ "Table\\n1 lists ...": the PDF's line break cut "Table" off the sentence."""
     cut = "1 lists the categories of drone checks and their subcategories."
     rule = "Drone checks come in three kinds: flight, camera and storage."
-    answer = ask("What are the categories of drone checks?", [passage(f"{cut}\n{rule}")])
-    assert cited_lines(answer)[0][0] == rule, answer.answer
+    first, shown = opener("What are the categories of drone checks?", passage(f"{cut}\n{rule}"))
+    assert first == rule, shown
 
 
 def test_a_list_question_opens_with_a_list_written_inline() -> None:
@@ -713,8 +721,8 @@ def test_a_list_question_opens_with_a_list_written_inline() -> None:
     accepting.": a list in one sentence is a list."""
     words = "Drone risk responses are planned by the unit."
     inline = "Responses to a drone risk include grounding, patching, insuring, or accepting."
-    answer = ask("List the responses to a drone risk.", [passage(f"{words} {inline}")])
-    assert cited_lines(answer)[0][0] == inline, answer.answer
+    first, shown = opener("List the responses to a drone risk.", passage(f"{words} {inline}"))
+    assert first == inline, shown
 
 
 def test_a_yes_no_question_opens_with_the_sentence_that_decides_it() -> None:
@@ -722,39 +730,40 @@ def test_a_yes_no_question_opens_with_the_sentence_that_decides_it() -> None:
     by the sentence that shares the most words with the question."""
     words = "Being open about drone systems supports decisions."
     deciding = "An open drone system is not necessarily fair."
-    answer = ask(
-        "Does being open about a drone system make its decisions fair?",
-        [passage(f"{words} {deciding}")],
-    )
-    assert cited_lines(answer)[0][0] == deciding, answer.answer
+    question = "Does being open about a drone system make its decisions fair?"
+    first, shown = opener(question, passage(f"{words} {deciding}"))
+    assert first == deciding, shown
 
 
 def test_what_the_publisher_plans_opens_only_an_answer_about_what_comes_next() -> None:
     plans = "The drone unit will continue to align its drone checks with the national rules."
     rule = "Drone checks matter because a faulty drone endangers people below."
     drone = passage(f"{plans} {rule}", dense=0.6)
-    answer = ask("Why does the drone unit align its drone checks?", [drone])
-    assert cited_lines(answer)[0][0] == rule, answer.answer
-    answer = ask("Will the drone unit align its drone checks with national rules?", [drone])
-    assert cited_lines(answer)[0][0] == plans, answer.answer
+    first, shown = opener("Why does the drone unit align its drone checks?", drone)
+    assert first == rule, shown
+    first, shown = opener("Will the drone unit align its drone checks with national rules?", drone)
+    assert first == plans, shown
 
 
 def test_a_sentence_pointing_to_a_figure_does_not_open() -> None:
     pointer = "Figure 1 provides examples of drone harms."
     rule = "Harms include injuries below a falling drone."
-    answer = ask("What are examples of drone harms?", [passage(f"{pointer} {rule}")])
-    assert cited_lines(answer)[0][0] == rule, answer.answer
+    first, shown = opener("What are examples of drone harms?", passage(f"{pointer} {rule}"))
+    assert first == rule, shown
+
+
+_SUSPEND = "Any pilot may suspend a flight."
+_WHO_SUSPENDS = "Who may suspend a drone flight that goes wrong?"
 
 
 def test_a_sentence_whose_subject_is_the_document_does_not_open() -> None:
     """ "The Toolkit helps them ...": about the document, unless the question names it."""
     about = "The Toolkit helps drone pilots suspend a drone flight that goes wrong."
-    rule = "Any pilot may suspend a flight."
-    drone = passage(f"{about} {rule}")
-    answer = ask("Who may suspend a drone flight that goes wrong?", [drone])
-    assert cited_lines(answer)[0][0] == rule, answer.answer
-    answer = ask("How does the toolkit help drone pilots?", [drone])
-    assert cited_lines(answer)[0][0] == about, answer.answer
+    drone = passage(f"{about} {_SUSPEND}")
+    first, shown = opener(_WHO_SUSPENDS, drone)
+    assert first == _SUSPEND, shown
+    first, shown = opener("How does the toolkit help drone pilots?", drone)
+    assert first == about, shown
 
 
 def test_a_sentence_about_the_document_after_a_lead_in_does_not_open() -> None:
@@ -762,22 +771,20 @@ def test_a_sentence_about_the_document_after_a_lead_in_does_not_open() -> None:
     about = (
         "Along with the guide, the Playbook helps drone pilots suspend a flight that goes wrong."
     )
-    rule = "Any pilot may suspend a flight."
-    answer = ask("Who may suspend a drone flight that goes wrong?", [passage(f"{about} {rule}")])
-    assert cited_lines(answer)[0][0] == rule, answer.answer
+    first, shown = opener(_WHO_SUSPENDS, passage(f"{about} {_SUSPEND}"))
+    assert first == _SUSPEND, shown
 
 
 def test_a_document_named_as_the_source_does_not_let_its_sentences_about_itself_open() -> None:
     """ "What does the Playbook suggest for ...?" names where the answer is, not what it is
     about; "How does the Playbook help ...?" is about the Playbook."""
     about = "The Playbook helps drone pilots suspend a drone flight that goes wrong."
-    rule = "Any pilot may suspend a flight."
-    drone = passage(f"{about} {rule}")
+    drone = passage(f"{about} {_SUSPEND}")
     for question in (
         "What does the Playbook suggest for suspending a drone flight that goes wrong?",
         "Who may suspend a drone flight that goes wrong, according to the Playbook?",
     ):
-        answer = ask(question, [drone])
-        assert cited_lines(answer)[0][0] == rule, (question, answer.answer)
-    answer = ask("How does the Playbook help drone pilots?", [drone])
-    assert cited_lines(answer)[0][0] == about, answer.answer
+        first, shown = opener(question, drone)
+        assert first == _SUSPEND, (question, shown)
+    first, shown = opener("How does the Playbook help drone pilots?", drone)
+    assert first == about, shown
