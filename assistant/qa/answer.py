@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from assistant.qa.definitions import DEFINED_TERM, spells_out
 from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
 from assistant.qa.refusal import NUMBER, expected_quantity_anchor, gives_quantity
 from assistant.qa.retrieve import in_references_section
@@ -52,25 +53,12 @@ _DEFINITION_QUESTION = re.compile(
     re.I,
 )
 _DEFINES = re.compile(r"\b(is|are|refers to|means|is defined as|describes?)\b", re.I)
-# The term a definition question asks about: "What is TEVV?", "What does 'risk tolerance'
-# mean ...?", "Define residual risk". Bounded: at most eight words.
-_DEFINED_TERM = re.compile(
-    r"^\s*(?:what\s+(?:is|are)\s+(?:an?\s+|the\s+)?|define\s+|what\s+does\s+)"
-    r"['\"\u2018\u201c]?(?P<term>[\w\-]+(?:\s[\w\-]+){0,7}?)['\"\u2019\u201d]?"
-    r"(?:\s+(?:mean|stand for)\b|\s+in\s+the\b|\s+according\b|\s*\?|$)",
-    re.I,
-)
 # A sentence that defines the term names it, then says what it is, within its first words:
 # "Risk tolerance refers to ...", "Residual risk - defined as ...".
 _DEFINING = re.compile(r"\b(is|are|refers? to|means|is defined as|defined as|denotes)\b", re.I)
 _DEFINING_WITHIN_WORDS = 12
 _ARTICLES = frozenset({"a", "an", "the"})
 _DEFINITION_BONUS = 0.12
-# An acronym is defined where it is spelled out: "Test, Evaluation, Verification, and
-# Validation (TEVV) tasks are ..." answers "What is TEVV?" though TEVV does not come first.
-_ACRONYM_LETTERS = (2, 8)
-_ACRONYM_LINKS = frozenset({"and", "of", "for", "the", "to", "in", "on", "a", "an", "by"})
-_WORD_PARTS = re.compile(r"[A-Za-z]+")  # one character class: linear on any input
 # Bibliography lines quoted outside a references section: never the opening sentence.
 _CITATION_LIKE = re.compile(
     # Not "(2022)" alone: "... five dimensions [OECD (2022) ...]" is a sentence that answers.
@@ -563,7 +551,7 @@ def is_caption(text: str) -> bool:
 
 def defines(question: str, sentence: str) -> bool:
     """Whether `sentence` names the term a definition question asks about, then defines it."""
-    match = _DEFINED_TERM.search(question)
+    match = DEFINED_TERM.search(question)
     if match is None:
         return False
     if spells_out(match["term"], sentence):
@@ -594,35 +582,11 @@ def _definition_bonus(question: str, sentence: str) -> float:
     test, evaluation, ... (TEVV)" (not the subject): those get the plain bonus."""
     if not defines(question, sentence):
         return 0.0
-    term = _DEFINED_TERM.search(question)["term"]  # `defines` found it
+    term = DEFINED_TERM.search(question)["term"]  # `defines` found it
     head = " ".join(sentence.split()[:_DEFINING_WITHIN_WORDS])
     if spells_out(term, sentence, at_start=True) and _DEFINING.search(head):
         return 2 * _DEFINITION_BONUS
     return _DEFINITION_BONUS
-
-
-def spells_out(term: str, sentence: str, at_start: bool = False) -> bool:
-    """Whether `sentence` spells out the acronym `term` just before it in brackets:
-    "test, evaluation, verification, and validation (TEVV)", "Privacy-enhancing
-    technologies (“PETs”)", "Organisation for Economic Co-operation and
-    Development (OECD)". Any case as typed; a plural "s" is not a letter of it. With
-    `at_start`, the spelled-out words open the sentence (an article may come first)."""
-    letters = term.upper()
-    low, high = _ACRONYM_LETTERS
-    if not (low <= len(letters) <= high and letters.isalpha()):
-        return False
-    folded = sentence.lower().replace("\u201c", "").replace("\u201d", "").replace('"', "")
-    at = folded.find(f"({term.lower()})")
-    if at < 0:
-        return False
-    wanted = {letters, letters[:-1]} if letters.endswith("S") else {letters}
-    before = folded[:at]
-    # Hyphens split a word into initials ("Privacy-enhancing": P, E) or not ("Co-operation").
-    for words in (_WORD_PARTS.findall(before), before.replace("-", "").split()):
-        initials = "".join(w[0] for w in words if w and w.lower() not in _ACRONYM_LINKS).upper()
-        if any(initials == w if at_start else initials.endswith(w) for w in wanted):
-            return True
-    return False
 
 
 def _opener_first(

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from assistant.qa.definitions import asked_acronym, spells_out
 from assistant.qa.models import Passage
 from assistant.qa.query_adapter import QueryAdapter
 from ingest.embedding import Embedder
@@ -83,6 +84,10 @@ _REFERENCE_SECTION = re.compile(r"\b(references|bibliography|works cited|further
 _QUESTION_SHARE = 0.5  # a passage more than half questions is a checklist, not an answer
 # In units of a first-place RRF score (1 / (rrf_c + 1)) of weight one; tuned on pdfs.tune.
 _NON_ANSWER_DEMOTION = 0.5
+# The same unit: the raise of a passage that spells out the acronym a question asks about
+# ("What does TEVV stand for?"). Such a passage is often in no list: the acronym alone is
+# in dozens of passages, and the question's other words are in none (`pdfs3.tune`).
+_SPELLED_OUT_RAISE = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +357,7 @@ class HybridRetriever:
         scores = self._demoted(snapshot, _rrf(lists.values(), self.settings.rrf_c))
         plain = self._passages(snapshot, _by_score(scores), vector, k)
         if self.adapter is None:
-            named = self._named(snapshot, question, scores)
+            named = self._spelled_out(snapshot, question, self._named(snapshot, question, scores))
             if named is scores:
                 return plain, plain
             return self._passages(snapshot, _by_score(named), vector, k), plain
@@ -375,7 +380,7 @@ class HybridRetriever:
             for chunk_id, score in scores.items()
         }
         both.update(self._demoted(snapshot, {i: extra[i] for i in extra.keys() - both.keys()}))
-        both = self._named(snapshot, question, both)
+        both = self._spelled_out(snapshot, question, self._named(snapshot, question, both))
         return self._passages(snapshot, _by_score(both), vector, k, adapted), plain
 
     def neighbours(
@@ -500,6 +505,31 @@ class HybridRetriever:
             chunk_id: score + boost if snapshot.chunks[chunk_id].doc_id in named else score
             for chunk_id, score in scores.items()
         }
+
+    def _spelled_out(
+        self, snapshot: IndexSnapshot, question: str, scores: dict[str, float]
+    ) -> dict[str, float]:
+        """The fused scores with the passages that spell out the acronym the question asks
+        about ("Test, Evaluation, Verification, and Validation (TEVV)") raised, whether a
+        list found them or not."""
+        acronym = asked_acronym(question)
+        if acronym is None:
+            return scores
+        bracketed = f"({acronym.lower()})"
+        spelled = [
+            chunk_id
+            for chunk_id, chunk in snapshot.chunks.items()
+            if chunk_id not in snapshot.non_answers
+            and bracketed in chunk.text.lower()
+            and spells_out(acronym, chunk.text)
+        ]
+        if not spelled:
+            return scores
+        raise_by = _SPELLED_OUT_RAISE / (self.settings.rrf_c + 1)
+        raised = dict(scores)
+        for chunk_id in spelled:
+            raised[chunk_id] = raised.get(chunk_id, 0.0) + raise_by
+        return raised
 
     def _demoted(self, snapshot: IndexSnapshot, scores: dict[str, float]) -> dict[str, float]:
         """The fused scores with bibliographies and question lists demoted."""

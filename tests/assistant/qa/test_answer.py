@@ -13,7 +13,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from assistant.qa.answer import ExtractiveAnswerer, is_caption, main_sentences, spells_out
+from assistant.qa.answer import ExtractiveAnswerer, is_caption, main_sentences
+from assistant.qa.definitions import asked_acronym, spells_out
 from assistant.qa.models import Answer, Passage
 from assistant.qa.refusal import states_quantity
 from ingest.keyword_index import KeywordIndex, terms
@@ -788,3 +789,20 @@ def test_a_document_named_as_the_source_does_not_let_its_sentences_about_itself_
         assert first == _SUSPEND, (question, shown)
     first, shown = opener("How does the Playbook help drone pilots?", drone)
     assert first == about, shown
+
+
+@pytest.mark.parametrize(
+    ("question", "acronym"),
+    [
+        ("What does TEVV stand for, and what does it cover?", "TEVV"),
+        ("What is TEVV?", "TEVV"),
+        ("What are PETs?", "PETs"),
+        ("TEVV keeps coming up. What does it stand for and mean?", "TEVV"),
+        ("What is the acronym OECD short of?", "OECD"),
+        ("What is the AI lifecycle?", None),  # the term is not the acronym
+        ("What do NIST and OECD stand for?", None),  # two: neither is raised
+        ("Who runs TEVV?", None),
+    ],
+)
+def test_the_acronym_a_question_asks_to_spell_out(question: str, acronym: str | None) -> None:
+    assert asked_acronym(question) == acronym

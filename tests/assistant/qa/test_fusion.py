@@ -321,3 +321,17 @@ def test_documents_are_named_by_a_kind_word_some_titles_hold(question: str, name
         "f": frozenset({"risk", "management", "framework", "guide"}),
     }
     assert named_documents(question, names) == named
+
+
+def test_the_passage_that_spells_out_an_asked_acronym_is_retrieved(tmp_path: Path) -> None:
+    """ "What does TEVV stand for?": the passage where the acronym is spelled out comes
+    into the top passages though neither list found it; one that only uses it does not."""
+    chunks = [
+        chunk("uses", "TEVV results for drones are reviewed by the TEVV board each year."),
+        chunk("spells", "Test, evaluation, verification, and validation (TEVV) runs all year."),
+        *FILLER,
+    ]
+    hybrid = retriever(tmp_path, chunks, dense=["f0", "f1", "f2", "f3", "uses"])
+    top = [p.chunk_id for p in hybrid.retrieve("What does TEVV stand for?", k=3)]
+    assert top[0] == "spells"
+    assert "spells" not in [p.chunk_id for p in hybrid.retrieve("Who reviews TEVV?", k=3)]

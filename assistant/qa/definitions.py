@@ -1,0 +1,69 @@
+"""What a definition question asks about, and where a text spells an acronym out.
+
+Shared by retrieval, which raises the passages that spell out an acronym the question asks
+about, and by the answer, which opens with the sentence that does.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The term a definition question asks about: "What is TEVV?", "What does 'risk tolerance'
+# mean ...?", "Define residual risk". Bounded: at most eight words.
+DEFINED_TERM = re.compile(
+    r"^\s*(?:what\s+(?:is|are)\s+(?:an?\s+|the\s+)?|define\s+|what\s+does\s+)"
+    r"['\"\u2018\u201c]?(?P<term>[\w\-]+(?:\s[\w\-]+){0,7}?)['\"\u2019\u201d]?"
+    r"(?:\s+(?:mean|stand for)\b|\s+in\s+the\b|\s+according\b|\s*\?|$)",
+    re.I,
+)
+
+# An acronym is defined where it is spelled out: "Test, Evaluation, Verification, and
+# Validation (TEVV) tasks are ..." answers "What is TEVV?" though TEVV does not come first.
+_ACRONYM_LETTERS = (2, 8)
+_ACRONYM_LINKS = frozenset({"and", "of", "for", "the", "to", "in", "on", "a", "an", "by"})
+_WORD_PARTS = re.compile(r"[A-Za-z]+")  # one character class: linear on any input
+
+# An acronym as an officer types it: capitals, perhaps a plural "s" ("TEVV", "PETs").
+_TYPED_ACRONYM = re.compile(r"\b[A-Z]{2,8}s?\b")
+# A question that asks for an expansion without making the acronym its term: "TEVV keeps
+# coming up. What does it stand for?"
+_ASKS_EXPANSION = re.compile(r"\bstands?\s+for\b|\bacronym\b|\babbreviation\b", re.I)
+
+
+def asked_acronym(question: str) -> str | None:
+    """The acronym a question asks to have spelled out, as typed: the term of "What is
+    TEVV?" or "What does TEVV mean?", or the one acronym of a question asking what
+    something "stands for". None when the term is not an acronym ("What is the AI
+    lifecycle?") or when a "stands for" question names several."""
+    match = DEFINED_TERM.search(question)
+    if match and _TYPED_ACRONYM.fullmatch(match["term"]):
+        return match["term"]
+    if _ASKS_EXPANSION.search(question):
+        typed = set(_TYPED_ACRONYM.findall(question))
+        if len(typed) == 1:
+            return typed.pop()
+    return None
+
+
+def spells_out(term: str, sentence: str, at_start: bool = False) -> bool:
+    """Whether `sentence` spells out the acronym `term` just before it in brackets:
+    "test, evaluation, verification, and validation (TEVV)", "Privacy-enhancing
+    technologies (“PETs”)", "Organisation for Economic Co-operation and
+    Development (OECD)". Any case as typed; a plural "s" is not a letter of it. With
+    `at_start`, the spelled-out words open the sentence (an article may come first)."""
+    letters = term.upper()
+    low, high = _ACRONYM_LETTERS
+    if not (low <= len(letters) <= high and letters.isalpha()):
+        return False
+    folded = sentence.lower().replace("\u201c", "").replace("\u201d", "").replace('"', "")
+    at = folded.find(f"({term.lower()})")
+    if at < 0:
+        return False
+    wanted = {letters, letters[:-1]} if letters.endswith("S") else {letters}
+    before = folded[:at]
+    # Hyphens split a word into initials ("Privacy-enhancing": P, E) or not ("Co-operation").
+    for words in (_WORD_PARTS.findall(before), before.replace("-", "").split()):
+        initials = "".join(w[0] for w in words if w and w.lower() not in _ACRONYM_LINKS).upper()
+        if any(initials == w if at_start else initials.endswith(w) for w in wanted):
+            return True
+    return False
