@@ -11,7 +11,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,7 +25,8 @@ _VERSION_FILE = "tokenizer_version.txt"
 _LANGUAGES_FILE = "chunk_languages.json"
 # Bump when `terms` changes: an index built with other terms is rebuilt on load.
 # 3: per-language analysis (fr, es, ar) and diacritics folded ("Naïve" == "Naive").
-TOKENIZER_VERSION = "3"
+# 4: British spellings read as American ("organisation" == "organization").
+TOKENIZER_VERSION = "4"
 # Snowball stemmers (PyStemmer) for the four working languages; others are analysed as English.
 _STEMMERS = {"en": "english", "fr": "french", "es": "spanish", "ar": "arabic"}
 
@@ -91,6 +92,23 @@ def fold_diacritics(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=1)
+def _american_spellings() -> Mapping[str, str]:
+    """British English word -> its American spelling (the `eng` package's 1,878 pairs)."""
+    from eng import Fixer, Target
+
+    return Fixer(target=Target.US, content="").words
+
+
+def american_spelling(word: str) -> str:
+    """`word` as American English spells it ("organisation" -> "organization", "analyse"
+    -> "analyze"), else `word`. Officers write British English, the NIST documents American
+    and the Toolkit British: unfolded, their stems differ ("organis" against "organiz"), so
+    a question missed the keyword hits of every passage spelled the other way and counted
+    its own words as missing evidence ("analyse" made a question look out of scope)."""
+    return _american_spellings().get(word, word)
+
+
 def stem_words(words: list[str]) -> list[str]:
     """The English stems `terms` uses, for words already split and lower-cased."""
     return _stemmer().stemWords(words)
@@ -107,7 +125,10 @@ def terms(text: str, language: str = "en") -> list[str]:
     if language == "ar":
         return _stemmer(language).stemWords(words)
     # Folded before stemming too: "données" and "donnees" must reach the same stem.
-    return _stemmer(language).stemWords([fold_diacritics(w) for w in words])
+    folded = [fold_diacritics(w) for w in words]
+    if language not in _STEMMERS or language == "en":
+        folded = [american_spelling(w) for w in folded]
+    return _stemmer(language).stemWords(folded)
 
 
 class KeywordIndexDamagedError(ValueError):

@@ -15,6 +15,21 @@ def test_diacritics_are_folded_in_latin_scripts() -> None:
     assert terms("Les données personnelles", "fr") == terms("Les donnees personnelles", "fr")
 
 
+def test_british_and_american_spellings_are_one_term_in_english_only() -> None:
+    assert terms("Organisations analyse the behaviour of the programme") == terms(
+        "Organizations analyze the behavior of the program"
+    )
+    index = KeywordIndex.build(
+        [("us", "The organization analyzes its AI systems.", "en"), *_FILLER]
+    )
+    assert index.search("How should an organisation analyse its tools?", 1)[0][0] == "us"
+    # French keeps its own words: "centre" is not the American "center" there.
+    assert terms("le centre", "fr") != terms("le center", "fr")
+
+
+_FILLER = [(f"f{n}", f"Procurement clause {n} covers payment dates.", "en") for n in range(4)]
+
+
 def test_french_and_spanish_are_stemmed_and_stop_words_dropped() -> None:
     assert terms("Quels sont les principes fondamentaux ?", "fr") == terms(
         "principe fondamental", "fr"
@@ -53,8 +68,8 @@ def test_languages_survive_save_and_load(tmp_path: Path) -> None:
 
 def test_an_index_of_the_previous_tokenizer_is_rebuilt(tmp_path: Path) -> None:
     KeywordIndex.build([("a", "The principles", "en")]).save(tmp_path)
-    (tmp_path / "tokenizer_version.txt").write_text("2")
-    assert TOKENIZER_VERSION != "2"
+    (tmp_path / "tokenizer_version.txt").write_text("3")
+    assert TOKENIZER_VERSION != "3"
     assert KeywordIndex.load(tmp_path) is None
     assert json.loads((tmp_path / "chunk_ids.json").read_text()) == ["a"]
 
