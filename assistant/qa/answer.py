@@ -42,6 +42,24 @@ _LIST_QUESTION = re.compile(
 _LIST_BONUS = 0.08
 _LAST_ITEM = re.compile(r"(?:and|or)\s")
 _ITEM_WORDS = 3
+# A question asking for the kinds of something: its answer names them ("Risk response
+# options can include mitigating, transferring, avoiding, or accepting."), so a sentence
+# that introduces items is its cue, not one that says what something "is" or "are".
+# The kinds are what is asked when their noun follows the question word: "What are the
+# options ...", "List the ways ...", not "How do we check that our own ways of testing ...".
+# Anchored, three words at most between (word and non-word classes do not overlap).
+_KINDS_QUESTION = re.compile(
+    r"^\s*(?:what|which|list|name)\W+(?:\w+\W+){0,3}?(?:types|kinds|options|ways|forms|"
+    r"examples|sorts)\b",
+    re.IGNORECASE,
+)
+_INTRODUCES_ITEMS = re.compile(
+    r"\b(includes?|including|such as|consists? of|comprises?|are as follows|the following)\b",
+    re.IGNORECASE,
+)
+# A chain of participles is what is done to one thing, not a list of things: "Responses
+# ... are developed, planned, and documented."
+_PARTICIPLE = re.compile(r"(?:and\s+|or\s+)?\w+ed\.?")
 # A reply word opening a sentence, before the next sentence's capital: "No. A small ...",
 # "Yes, the Board ...". Not "No. 17." nor "No matter how ...". Anchored (`match`), linear.
 _REPLY_WORD = re.compile(r"(?:Yes|No)[.,!;:]\s+(?=[A-Z])")
@@ -465,6 +483,9 @@ def _enumerates(sentence: str) -> bool:
     parts = sentence.split(", ")
     if len(parts) < 3 or not _LAST_ITEM.match(parts[-1]):
         return False
+    items = parts[1:]
+    if all(_PARTICIPLE.fullmatch(item.strip()) for item in items[1:]):
+        return False
     return all(len(part.split()) <= _ITEM_WORDS for part in parts[1:-1])
 
 
@@ -475,6 +496,8 @@ def _answer_cue(question: str, quantity: str | None) -> re.Pattern | None:
         return NUMBER
     if _OBLIGATION_QUESTION.search(question):
         return _OBLIGATION
+    if _KINDS_QUESTION.search(question):
+        return _INTRODUCES_ITEMS
     if _DEFINITION_QUESTION.search(question):
         return _DEFINES
     if _YES_NO_QUESTION.match(question):

@@ -13,7 +13,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from assistant.qa.answer import ExtractiveAnswerer, is_caption, main_sentences
+from assistant.qa.answer import (
+    _KINDS_QUESTION,
+    ExtractiveAnswerer,
+    _enumerates,
+    is_caption,
+    main_sentences,
+)
 from assistant.qa.definitions import asked_acronym, spells_out
 from assistant.qa.models import Answer, Passage
 from assistant.qa.refusal import states_quantity
@@ -726,14 +732,37 @@ def test_a_list_question_opens_with_a_list_written_inline() -> None:
     assert first == inline, shown
 
 
-def test_a_yes_no_question_opens_with_the_sentence_that_decides_it() -> None:
-    """ "Does openness make a drone fair?" is decided by "... is not necessarily fair", not
-    by the sentence that shares the most words with the question."""
-    words = "Being open about drone systems supports decisions."
-    deciding = "An open drone system is not necessarily fair."
-    question = "Does being open about a drone system make its decisions fair?"
-    first, shown = opener(question, passage(f"{words} {deciding}"))
-    assert first == deciding, shown
+def test_a_chain_of_participles_is_not_an_inline_list() -> None:
+    assert not _enumerates("Responses to the risks are developed, planned, and documented.")
+    assert _enumerates("Options include mitigating, transferring, avoiding, or accepting.")
+
+
+@pytest.mark.parametrize(
+    ("question", "echo", "answering"),
+    [
+        # "Does openness make a drone fair?" is decided by "... is not necessarily fair",
+        # not by the sentence that shares the most words with the question.
+        (
+            "Does being open about a drone system make its decisions fair?",
+            "Being open about drone systems supports decisions.",
+            "An open drone system is not necessarily fair.",
+        ),
+        # "What are the options ...?" asks for kinds, not for what something "is": the
+        # sentence that introduces them, not one whose "are" is followed by a chain of
+        # participles ("are developed, planned, and documented", no list of things).
+        (
+            "What are the options for responding to a high-priority drone risk?",
+            "Responses to high-priority drone risks are developed, planned, and documented.",
+            "Drone risk response options can include grounding, patching, insuring, or accepting.",
+        ),
+    ],
+    ids=["yes-no", "kinds"],
+)
+def test_the_opener_is_the_sentence_that_answers_the_kind_of_question(
+    question: str, echo: str, answering: str
+) -> None:
+    first, shown = opener(question, passage(f"{echo} {answering}"))
+    assert first == answering, shown
 
 
 def test_what_the_publisher_plans_opens_only_an_answer_about_what_comes_next() -> None:
@@ -806,3 +835,19 @@ def test_a_document_named_as_the_source_does_not_let_its_sentences_about_itself_
 )
 def test_the_acronym_a_question_asks_to_spell_out(question: str, acronym: str | None) -> None:
     assert asked_acronym(question) == acronym
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("What types of response to a high-priority risk are there?", True),
+        ("List the ways we can respond to a high-priority risk.", True),
+        ("What forms can an in-kind contribution take?", True),
+        ("How do we check that our own ways of testing AI tools are sound?", False),
+        ("What are the categories of the MAP function?", False),  # a table's headings
+    ],
+)
+def test_a_question_asks_for_kinds_when_their_noun_follows_the_question_word(
+    question: str, kinds: bool
+) -> None:
+    assert bool(_KINDS_QUESTION.search(question)) is kinds
