@@ -78,6 +78,9 @@ _WHICH_ONE = re.compile(
 )
 _WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
 _FIGURES = re.compile(r"\d+")  # "14110" in "Executive Order 14110": a designation's number
+# An acronym in brackets, its quotes dropped first: "(TEVV)", "(“PETs”)".
+_BRACKETED = re.compile(r"\(([A-Za-z]{2,8})\)")
+_QUOTES = re.compile('["\u201c\u201d]')
 
 # Bibliographies and reference lists: they cite the question's words, never answer them.
 _REFERENCE_SECTION = re.compile(r"\b(references|bibliography|works cited|further reading)\b", re.I)
@@ -107,6 +110,8 @@ class IndexSnapshot:
     positions: dict[tuple[str, int], str] = field(default_factory=dict)
     # document id -> the words of its title and file name ("playbook", "framework").
     document_names: dict[str, frozenset[str]] = field(default_factory=dict)
+    # lower-cased acronym -> the answering chunks that spell it out ("... Validation (TEVV)").
+    spelled_out: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _passage(chunk: StoredChunk, score: float, dense_score: float) -> Passage:
@@ -184,6 +189,22 @@ def refers_back(question: str) -> bool:
         or _WHICH_ONE.search(question)
         or content_terms <= _SHORT_QUESTION_TERMS
     )
+
+
+def _spelled_out_acronyms(
+    chunks: dict[str, StoredChunk], non_answers: frozenset[str]
+) -> dict[str, tuple[str, ...]]:
+    """Lower-cased acronym -> the chunks that spell it out: read once per generation, so a
+    question asking for one costs a lookup, not a pass over the corpus."""
+    found: dict[str, list[str]] = {}
+    for chunk_id, chunk in chunks.items():
+        if chunk_id in non_answers:
+            continue
+        unquoted = _QUOTES.sub("", chunk.text)
+        for acronym in {m.lower() for m in _BRACKETED.findall(unquoted)}:
+            if spells_out(acronym, chunk.text):
+                found.setdefault(acronym, []).append(chunk_id)
+    return {acronym: tuple(ids) for acronym, ids in found.items()}
 
 
 def _rrf(lists: Iterable[tuple[float, list[str]]], rrf_c: int) -> dict[str, float]:
@@ -313,6 +334,7 @@ class HybridRetriever:
             non_answers,
             positions,
             names,
+            _spelled_out_acronyms(chunks, non_answers),
         )
 
     def retrieve(
@@ -513,16 +535,7 @@ class HybridRetriever:
         about ("Test, Evaluation, Verification, and Validation (TEVV)") raised, whether a
         list found them or not."""
         acronym = asked_acronym(question)
-        if acronym is None:
-            return scores
-        bracketed = f"({acronym.lower()})"
-        spelled = [
-            chunk_id
-            for chunk_id, chunk in snapshot.chunks.items()
-            if chunk_id not in snapshot.non_answers
-            and bracketed in chunk.text.lower()
-            and spells_out(acronym, chunk.text)
-        ]
+        spelled = snapshot.spelled_out.get(acronym.lower(), ()) if acronym else ()
         if not spelled:
             return scores
         raise_by = _SPELLED_OUT_RAISE / (self.settings.rrf_c + 1)
