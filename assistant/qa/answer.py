@@ -483,8 +483,8 @@ def _enumerates(sentence: str) -> bool:
     parts = sentence.split(", ")
     if len(parts) < 3 or not _LAST_ITEM.match(parts[-1]):
         return False
-    items = parts[1:]
-    if all(_PARTICIPLE.fullmatch(item.strip()) for item in items[1:]):
+    # parts[1] carries the verb ("are developed"); the items after it are bare participles.
+    if all(_PARTICIPLE.fullmatch(part.strip()) for part in parts[2:]):
         return False
     return all(len(part.split()) <= _ITEM_WORDS for part in parts[1:-1])
 
