@@ -22,6 +22,8 @@ DEFINED_TERM = re.compile(
 _ACRONYM_LETTERS = (2, 8)
 _ACRONYM_LINKS = frozenset({"and", "of", "for", "the", "to", "in", "on", "a", "an", "by"})
 _WORD_PARTS = re.compile(r"[A-Za-z]+")  # one character class: linear on any input
+# An acronym in brackets, once quotes are dropped: "(TEVV)", "(“PETs”)".
+_BRACKETED = re.compile(r"\(([A-Za-z]{2,8})\)")
 
 # An acronym as an officer types it: capitals, perhaps a plural "s" ("TEVV", "PETs").
 _TYPED_ACRONYM = re.compile(r"\b[A-Z]{2,8}s?\b")
@@ -45,6 +47,17 @@ def asked_acronym(question: str) -> str | None:
     return None
 
 
+def _unquoted(text: str) -> str:
+    return text.replace("\u201c", "").replace("\u201d", "").replace('"', "")
+
+
+def spelled_out_acronyms(text: str) -> set[str]:
+    """The acronyms `text` spells out, lower-cased ("tevv" for "Test, Evaluation,
+    Verification, and Validation (TEVV)")."""
+    bracketed = {m.lower() for m in _BRACKETED.findall(_unquoted(text))}
+    return {acronym for acronym in bracketed if spells_out(acronym, text)}
+
+
 def spells_out(term: str, sentence: str, at_start: bool = False) -> bool:
     """Whether `sentence` spells out the acronym `term` just before it in brackets:
     "test, evaluation, verification, and validation (TEVV)", "Privacy-enhancing
@@ -55,7 +68,7 @@ def spells_out(term: str, sentence: str, at_start: bool = False) -> bool:
     low, high = _ACRONYM_LETTERS
     if not (low <= len(letters) <= high and letters.isalpha()):
         return False
-    folded = sentence.lower().replace("\u201c", "").replace("\u201d", "").replace('"', "")
+    folded = _unquoted(sentence.lower())
     at = folded.find(f"({term.lower()})")
     if at < 0:
         return False

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from assistant.qa.definitions import asked_acronym, spells_out
+from assistant.qa.definitions import asked_acronym, spelled_out_acronyms
 from assistant.qa.models import Passage
 from assistant.qa.query_adapter import QueryAdapter
 from ingest.embedding import Embedder
@@ -78,9 +78,6 @@ _WHICH_ONE = re.compile(
 )
 _WORDS = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
 _FIGURES = re.compile(r"\d+")  # "14110" in "Executive Order 14110": a designation's number
-# An acronym in brackets, its quotes dropped first: "(TEVV)", "(“PETs”)".
-_BRACKETED = re.compile(r"\(([A-Za-z]{2,8})\)")
-_QUOTES = re.compile('["\u201c\u201d]')
 
 # Bibliographies and reference lists: they cite the question's words, never answer them.
 _REFERENCE_SECTION = re.compile(r"\b(references|bibliography|works cited|further reading)\b", re.I)
@@ -200,10 +197,8 @@ def _spelled_out_acronyms(
     for chunk_id, chunk in chunks.items():
         if chunk_id in non_answers:
             continue
-        unquoted = _QUOTES.sub("", chunk.text)
-        for acronym in {m.lower() for m in _BRACKETED.findall(unquoted)}:
-            if spells_out(acronym, chunk.text):
-                found.setdefault(acronym, []).append(chunk_id)
+        for acronym in spelled_out_acronyms(chunk.text):
+            found.setdefault(acronym, []).append(chunk_id)
     return {acronym: tuple(ids) for acronym, ids in found.items()}
 
 
@@ -379,7 +374,7 @@ class HybridRetriever:
         scores = self._demoted(snapshot, _rrf(lists.values(), self.settings.rrf_c))
         plain = self._passages(snapshot, _by_score(scores), vector, k)
         if self.adapter is None:
-            named = self._spelled_out(snapshot, question, self._named(snapshot, question, scores))
+            named = self._raised(snapshot, question, scores)
             if named is scores:
                 return plain, plain
             return self._passages(snapshot, _by_score(named), vector, k), plain
@@ -402,7 +397,7 @@ class HybridRetriever:
             for chunk_id, score in scores.items()
         }
         both.update(self._demoted(snapshot, {i: extra[i] for i in extra.keys() - both.keys()}))
-        both = self._spelled_out(snapshot, question, self._named(snapshot, question, both))
+        both = self._raised(snapshot, question, both)
         return self._passages(snapshot, _by_score(both), vector, k, adapted), plain
 
     def neighbours(
@@ -527,6 +522,14 @@ class HybridRetriever:
             chunk_id: score + boost if snapshot.chunks[chunk_id].doc_id in named else score
             for chunk_id, score in scores.items()
         }
+
+    def _raised(
+        self, snapshot: IndexSnapshot, question: str, scores: dict[str, float]
+    ) -> dict[str, float]:
+        """The fused scores with what the question itself points at raised: a document it
+        names, the passages that spell out an acronym it asks about. `scores` itself when
+        it points at nothing."""
+        return self._spelled_out(snapshot, question, self._named(snapshot, question, scores))
 
     def _spelled_out(
         self, snapshot: IndexSnapshot, question: str, scores: dict[str, float]
