@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NIST := ../shared/fixtures/NIST.AI.100-1.pdf
 ENGLISH_ONLY := TOOLKIT_ASSISTANT_RETRIEVAL__MULTILINGUAL=false
 
-.PHONY: run test unit crash llm lint eval adapter corpus bench browser-deps clean
+.PHONY: run test unit crash llm lint eval adapter domain corpus bench browser-deps clean
 
 # torch pinned: an unpinned torch (asked for by sentence-transformers) pulls several GB of
 # CUDA packages; 2.13.0 is the CPU build this machine provides (/opt/wheels, pip's find-links).
@@ -94,6 +94,11 @@ eval: $(STAMP)
 # needs ../shared/fixtures; writes assistant/qa/query_adapter.npz, to commit.
 adapter: $(STAMP)
 	$(PY) -m evals.train_adapter
+
+# The domain model from the questions in evals/training/ (evals/training/README.md): about
+# 15 s; writes assistant/qa/domain.npz, to commit.
+domain: $(STAMP)
+	$(PY) -m evals.train_domain
 
 corpus: $(STAMP)
 	$(PY) tools/render_corpus.py --out corpus

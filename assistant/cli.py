@@ -718,6 +718,7 @@ def _add_user(user: argparse.ArgumentParser) -> None:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from assistant.access.audit import AuditConfigError
+    from assistant.qa.domain import DomainModelError
     from assistant.qa.query_adapter import QueryAdapterError
     from ingest.loaders import LoadError
     from ingest.manifest import ManifestError
@@ -725,6 +726,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     return (
         AuditConfigError,
+        DomainModelError,
         LoadError,
         ManifestError,
         QueryAdapterError,

@@ -30,12 +30,19 @@ def feature_function(assistant: object) -> FeatureFunction | None:
     return None
 
 
+# Not searched: the domain model's floor comes with its training, and it refuses only
+# together with the dense ceiling (assistant/qa/domain.py), not on its own.
+_NOT_THRESHOLDS = frozenset({"domain_score"})
+
+
 def _numeric(features: dict[str, object]) -> dict[str, float]:
     """The features a threshold applies to: `unknown_names` is a list, refused when not empty."""
     return {
         name: float(value)
         for name, value in features.items()
-        if isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and name not in _NOT_THRESHOLDS
     }
 
 

@@ -37,8 +37,9 @@ from assistant.qa.query_adapter import BUNDLED_ADAPTER, save_adapter
 from evals.train_encoder import EPOCHS as ENCODER_EPOCHS
 from evals.train_encoder import train_query_encoder
 
-TRAINING_FILE = Path(__file__).parent / "training" / "synthetic-questions.jsonl"
-ENCODER_ONLY_FILE = Path(__file__).parent / "training" / "encoder-questions.jsonl"
+TRAINING_DIR = Path(__file__).parent / "training"
+TRAINING_FILE = TRAINING_DIR / "synthetic-questions.jsonl"
+ENCODER_ONLY_FILE = TRAINING_DIR / "encoder-questions.jsonl"
 DEFAULT_OUT = Path(__file__).parent.parent / "assistant" / "qa" / BUNDLED_ADAPTER
 LAMBDA = 0.01
 EPOCHS = 200

@@ -242,6 +242,22 @@ class AnswerSettings(BaseModel):
         "cosine of the best passage, per language (e5's cosines run lower in Arabic); "
         "calibrated on evals/sets/sample.{fr,es,ar}.jsonl.",
     )
+    # The domain model's floor is set by its training (assistant/qa/domain.py), not here.
+    # The ceiling is what keeps the check to questions the corpus does not hold: the
+    # far-domain questions of the tune splits find passages at 0.26-0.38, and a document
+    # on the question's own subject would be closer. Not tuned: 0.45 to 1.0 refuse the same.
+    domain_check: bool = Field(
+        True,
+        description="English questions: refuse one whose subject is not AI in policing (a "
+        "model trained on the corpus's questions and on police questions off that subject) "
+        "unless a passage is close in meaning. Off for a corpus on other subjects.",
+    )
+    domain_dense_ceiling: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="The domain check refuses only below this cosine of the best passage.",
+    )
 
 
 class GenerationSettings(BaseModel):

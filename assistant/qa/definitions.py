@@ -47,6 +47,11 @@ def asked_acronym(question: str) -> str | None:
     return None
 
 
+def typed_acronyms(text: str) -> set[str]:
+    """The acronyms typed in `text`, lower-cased as the corpus's vocabulary is: "tevv", "pets"."""
+    return {acronym.lower() for acronym in _TYPED_ACRONYM.findall(text)}
+
+
 def _unquoted(text: str) -> str:
     return text.replace("\u201c", "").replace("\u201d", "").replace('"', "")
 

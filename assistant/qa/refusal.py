@@ -202,6 +202,7 @@ class Evidence:
     term_coverage: float
     unknown_names: tuple[str, ...] = field(default_factory=tuple)
     topic_coverage: float = 1.0  # 1.0 when the question names no topic ("say about X")
+    domain_score: float | None = None  # below 0: off the corpus's subject; None: not judged
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -209,6 +210,7 @@ class Evidence:
             "term_coverage": self.term_coverage,
             "unknown_names": list(self.unknown_names),
             "topic_coverage": self.topic_coverage,
+            "domain_score": self.domain_score,
         }
 
 
@@ -290,12 +292,14 @@ def measure_evidence(
     keyword: KeywordIndex,
     vocabulary: frozenset[str],
     other_language: frozenset[str] = frozenset(),
+    domain_score: float | None = None,
 ) -> Evidence:
     """`other_language`: ids of passages not in the question's language, whose words cannot
-    show whether the topic is covered (an English question about a French guide)."""
+    show whether the topic is covered (an English question about a French guide).
+    `domain_score`: the domain model's (`assistant/qa/domain.py`), carried as it is."""
     names = unknown_names(question, vocabulary)
     if not passages:
-        return Evidence(0.0, 0.0, names)
+        return Evidence(0.0, 0.0, names, domain_score=domain_score)
     question_terms = _content_terms(question)
     evidence_terms: set[str] = set()
     same_language_terms: set[str] = set()
@@ -316,6 +320,7 @@ def measure_evidence(
         round(coverage, 4),
         names,
         round(topic_coverage, 4),
+        domain_score,
     )
 
 
@@ -332,6 +337,11 @@ def is_weak(evidence: Evidence, settings: AnswerSettings) -> bool:
         or evidence.term_coverage < settings.min_term_coverage
         or evidence.topic_coverage < settings.min_topic_coverage
         or bool(evidence.unknown_names)
+        or (
+            evidence.domain_score is not None
+            and evidence.domain_score < 0
+            and evidence.dense_score < settings.domain_dense_ceiling
+        )
     )
 
 

@@ -17,6 +17,8 @@ import numpy as np
 
 from assistant.i18n import LANGUAGE_NAMES, translate
 from assistant.qa.answer import Answerer, ExtractiveAnswerer, main_sentences, unmarked
+from assistant.qa.definitions import typed_acronyms
+from assistant.qa.domain import domain_model
 from assistant.qa.models import (
     REFUSAL_TEXT,
     Answer,
@@ -105,6 +107,8 @@ class Assistant:
         self.retriever = HybridRetriever(
             self.store, settings.retrieval, self.embedder, query_adapter(settings.retrieval)
         )
+        # Read here, so that a broken bundled file is one clear error at start-up.
+        self.domain = domain_model() if settings.answer.domain_check else None
         self.multilingual = MultilingualSide(settings)
         self.multilingual_asked = False
         self._answerer = answerer
@@ -246,7 +250,21 @@ class Assistant:
             passages = self._retrieve_multilingual(question, history, None, snapshot, language)
             return multilingual_evidence(question, passages, snapshot.vocabulary)
         _, passages = self.retriever.retrieve_with_evidence(question, history, None, snapshot)
-        return _english_evidence(question, history, passages, snapshot)
+        return _english_evidence(
+            question, history, passages, snapshot, self._domain_score(question, history, snapshot)
+        )
+
+    def _domain_score(
+        self, question: str, history: list[str] | None, snapshot: IndexSnapshot
+    ) -> float | None:
+        """The domain model's score of an English question (`assistant/qa/domain.py`), read
+        from the vector retrieval made of it; None when the check is off or the question
+        names an acronym the corpus uses: MiniLM reads one it does not know ("What is
+        TEVV?") as off every subject."""
+        if self.domain is None or typed_acronyms(question) & snapshot.vocabulary:
+            return None
+        query = retrieval_query(question, history)
+        return self.domain.score(self.embedder.embed_query(query))  # a cache hit
 
     def ask(self, question: str, history: list[str] | None = None, k: int | None = None) -> Answer:
         for event in self.ask_stream(question, history, k):
@@ -309,7 +327,13 @@ class Assistant:
         retrieved = time.perf_counter()
         yield Retrieved(question, passages)
         if language == "en":
-            evidence = _english_evidence(question, history, evidence_passages, snapshot)
+            evidence = _english_evidence(
+                question,
+                history,
+                evidence_passages,
+                snapshot,
+                self._domain_score(question, history, snapshot),
+            )
             weak = is_weak(evidence, self.settings.answer)
         else:
             evidence = multilingual_evidence(question, passages, snapshot.vocabulary)
@@ -453,7 +477,11 @@ def _in_language(
 
 
 def _english_evidence(
-    question: str, history: list[str] | None, passages: list[Passage], snapshot: IndexSnapshot
+    question: str,
+    history: list[str] | None,
+    passages: list[Passage],
+    snapshot: IndexSnapshot,
+    domain_score: float | None = None,
 ) -> Evidence:
     """The refusal signals of an English question; a passage in another language (a French
     guide) is evidence of meaning, but its words cannot show the question's topic."""
@@ -466,6 +494,7 @@ def _english_evidence(
         snapshot.keyword,
         snapshot.vocabulary,
         other_language,
+        domain_score,
     )
 
 

@@ -46,3 +46,22 @@ def test_only_numeric_evidence_is_calibrated() -> None:
 
     features = feature_function(Assistant())
     assert features("q", None) == {"dense_score": 0.4, "topic_coverage": 1.0}
+
+
+def test_the_domain_score_is_not_a_threshold_to_search() -> None:
+    """Its floor comes with the model, and it may be None (a question it does not judge)."""
+
+    class Evidence:
+        def __init__(self, domain_score: float | None) -> None:
+            self.domain_score = domain_score
+
+        def to_dict(self) -> dict:
+            return {"dense_score": 0.4, "domain_score": self.domain_score}
+
+    class Assistant:
+        def evidence(self, question: str, history) -> Evidence:
+            return Evidence(-1.5 if "patrol" in question else None)
+
+    features = feature_function(Assistant())
+    assert features("When is my patrol car serviced?", None) == {"dense_score": 0.4}
+    assert features("What is TEVV?", None) == {"dense_score": 0.4}

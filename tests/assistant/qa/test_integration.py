@@ -253,3 +253,36 @@ def test_a_count_question_opens_with_the_count(sample_assistant: Assistant) -> N
     sentence that holds the number asked for opens instead (`sample-blind.tune` smp-038)."""
     answer = sample_assistant.ask("How many stages does the procurement checklist have?")
     assert answer.answer.startswith("It follows the procurement process in six stages:")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "When is my patrol car due for its next oil change?",
+        "What is the process for reporting a damaged police radio?",
+        "How should officers record the handover of a prisoner between shifts?",
+    ],
+)
+def test_a_question_off_the_corpus_subject_is_refused(
+    sample_assistant: Assistant, question: str
+) -> None:
+    """Far from AI, such questions found passages as close as officers' paraphrases do, and
+    were answered with quotes on AI governance (assistant/qa/domain.py)."""
+    answer = sample_assistant.ask(question)
+    assert answer.refused, answer.answer
+
+
+def test_police_work_with_an_ai_tool_in_it_is_on_the_corpus_subject(
+    sample_assistant: Assistant,
+) -> None:
+    evidence = sample_assistant.evidence(
+        "Can I run the recording of a suspect interview through the transcription tool?"
+    )
+    assert evidence.domain_score is not None and evidence.domain_score > 0
+
+
+def test_an_acronym_the_corpus_uses_is_not_judged_off_the_subject(
+    sample_assistant: Assistant,
+) -> None:
+    """MiniLM reads an acronym it does not know as off every subject."""
+    assert sample_assistant.evidence("What is CCTV?").domain_score is None

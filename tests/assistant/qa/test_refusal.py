@@ -6,6 +6,8 @@ passages about something else. Both directions are checked.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from assistant.qa.models import Passage
@@ -79,7 +81,18 @@ def test_evidence_serializes_its_signals() -> None:
         "term_coverage": 0.25,
         "unknown_names": ["FBI"],
         "topic_coverage": 1.0,
+        "domain_score": None,
     }
+
+
+def test_a_question_off_the_corpus_subject_is_weak_unless_a_passage_is_close() -> None:
+    # "What's the service interval for our marked patrol vehicles?" found passages at cosine
+    # 0.33 and 0.24 of its words, as close as officers' paraphrases of answered questions.
+    off = Evidence(0.33, 0.24, domain_score=-2.0)
+    assert is_weak(off, SETTINGS)
+    assert not is_weak(replace(off, dense_score=0.6), SETTINGS), "a passage on its subject"
+    assert not is_weak(replace(off, domain_score=0.1), SETTINGS), "on the subject"
+    assert not is_weak(replace(off, domain_score=None), SETTINGS), "not judged"
 
 
 # -- measure_evidence --------------------------------------------------------------------
