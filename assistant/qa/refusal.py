@@ -332,8 +332,10 @@ def _weighted_share(wanted: set[str], found: set[str], keyword: KeywordIndex) ->
 
 
 def is_weak(evidence: Evidence, settings: AnswerSettings) -> bool:
+    on_domain = evidence.domain_score is not None and evidence.domain_score >= 0
     return (
-        evidence.dense_score < settings.min_dense_score
+        evidence.dense_score
+        < (settings.min_dense_score_on_domain if on_domain else settings.min_dense_score)
         or evidence.term_coverage < settings.min_term_coverage
         or evidence.topic_coverage < settings.min_topic_coverage
         or bool(evidence.unknown_names)

@@ -95,6 +95,16 @@ def test_a_question_off_the_corpus_subject_is_weak_unless_a_passage_is_close() -
     assert not is_weak(replace(off, domain_score=None), SETTINGS), "not judged"
 
 
+def test_a_question_on_the_corpus_subject_may_sit_further_from_its_passages() -> None:
+    # pdfs.tune pdf-040, "Which of the four parts is supposed to run underneath all the
+    # others?", is in scope, and its best passage is at cosine 0.17.
+    on = Evidence(0.17, 0.24, domain_score=0.4)
+    assert not is_weak(on, SETTINGS)
+    assert is_weak(replace(on, domain_score=None), SETTINGS), "not judged: the usual floor"
+    assert is_weak(replace(on, domain_score=-0.1), SETTINGS), "off the subject"
+    assert is_weak(replace(on, dense_score=0.14), SETTINGS), "below the subject's floor"
+
+
 # -- measure_evidence --------------------------------------------------------------------
 def test_coverage_is_full_when_the_passages_hold_the_question_terms() -> None:
     evidence = measure_evidence(
