@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NIST := ../shared/fixtures/NIST.AI.100-1.pdf
 ENGLISH_ONLY := TOOLKIT_ASSISTANT_RETRIEVAL__MULTILINGUAL=false
 
-.PHONY: run test unit crash llm lint eval adapter domain corpus bench browser-deps clean
+.PHONY: run test unit crash llm lint eval adapter domain opener corpus bench browser-deps clean
 
 # torch pinned: an unpinned torch (asked for by sentence-transformers) pulls several GB of
 # CUDA packages; 2.13.0 is the CPU build this machine provides (/opt/wheels, pip's find-links).
@@ -99,6 +99,12 @@ adapter: $(STAMP)
 # 15 s; writes assistant/qa/domain.npz, to commit.
 domain: $(STAMP)
 	$(PY) -m evals.train_domain
+
+# The opener adapter from the training questions that name their sentences
+# (evals/training/README.md): needs ../shared/fixtures; about 20 s; writes
+# assistant/qa/opener_adapter.npz, to commit.
+opener: $(STAMP)
+	$(PY) -m evals.train_opener
 
 corpus: $(STAMP)
 	$(PY) tools/render_corpus.py --out corpus

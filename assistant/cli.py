@@ -719,6 +719,7 @@ def _add_user(user: argparse.ArgumentParser) -> None:
 def _known_errors() -> tuple[type[BaseException], ...]:
     from assistant.access.audit import AuditConfigError
     from assistant.qa.domain import DomainModelError
+    from assistant.qa.opener import OpenerAdapterError
     from assistant.qa.query_adapter import QueryAdapterError
     from ingest.loaders import LoadError
     from ingest.manifest import ManifestError
@@ -729,6 +730,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         DomainModelError,
         LoadError,
         ManifestError,
+        OpenerAdapterError,
         QueryAdapterError,
         RefreshInProgressError,
         UsageError,

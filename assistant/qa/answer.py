@@ -16,6 +16,7 @@ import numpy as np
 
 from assistant.qa.definitions import DEFINED_TERM, spells_out
 from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
+from assistant.qa.query_adapter import QueryAdapter
 from assistant.qa.refusal import NUMBER, expected_quantity_anchor, gives_quantity
 from assistant.qa.retrieve import in_references_section
 from ingest.embedding import Embedder
@@ -307,11 +308,13 @@ class ExtractiveAnswerer:
         embedder: Embedder,
         keyword: KeywordIndex,
         boilerplate: frozenset[str] = frozenset(),
+        opener: QueryAdapter | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.keyword = keyword
         self.boilerplate = boilerplate
+        self.opener = opener  # chooses the first sentence (assistant/qa/opener.py)
 
     def answer(self, question: str, passages: list[Passage], history: list[str]) -> Answer:
         asks = _Asks.read(question)
@@ -339,9 +342,9 @@ class ExtractiveAnswerer:
         encodings into cache hits; the texts are exactly what `_score` builds.
         """
         texts = (
-            _context(section, group)
+            encoded
             for section, text in chunks
-            for group in _quotable_groups(split_units(text), self.boilerplate)
+            for _, encoded in quotable_texts(section, text, self.boilerplate)
         )
         return list(dict.fromkeys(texts))
 
@@ -373,11 +376,8 @@ class ExtractiveAnswerer:
         # Re-score only the best few with the encoder: it costs ~10 ms a sentence on a CPU.
         lexical.sort(key=lambda c: c[2] + 0.5 * prior(c[0]), reverse=True)
         top = lexical[: max(1, self.settings.rerank_sentences)]
-        semantic = self._semantic(
-            question,
-            history,
-            [_context(passages[i].section, g) for i, g, _ in top],
-        )
+        texts = [_context(passages[i].section, g) for i, g, _ in top]
+        semantic = self._semantic(question, history, texts)
         lists = bool(_LIST_QUESTION.search(question))
         wants_list = lists or bool(_STEPS_QUESTION.search(question))
         list_bonus = _LIST_BONUS if wants_list else 0.0
@@ -411,6 +411,8 @@ class ExtractiveAnswerer:
             for i, g, lex in lexical[len(top) :]
         ]
         ranked = sorted(scored, key=lambda c: c.score, reverse=True)
+        if self.opener is not None and not history and self.settings.rerank_sentences:
+            ranked = self._adapted_opener_first(question, texts, scored, semantic, ranked)
 
         def coverage(index: int) -> float:
             """The share of the question's weighted words in a passage and its heading."""
@@ -428,6 +430,29 @@ class ExtractiveAnswerer:
         return _suggested_first(
             _opener_first(ranked, passages, coverage), passages, gives_what_is_asked
         )
+
+    def _adapted_opener_first(
+        self,
+        question: str,
+        texts: list[str],
+        scored: list[_Candidate],
+        semantic: np.ndarray,
+        ranked: list[_Candidate],
+    ) -> list[_Candidate]:
+        """`ranked` with the candidate the opener adapter likes best first: its meaning
+        score read as (1 - w) plain + w adapted (`answer.opener_weight`). Only the first
+        place moves; the opener rules that follow (can it open, a suggested sentence) still
+        apply. On the tune splits answer_first_rate rose on five of six sets and fell on
+        none, key_fact_recall unchanged (docs/evals.md)."""
+        assert self.opener is not None
+        vectors = self.embedder.embed_short([question, *texts])  # cache hits: just encoded
+        adapted = vectors[1:] @ self.opener.adapt(vectors[0])
+        weight = _SEMANTIC_WEIGHT * self.settings.opener_weight
+        best = max(
+            range(len(texts)),
+            key=lambda j: scored[j].score + weight * (adapted[j] - semantic[j]),
+        )
+        return [scored[best], *(c for c in ranked if c is not scored[best])]
 
     def _semantic(self, question: str, history: list[str], texts: list[str]) -> np.ndarray:
         if self.settings.rerank_sentences == 0:
@@ -684,6 +709,17 @@ def _continuation(opener: _Candidate, candidates: list[_Candidate]) -> _Candidat
     ):
         return nearest
     return None
+
+
+def quotable_texts(
+    section: str, text: str, boilerplate: frozenset[str] = frozenset()
+) -> list[tuple[str, str]]:
+    """(what would be quoted, what the encoder compares with the question) for each sentence
+    or list of a passage: what `_score` weighs, for training on it (`evals/train_opener.py`)."""
+    return [
+        (" ".join(unit.text for unit in group), _context(section, group))
+        for group in _quotable_groups(split_units(text), boilerplate)
+    ]
 
 
 def _quotable_groups(units: list[Unit], boilerplate: frozenset[str]) -> list[tuple[Unit, ...]]:

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 
+from assistant.qa.bundled import read_arrays
 from ingest.embedding import EMBEDDING_DIM
 
 BUNDLED_DOMAIN = "domain.npz"
@@ -47,16 +47,14 @@ class DomainModel:
 @lru_cache(maxsize=1)
 def domain_model() -> DomainModel:
     """The bundled model, read once per process."""
-    try:
-        bundled = resources.files("assistant.qa") / BUNDLED_DOMAIN
-        with resources.as_file(bundled) as path, np.load(path, allow_pickle=False) as data:
-            weights = data["weights"].astype(np.float32)
-            bias, floor = float(data["bias"]), float(data["floor"])
-    except (OSError, KeyError, ValueError, EOFError) as err:
-        raise DomainModelError(
-            f"{BUNDLED_DOMAIN}: not a domain model ({err}); rebuild it with "
-            "`python -m evals.train_domain` or set answer.domain_check to false"
-        ) from err
+    data = read_arrays(
+        BUNDLED_DOMAIN,
+        ("weights", "bias", "floor"),
+        DomainModelError,
+        "rebuild it with `python -m evals.train_domain` or set answer.domain_check to false",
+    )
+    weights = data["weights"].astype(np.float32)
+    bias, floor = float(data["bias"]), float(data["floor"])
     if weights.shape != (EMBEDDING_DIM,) or not np.isfinite([*weights, bias, floor]).all():
         raise DomainModelError(
             f"{BUNDLED_DOMAIN}: its weights do not fit the encoder's {EMBEDDING_DIM} "

@@ -39,6 +39,7 @@ from assistant.qa.multilingual import (
     states_quantity_any_language,
     warm_sentences,
 )
+from assistant.qa.opener import opener_adapter
 from assistant.qa.query_adapter import query_adapter
 from assistant.qa.refusal import (
     Evidence,
@@ -109,6 +110,7 @@ class Assistant:
         )
         # Read here, so that a broken bundled file is one clear error at start-up.
         self.domain = domain_model() if settings.answer.domain_check else None
+        self.opener = opener_adapter() if settings.answer.opener_weight > 0 else None
         self.multilingual = MultilingualSide(settings)
         self.multilingual_asked = False
         self._answerer = answerer
@@ -155,7 +157,11 @@ class Assistant:
 
     def _build_extractive(self, snapshot: IndexSnapshot) -> ExtractiveAnswerer:
         return ExtractiveAnswerer(
-            self.settings.answer, self.embedder, snapshot.keyword, _boilerplate(snapshot)
+            self.settings.answer,
+            self.embedder,
+            snapshot.keyword,
+            _boilerplate(snapshot),
+            self.opener,
         )
 
     def warm_up(self) -> None:

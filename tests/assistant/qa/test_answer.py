@@ -22,6 +22,7 @@ from assistant.qa.answer import (
 )
 from assistant.qa.definitions import asked_acronym, spells_out
 from assistant.qa.models import Answer, Passage
+from assistant.qa.query_adapter import QueryAdapter
 from assistant.qa.refusal import states_quantity
 from ingest.keyword_index import KeywordIndex, terms
 from ingest.settings import AnswerSettings
@@ -851,3 +852,50 @@ def test_a_question_asks_for_kinds_when_their_noun_follows_the_question_word(
     question: str, kinds: bool
 ) -> None:
     assert bool(_KINDS_QUESTION.search(question)) is kinds
+
+
+# -- the opener adapter ------------------------------------------------------------------
+_DEPLOYMENT = [
+    passage(
+        "Officers who rely on the tool should understand how it reaches its outputs. "
+        "Deployment goes ahead only after the senior responsible owner signs the approval."
+    )
+]
+_DEPLOYMENT_QUESTION = "Can officers rely on the tool before anyone approves it?"
+
+
+def _toward(question: str, sentence: str) -> QueryAdapter:
+    """An adapter that turns `question`'s vector into `sentence`'s."""
+    q, s = HashedBagOfWords().embed_short([question, sentence])
+    return QueryAdapter(np.outer(q, s - q).astype(np.float32), frozenset())
+
+
+def test_the_opener_adapter_chooses_the_first_sentence() -> None:
+    plain = answerer(_DEPLOYMENT)
+    first, _ = cited_lines(plain.answer(_DEPLOYMENT_QUESTION, _DEPLOYMENT, []))[0]
+    assert first.startswith("Officers who rely"), "the plain scoring prefers shared words"
+    adapted = replace_opener(plain, _toward(_DEPLOYMENT_QUESTION, "signs the approval"))
+    answer = adapted.answer(_DEPLOYMENT_QUESTION, _DEPLOYMENT, [])
+    first, _ = cited_lines(answer)[0]
+    assert first.startswith("Deployment goes ahead only after"), answer.answer
+    assert_verbatim(answer)
+
+
+def test_the_opener_adapter_leaves_a_follow_up_alone() -> None:
+    """Its training questions stand alone: the previous question would mislead it."""
+    adapted = replace_opener(
+        answerer(_DEPLOYMENT), _toward(_DEPLOYMENT_QUESTION, "signs the approval")
+    )
+    answer = adapted.answer(_DEPLOYMENT_QUESTION, _DEPLOYMENT, ["Who owns the tool?"])
+    first, _ = cited_lines(answer)[0]
+    assert first.startswith("Officers who rely"), answer.answer
+
+
+def replace_opener(extractive: ExtractiveAnswerer, opener: QueryAdapter) -> ExtractiveAnswerer:
+    return ExtractiveAnswerer(
+        extractive.settings.model_copy(update={"opener_weight": 1.0}),
+        extractive.embedder,
+        extractive.keyword,
+        extractive.boilerplate,
+        opener,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.qa import domain
+from assistant.qa import bundled, domain
 from assistant.qa.definitions import typed_acronyms
 from ingest.embedding import EMBEDDING_DIM
 
@@ -25,7 +25,7 @@ def test_the_score_is_the_log_odds_less_the_floor() -> None:
 @pytest.mark.parametrize(
     ("content", "why"),
     [
-        (b"not a numpy file", "not a domain model"),
+        (b"not a numpy file", "cannot be read"),
         (None, "its weights do not fit"),
     ],
 )
@@ -37,7 +37,7 @@ def test_a_broken_model_file_is_one_clear_error(
         np.savez(path, weights=np.ones(3), bias=0.0, floor=0.0)
     else:
         path.write_bytes(content)
-    monkeypatch.setattr(domain.resources, "files", lambda package: tmp_path)
+    monkeypatch.setattr(bundled.resources, "files", lambda package: tmp_path)
     domain.domain_model.cache_clear()
     try:
         with pytest.raises(domain.DomainModelError, match=why) as raised:
