@@ -534,13 +534,38 @@ def states_figure(question: str, sentences: list[str]) -> bool:
     return asked <= found
 
 
+# "What's the legal threshold for a stop-and-search when a predictive tool flags someone?":
+# a threshold asked for is answered only by a sentence that sets one, with a figure or the
+# word itself; sentences on stop-and-search statistics do not. Asked: the word within five
+# words after "what" or "which" in the asking clause, not "What do we do when the score
+# passes the threshold?". Read by words, not a regex: no backtracking.
+_THRESHOLD_WORDS = frozenset({"threshold", "thresholds", "cut-off", "cut-offs", "cutoff"})
+_SETS_THRESHOLD = re.compile(r"\b(?:threshold|cut-?off)s?\b|\b\d", re.I)  # not "P2"
+
+
+def asks_threshold(question: str) -> bool:
+    words = [w.strip("?.,;:'\"").lower() for w in _asking_part(question).split()]
+    return any(
+        word in ("what", "which", "what's") and _THRESHOLD_WORDS & set(words[i + 1 : i + 6])
+        for i, word in enumerate(words)
+    )
+
+
+def states_threshold(question: str, sentences: list[str]) -> bool:
+    """Whether some quoted sentence sets a threshold, when the question asks for one."""
+    return not asks_threshold(question) or any(_SETS_THRESHOLD.search(s) for s in sentences)
+
+
 def states_what_is_asked(question: str, sentences: list[str], english: bool = True) -> bool:
     """Whether the quoted sentences give the kind of answer the question asks for, beyond a
     quantity (`states_quantity`): the name of a kind (`states_name`) and whether something
-    is permitted (`states_permission`), read in English wording only, and a figure the
-    question puts forward (`states_figure`), in any language."""
+    is permitted (`states_permission`) and a threshold (`states_threshold`), read in
+    English wording only, and a figure the question puts forward (`states_figure`), in any
+    language."""
     if english and not (
-        states_name(question, sentences) and states_permission(question, sentences)
+        states_name(question, sentences)
+        and states_permission(question, sentences)
+        and states_threshold(question, sentences)
     ):
         return False
     return states_figure(question, sentences)

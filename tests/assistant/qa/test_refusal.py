@@ -15,6 +15,7 @@ from assistant.qa.refusal import (
     Evidence,
     asked_topic,
     asks_permission,
+    asks_threshold,
     expected_name_kind,
     expected_quantity_anchor,
     is_weak,
@@ -23,6 +24,8 @@ from assistant.qa.refusal import (
     states_name,
     states_permission,
     states_quantity,
+    states_threshold,
+    states_what_is_asked,
     unknown_names,
 )
 from ingest.keyword_index import KeywordIndex
@@ -593,3 +596,31 @@ def test_a_measure_asked_for_needs_a_figure_beside_it() -> None:
     assert not states_quantity(question, ["Drones over crowds are tested before deployment."])
     assert states_quantity(question, ["Drones keep an altitude of at least 50 metres."])
     assert expected_quantity_anchor("Does the age of a suspect matter for bias?") is None
+
+
+def test_a_threshold_asked_for_needs_a_sentence_that_sets_one() -> None:
+    # sample-blind.tune smp-076: answered with sentences on stop-and-search statistics.
+    question = (
+        "What's the legal threshold for a stop-and-search when a predictive tool flags someone?"
+    )
+    statistics = [
+        "An agency could publish stop and search statistics by area.",
+        "P2 Over-policing.",
+    ]
+    assert asks_threshold(question)
+    assert not states_threshold(question, statistics), '"P2" is no figure'
+    assert states_threshold(question, ["The threshold is reasonable suspicion."])
+    assert states_threshold(question, ["A score of 12 or more is reviewed."])
+    assert not states_what_is_asked(question, statistics)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What do we do when the score passes the threshold?",
+        "Is there a threshold for reviewing the tool?",
+        "Who sets the cut-off?",
+    ],
+)
+def test_a_threshold_mentioned_is_not_one_asked_for(question: str) -> None:
+    assert not asks_threshold(question)
