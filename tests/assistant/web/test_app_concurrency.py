@@ -72,7 +72,9 @@ def test_after_pre_embedding_a_new_question_encodes_only_itself(
     assert assistant.pre_embed_sentences(limit=100_000) > 500
     spy = _EncodeSpy(embedding._model())
     monkeypatch.setattr(embedding, "_model", lambda: spy)
-    question = "What must a force weigh before flying drones over a peaceful protest march?"
+    # Not drones over a march (the question before 2026-12-07): the corpus says nothing on
+    # drones, and the domain model now has it refused.
+    question = "What must a force weigh before using face matching at a peaceful protest march?"
     answer = assistant.ask(question)
     assert not answer.refused and answer.citations
     assert spy.texts == [question], "every candidate sentence came from the pre-embedded cache"
