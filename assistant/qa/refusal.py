@@ -544,6 +544,7 @@ _SETS_THRESHOLD = re.compile(r"\b(?:threshold|cut-?off)s?\b|\b\d", re.I)  # not 
 
 
 def asks_threshold(question: str) -> bool:
+    """Whether the question asks what a threshold or cut-off is."""
     words = [w.strip("?.,;:'\"").lower() for w in _asking_part(question).split()]
     return any(
         word in ("what", "which", "what's") and _THRESHOLD_WORDS & set(words[i + 1 : i + 6])
