@@ -89,8 +89,9 @@ def _kept(
     return kept
 
 
-def corpus_vectors(corpus: Path) -> tuple[list[str], np.ndarray]:
-    """Every passage id of `corpus`'s eval store and its stored vector."""
+def eval_store(corpus: Path):
+    """`corpus`'s eval store, built or refreshed first as `eval` does, and its current
+    generation: what the training questions' passage ids name."""
     from evals.runner import eval_settings
     from ingest.refresh import refresh
     from ingest.settings import load_settings
@@ -99,7 +100,12 @@ def corpus_vectors(corpus: Path) -> tuple[list[str], np.ndarray]:
     settings = eval_settings(load_settings(), corpus, None)
     refresh([corpus], settings)
     store = Store.open(settings)
-    generation = store.current().generation
+    return store, store.current().generation
+
+
+def corpus_vectors(corpus: Path) -> tuple[list[str], np.ndarray]:
+    """Every passage id of `corpus`'s eval store and its stored vector."""
+    store, generation = eval_store(corpus)
     ids = [chunk.id for chunk in store.iter_chunks(generation)]
     stored = store.embeddings(generation, ids)
     return ids, np.stack([stored[i] for i in ids]).astype(np.float32)

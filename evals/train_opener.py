@@ -39,6 +39,7 @@ from evals.train_adapter import (
     SEED,
     TEMPERATURE,
     TRAINING_FILE,
+    eval_store,
     read_questions,
 )
 
@@ -48,15 +49,7 @@ HELD_OUT_SHARE = 0.2
 
 def corpus_chunks(corpus: Path) -> dict[str, tuple[str, str]]:
     """chunk id -> (section, text) of `corpus`'s eval store."""
-    from evals.runner import eval_settings
-    from ingest.refresh import refresh
-    from ingest.settings import load_settings
-    from ingest.store import Store
-
-    settings = eval_settings(load_settings(), corpus, None)
-    refresh([corpus], settings)
-    store = Store.open(settings)
-    generation = store.current().generation
+    store, generation = eval_store(corpus)
     return {chunk.id: (chunk.section, chunk.text) for chunk in store.iter_chunks(generation)}
 
 

@@ -377,7 +377,7 @@ class ExtractiveAnswerer:
         lexical.sort(key=lambda c: c[2] + 0.5 * prior(c[0]), reverse=True)
         top = lexical[: max(1, self.settings.rerank_sentences)]
         texts = [_context(passages[i].section, g) for i, g, _ in top]
-        semantic = self._semantic(question, history, texts)
+        semantic, vectors = self._semantic(question, history, texts)
         lists = bool(_LIST_QUESTION.search(question))
         wants_list = lists or bool(_STEPS_QUESTION.search(question))
         list_bonus = _LIST_BONUS if wants_list else 0.0
@@ -411,8 +411,8 @@ class ExtractiveAnswerer:
             for i, g, lex in lexical[len(top) :]
         ]
         ranked = sorted(scored, key=lambda c: c.score, reverse=True)
-        if self.opener is not None and not history and self.settings.rerank_sentences:
-            ranked = self._adapted_opener_first(question, texts, scored, semantic, ranked)
+        if self.opener is not None and vectors is not None:
+            ranked = self._adapted_opener_first(vectors, scored, semantic, ranked)
 
         def coverage(index: int) -> float:
             """The share of the question's weighted words in a passage and its heading."""
@@ -433,8 +433,7 @@ class ExtractiveAnswerer:
 
     def _adapted_opener_first(
         self,
-        question: str,
-        texts: list[str],
+        vectors: np.ndarray,
         scored: list[_Candidate],
         semantic: np.ndarray,
         ranked: list[_Candidate],
@@ -443,27 +442,31 @@ class ExtractiveAnswerer:
         score read as (1 - w) plain + w adapted (`answer.opener_weight`). Only the first
         place moves; the opener rules that follow (can it open, a suggested sentence) still
         apply. On the tune splits answer_first_rate rose on five of six sets and fell on
-        none, key_fact_recall unchanged (docs/evals.md)."""
+        none, key_fact_recall unchanged (docs/evals.md). `vectors`: the question's, then
+        the re-scored candidates' (`_semantic`)."""
         assert self.opener is not None
-        vectors = self.embedder.embed_short([question, *texts])  # cache hits: just encoded
         adapted = vectors[1:] @ self.opener.adapt(vectors[0])
         weight = _SEMANTIC_WEIGHT * self.settings.opener_weight
         best = max(
-            range(len(texts)),
+            range(len(semantic)),
             key=lambda j: scored[j].score + weight * (adapted[j] - semantic[j]),
         )
         return [scored[best], *(c for c in ranked if c is not scored[best])]
 
-    def _semantic(self, question: str, history: list[str], texts: list[str]) -> np.ndarray:
+    def _semantic(
+        self, question: str, history: list[str], texts: list[str]
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Each text's meaning score, and for a question that stands alone the vectors it
+        was read from, the question's first (the opener adapter reads them again)."""
         if self.settings.rerank_sentences == 0:
-            return np.zeros(len(texts))
+            return np.zeros(len(texts)), None
         if not history:
             vectors = self.embedder.embed_short([question, *texts])
-            return vectors[1:] @ vectors[0]
+            return vectors[1:] @ vectors[0], vectors
         # A follow-up is scored mostly on its own words: the previous question only says
         # what "it" or "that approval" refers to, and alone it pulls back the old answer.
         vectors = self.embedder.embed_short([question, f"{history[-1]} {question}", *texts])
-        return 0.6 * (vectors[2:] @ vectors[0]) + 0.4 * (vectors[2:] @ vectors[1])
+        return 0.6 * (vectors[2:] @ vectors[0]) + 0.4 * (vectors[2:] @ vectors[1]), None
 
     # -- selection --------------------------------------------------------------------
     def _select(

@@ -292,14 +292,12 @@ def measure_evidence(
     keyword: KeywordIndex,
     vocabulary: frozenset[str],
     other_language: frozenset[str] = frozenset(),
-    domain_score: float | None = None,
 ) -> Evidence:
     """`other_language`: ids of passages not in the question's language, whose words cannot
-    show whether the topic is covered (an English question about a French guide).
-    `domain_score`: the domain model's (`assistant/qa/domain.py`), carried as it is."""
+    show whether the topic is covered (an English question about a French guide)."""
     names = unknown_names(question, vocabulary)
     if not passages:
-        return Evidence(0.0, 0.0, names, domain_score=domain_score)
+        return Evidence(0.0, 0.0, names)
     question_terms = _content_terms(question)
     evidence_terms: set[str] = set()
     same_language_terms: set[str] = set()
@@ -320,7 +318,6 @@ def measure_evidence(
         round(coverage, 4),
         names,
         round(topic_coverage, 4),
-        domain_score,
     )
 
 

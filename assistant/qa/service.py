@@ -490,18 +490,19 @@ def _english_evidence(
     domain_score: float | None = None,
 ) -> Evidence:
     """The refusal signals of an English question; a passage in another language (a French
-    guide) is evidence of meaning, but its words cannot show the question's topic."""
+    guide) is evidence of meaning, but its words cannot show the question's topic.
+    `domain_score`: the domain model's (`Assistant._domain_score`)."""
     other_language = frozenset(
         p.chunk_id for p in passages if snapshot.keyword.language_of(p.chunk_id) not in ("", "en")
     )
-    return measure_evidence(
+    evidence = measure_evidence(
         retrieval_query(question, history),
         passages,
         snapshot.keyword,
         snapshot.vocabulary,
         other_language,
-        domain_score,
     )
+    return replace(evidence, domain_score=domain_score)
 
 
 def _cited_chunk_ids(answer: Answer, passages: list[Passage]) -> tuple[str, ...]:
