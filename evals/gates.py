@@ -47,6 +47,7 @@ GATES = (
     Gate("pdfs-heldout", "pdfs.heldout.jsonl", corpus="fixtures", english_only=True),
     Gate("pdfs2-heldout", "pdfs2.heldout.jsonl", corpus="fixtures", english_only=True),
     Gate("pdfs3-heldout", "pdfs3.heldout.jsonl", corpus="fixtures", english_only=True),
+    Gate("pdfs4-heldout", "pdfs4.heldout.jsonl", corpus="fixtures", english_only=True),
 )
 
 

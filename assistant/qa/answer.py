@@ -183,9 +183,13 @@ _ABOUT_THE_DOCUMENT = re.compile(
     r"^(this|the present|these)\s+(?P<noun>guide|document|toolkit|section|chapter|publication|"
     r"playbook|framework|report|resource|annex|book|booklet|paper|material|tool|page|policy|"
     r"checklist|roadmap|primer|note|handbook|manual|glossary|questionnaire|brief|factsheet)s?\b"
-    # also after a short lead-in: "Along with the AI RMF, the Playbook is part of ..."
-    r"|^(?:[^,.;:]{1,40},\s+)?the\s+(?P<title>guide|document|toolkit|publication|playbook|"
+    # also after a short lead-in ("Along with the AI RMF, the Playbook is part of ...")
+    # and with its name's capitalised words ("An online companion resource to the AI RMF,
+    # the NIST AI RMF Playbook, is available ...", "The AI Toolkit consists of ...").
+    r"|^(?:[^,.;:]{1,60},\s+)?the\s+(?-i:(?:[A-Z][\w-]*\s+){0,4})(?P<title>guide|document|toolkit|publication|playbook|"
     r"framework|booklet|roadmap|primer|handbook|manual|glossary|questionnaire|factsheet)\b"
+    # how a document is to be used: "Playbook users can create tailored guidance ..."
+    r"|^(?P<users>playbook|framework|toolkit|guide)\s+users\s+(?:can|may)\b"
     r"|\b(disclaimer|not intended to|does not constitute|should not be (construed|"
     r"interpreted)|for (general )?information(al)? purposes|not legal advice|"
     r"without prejudice)\b",
@@ -277,6 +281,21 @@ _DOCUMENT_AS_SOURCE = re.compile(
     re.I,
 )
 
+# "Who paid for this guidance to be written?": a question about the document itself, which
+# the sentences about it answer ("The AI Toolkit was produced ... with European Union
+# funding") whatever name they give it.
+_THIS_DOCUMENT = re.compile(
+    r"\bthis\s+(?:guidance|guide|document|toolkit|publication|playbook|framework|booklet|"
+    r"roadmap|primer|handbook|manual|report)\b",
+    re.I,
+)
+_DOCUMENT_NOUNS = frozenset(
+    {
+        "guide", "document", "toolkit", "publication", "playbook", "framework", "booklet",
+        "roadmap", "primer", "handbook", "manual", "glossary", "questionnaire", "factsheet",
+    }
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class _Asks:
@@ -290,9 +309,13 @@ class _Asks:
 
     @classmethod
     def read(cls, question: str) -> _Asks:
+        unsourced = _DOCUMENT_AS_SOURCE.sub(" ", question)
+        itself = _THIS_DOCUMENT.search(unsourced)
         return cls(
             frozenset(terms(question)),
-            frozenset(terms(_DOCUMENT_AS_SOURCE.sub(" ", question))),
+            frozenset(terms(unsourced)).union(
+                t for noun in (_DOCUMENT_NOUNS if itself else ()) for t in terms(noun)
+            ),
             bool(_WHERE_QUESTION.search(question)),
             bool(_SOURCE_QUESTION.search(question)),
             bool(_FUTURE_QUESTION.search(question) or _DATE_QUESTION.search(question)),
@@ -572,7 +595,7 @@ def _can_open(passage: Passage, group: tuple[Unit, ...], asks: _Asks) -> bool:
     # them cost the NIST set 0.05 of answer_first_rate.
     text = group[0].text
     about = _ABOUT_THE_DOCUMENT.search(text)
-    noun = about and (about["noun"] or about["title"])
+    noun = about and (about["noun"] or about["title"] or about["users"])
     if about and not (noun and set(terms(noun)) <= asks.about):
         return False
     if not asks.where and _points_elsewhere(text):

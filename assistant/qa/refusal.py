@@ -193,6 +193,8 @@ _KIND_FOLLOWERS = frozenset(
     }
 )  # fmt: skip
 _ASKED_KINDS = _NAME_KINDS | _LAW_KINDS
+_NAME_JOINERS = frozenset({"of", "on", "and", "for"})
+_LAW_NAME_WORDS = 8  # "National Artificial Intelligence Initiative Act": five
 _KIND_MODIFIERS = 2  # "Which cloud provider", "which US states", "what facial-recognition company"
 
 
@@ -244,7 +246,9 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
     """Capitalised words and acronyms that the corpus never uses, except where the capital
     says nothing about a name: a word that opens a sentence, a rank or title ("the
     Sergeant"), a title-case word after "our" ("our Chief wants ..."), "OK", and a
-    compound whose capitalised parts the corpus uses ("AI-powered")."""
+    compound whose capitalised parts the corpus uses ("AI-powered"); an owner the corpus
+    never writes with its capital ("the Met's", `_owner_unknown`); and a law or a
+    designation the corpus never names ("the Equality Act", "Executive Order 14110")."""
     names = []
     previous = ""
     for word, name, opens_sentence in _read_words(question):
@@ -256,15 +260,59 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
             and name.lower() not in _NOT_NAMES
             and name.lower() not in vocabulary
             and any(p[:1].isupper() and p.lower() not in vocabulary for p in name.split("-"))
-        ):
+        ) or _owner_unknown(word, name, opens_sentence or after_possessive, vocabulary):
             names.append(word)
         previous = word.lower()
+    # A law the corpus never names, by the name the question gives it: each of its words
+    # may be in the corpus ("equality", "data", "protection", "act"), the law is not.
+    names += [law for law in law_names(question) if law not in vocabulary]
     names += [
         m.group()
         for m in _DESIGNATION.finditer(question)
         if m[2] not in vocabulary and m[1].lower() not in _NOT_DESIGNATIONS
     ]
     return tuple(names)
+
+
+def law_names(text: str, suffixes: bool = False) -> list[str]:
+    """The laws `text` names, lower-cased: the capitalised words before a law's title
+    ("Equality Act", "Data Protection Act", "National Artificial Intelligence Initiative
+    Act"), with "of", "on" or "and" between them ("Freedom of Information Act"). A word that
+    opens a sentence is not part of the name. With `suffixes`, each name's shorter endings
+    too ("initiative act"): what a question may call a law the corpus names in full. Read
+    as words, not by a regex: no backtracking over a long text."""
+    names = []
+    run: list[str] = []
+    for _, name, opens in _read_words(text):
+        if name in _LAW_TITLES and not opens and run:
+            while run and run[0].lower() in _NAME_JOINERS:
+                run = run[1:]
+            starts = range(len(run)) if suffixes else range(min(1, len(run)))
+            names += [
+                " ".join([*run[i:], name]).lower()
+                for i in starts
+                if run[i].lower() not in _NAME_JOINERS
+            ]
+            run = []
+        elif opens or not (name[0].isupper() or (run and name in _NAME_JOINERS)):
+            run = []
+        else:
+            run = [*run, name][-_LAW_NAME_WORDS:]
+    return names
+
+
+def _owner_unknown(word: str, name: str, exempt: bool, vocabulary: frozenset[str]) -> bool:
+    """ "What's the Met's current policy on ...?": a capitalised word with a possessive is a
+    name, an owner's, even when the corpus has the word in lower case ("met"); it is known
+    only as the corpus writes it with its capital ("NIST's", "the Playbook's")."""
+    return (
+        word != name
+        and not exempt
+        and name[0].isupper()
+        and name.lower() not in _NOT_NAMES
+        and name not in vocabulary
+        and name.upper() not in vocabulary
+    )
 
 
 def _read_words(text: str) -> Iterator[tuple[str, str, bool]]:
@@ -395,9 +443,16 @@ def _after_how_much(question: str) -> list[str]:
 
 
 def _asks_a_degree(following: list[str]) -> bool:
-    """ "How much should we lean on ...", "how much AI risk is acceptable": no amount asked."""
+    """ "How much should we lean on ...", "how much AI risk is acceptable", "how much of the
+    reasoning should we give them": no amount asked; "how much of our annual IT budget" is
+    one (a `_QUANTITY_NOUNS` noun follows)."""
     return bool(following) and (
-        following[0] in _MODALS or bool(_ACCEPTABILITY & set(following[:_DEGREE_WINDOW]))
+        following[0] in _MODALS
+        or (
+            following[0] == "of"
+            and not _QUANTITY_NOUNS.search(" ".join(following[1:_DEGREE_WINDOW]))
+        )
+        or bool(_ACCEPTABILITY & set(following[:_DEGREE_WINDOW]))
     )
 
 

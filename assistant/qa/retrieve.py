@@ -37,6 +37,7 @@ import numpy as np
 from assistant.qa.definitions import asked_acronym, spelled_out_acronyms
 from assistant.qa.models import Passage
 from assistant.qa.query_adapter import QueryAdapter
+from assistant.qa.refusal import law_names
 from ingest.embedding import Embedder
 from ingest.keyword_index import KeywordIndex, KeywordIndexDamagedError, terms
 from ingest.refresh import keyword_dir
@@ -100,7 +101,10 @@ class IndexSnapshot:
     corpus_kind: str
     chunks: dict[str, StoredChunk]
     keyword: KeywordIndex
-    vocabulary: frozenset[str]  # every lower-cased word and figure of the corpus: unknown names
+    # Every lower-cased word and figure of the corpus, the laws it names ("initiative
+    # act", `refusal.law_names`) and its capitalised words as written ("NIST",
+    # "Playbook"): what `refusal.unknown_names` finds unknown.
+    vocabulary: frozenset[str]
     sentences: SentenceIndex | None = None  # None for a store built before they existed
     non_answers: frozenset[str] = frozenset()  # bibliography and question-list chunks
     # (document id, ordinal) -> chunk id: the passages next to one (`neighbours`).
@@ -300,6 +304,13 @@ class HybridRetriever:
             for c in chunks.values()
             for pattern in (_WORDS, _FIGURES)
             for word in pattern.findall(f"{c.title} {c.section} {c.text}")
+        ) | frozenset(law for c in chunks.values() for law in law_names(c.text, suffixes=True))
+        # and the capitalised words as written ("Playbook", "NIST"): an owner's name
+        vocabulary |= frozenset(
+            word.removesuffix("'s")
+            for c in chunks.values()
+            for word in _WORDS.findall(f"{c.title} {c.section} {c.text}")
+            if word[0].isupper()
         )
         try:
             sentences = SentenceIndex.load(folder)

@@ -806,6 +806,27 @@ def test_a_sentence_about_the_document_after_a_lead_in_does_not_open() -> None:
     assert first == _SUSPEND, shown
 
 
+def test_a_sentence_about_the_document_by_its_full_name_or_its_users_does_not_open() -> None:
+    # pdfs3.tune p3-112: "An online companion resource to the AI RMF, the NIST AI RMF
+    # Playbook, is available to help ...", then "Playbook users can create ..."
+    for about in (
+        "An online companion resource to the drone guide, the NIST Drone Flight Playbook, "
+        "helps drone pilots suspend a flight that goes wrong.",
+        "Playbook users can suspend a drone flight that goes wrong with its help.",
+    ):
+        first, shown = opener(_WHO_SUSPENDS, passage(f"{about} {_SUSPEND}"))
+        assert first == _SUSPEND, shown
+
+
+def test_a_question_about_this_document_lets_its_sentences_about_it_open() -> None:
+    # sample s-006: "Who put up the money to get this guidance written in the first place?"
+    about = "The Toolkit was written by the pilots' union with money from the city."
+    other = "Drone pilots may suspend a flight when the money for it runs out."
+    question = "Who put up the money to get this guidance written?"
+    first, shown = opener(question, passage(f"{about} {other}"))
+    assert first == about, shown
+
+
 def test_a_document_named_as_the_source_does_not_let_its_sentences_about_itself_open() -> None:
     """ "What does the Playbook suggest for ...?" names where the answer is, not what it is
     about; "How does the Playbook help ...?" is about the Playbook."""

@@ -19,6 +19,7 @@ from assistant.qa.refusal import (
     expected_name_kind,
     expected_quantity_anchor,
     is_weak,
+    law_names,
     measure_evidence,
     states_figure,
     states_name,
@@ -46,7 +47,13 @@ TEXTS = [
     "Officers receive training before using any AI tool.",
 ]
 KEYWORD = KeywordIndex.build((str(i), t) for i, t in enumerate(TEXTS))
-VOCABULARY = frozenset(w.lower().strip(".,") for t in TEXTS for w in t.split())
+# As the retriever builds it: the words, the laws the texts name ("ai act"), and the
+# capitalised words as written ("AI", "Act").
+VOCABULARY = (
+    frozenset(w.lower().strip(".,") for t in TEXTS for w in t.split())
+    | frozenset(law for t in TEXTS for law in law_names(t, suffixes=True))
+    | frozenset(w.strip(".,") for t in TEXTS for w in t.split() if w[0].isupper())
+)
 
 
 # -- is_weak ---------------------------------------------------------------------------
@@ -195,6 +202,7 @@ def test_a_designation_whose_number_the_corpus_lacks_is_an_unknown_name() -> Non
     """pdfs3.tune p3-093, p3-080: the corpus names executive orders and ISO standards, but
     not these; the passages about AI Act obligations do not say what those texts require."""
     vocabulary = VOCABULARY | {"executive", "order", "iso/iec", "iso", "iec", "13960", "27001"}
+    vocabulary |= {"executive order"}  # a law the corpus names (`law_names`)
     question = "What does Executive Order 14110 require agencies to do about AI risk?"
     assert unknown_names(question, vocabulary) == ("Order 14110",)
     question = "Which ISO/IEC 42001 clauses match the AI Act's obligations?"
@@ -206,6 +214,45 @@ def test_a_designation_whose_number_the_corpus_lacks_is_an_unknown_name() -> Non
     assert unknown_names("What does GOVERN 1 cover?", vocabulary | {"govern"}) == ()
     # a year after the word opening the question
     assert unknown_names("In 2025, will the guidance on training be revised?", vocabulary) == ()
+
+
+def test_a_law_the_corpus_never_names_is_an_unknown_name() -> None:
+    """pdfs4.tune pdf4-036, pdf4-084: every word of "Equality Act" and "Data Protection
+    Act" is in the corpus (it names the "National Artificial Intelligence Initiative Act"),
+    the laws are not; the passages on bias and automated decisions do not say what they
+    require."""
+    cited = "As directed by the National Artificial Intelligence Initiative Act of 2020, ..."
+    assert law_names(cited) == ["national artificial intelligence initiative act"]
+    known = frozenset(law_names(cited, suffixes=True))
+    assert "initiative act" in known and "intelligence initiative act" in known
+    vocabulary = VOCABULARY | known | {"equality", "data", "protection", "act", "part"}
+    vocabulary |= {"initiative", "nist", "ethics", "2010", "2018"}
+    question = "Which section of the Equality Act 2010 covers algorithmic bias in policing?"
+    assert unknown_names(question, vocabulary) == ("equality act",)
+    question = "What does Part 3 of the Data Protection Act 2018 say about automated decisions?"
+    assert unknown_names(question, vocabulary) == ("data protection act",)
+    # the corpus's own law, by a shorter name; a law's title alone; a code of one's own
+    assert unknown_names("What does the Initiative Act direct NIST to do?", vocabulary) == ()
+    assert unknown_names("Which Act directed the framework?", vocabulary) == ()
+    assert unknown_names("Does our Code of Ethics cover it?", vocabulary) == ()
+    assert law_names("Does the Freedom of Information Act apply?") == ["freedom of information act"]
+
+
+def test_an_owner_is_a_name_the_corpus_must_write_with_its_capital() -> None:
+    """pdfs4.tune pdf4-070: "the Met's current policy": the corpus has "met" in lower case
+    only. An owner the corpus writes with its capital is known."""
+    vocabulary = VOCABULARY | {"met", "current", "policy", "nist", "playbook"}
+    vocabulary |= {"NIST", "Playbook", "INTERPOL"}
+    question = "What's the Met's current policy on facial recognition?"
+    assert unknown_names(question, vocabulary) == ("Met's",)
+    for question in (
+        "What is NIST's advice on facial recognition?",
+        "What is the Playbook's advice on facial recognition?",
+        "What is the Interpol's advice on facial recognition?",  # "INTERPOL" as written
+        "Our Chief's view on facial recognition?",  # an opening word, a rank
+        "What is our Chief's view on facial recognition?",  # after "our"
+    ):
+        assert unknown_names(question, vocabulary | {"interpol", "view"}) == (), question
 
 
 def test_an_unknown_name_weakens_otherwise_strong_evidence() -> None:
@@ -376,6 +423,18 @@ def test_fine_as_an_adjective_asks_for_no_quantity() -> None:
     question = "Is it fine to use facial recognition at a protest?"
     assert expected_quantity_anchor(question) is None
     assert states_quantity(question, ["No sentence states a number."])
+
+
+def test_how_much_of_asks_a_share_not_an_amount() -> None:
+    """pdfs4.tune pdf4-024 was refused for want of a number: "how much of the reasoning"
+    asks for a degree. A share of an amount still asks for the amount (pdfs2.tune pdf2-075)."""
+    question = (
+        "Officers on the ground want to know why the tool flagged a particular person. "
+        "How much of the reasoning should we be able to give them?"
+    )
+    assert expected_quantity_anchor(question) is None
+    question = "How much of our annual IT budget should be ring-fenced for AI risk management?"
+    assert expected_quantity_anchor(question) is not None
 
 
 @pytest.mark.parametrize(
