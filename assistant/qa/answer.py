@@ -186,8 +186,9 @@ _ABOUT_THE_DOCUMENT = re.compile(
     # also after a short lead-in ("Along with the AI RMF, the Playbook is part of ...")
     # and with its name's capitalised words ("An online companion resource to the AI RMF,
     # the NIST AI RMF Playbook, is available ...", "The AI Toolkit consists of ...").
-    r"|^(?:[^,.;:]{1,60},\s+)?the\s+(?-i:(?:[A-Z][\w-]*\s+){0,4})(?P<title>guide|document|toolkit|publication|playbook|"
-    r"framework|booklet|roadmap|primer|handbook|manual|glossary|questionnaire|factsheet)\b"
+    r"|^(?:[^,.;:]{1,60},\s+)?the\s+(?-i:(?:[A-Z][\w-]*\s+){0,4})"
+    r"(?P<title>guide|document|toolkit|publication|playbook|framework|booklet|roadmap|primer|"
+    r"handbook|manual|glossary|questionnaire|factsheet)\b"
     # how a document is to be used: "Playbook users can create tailored guidance ..."
     r"|^(?P<users>playbook|framework|toolkit|guide)\s+users\s+(?:can|may)\b"
     r"|\b(disclaimer|not intended to|does not constitute|should not be (construed|"

@@ -277,7 +277,7 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
 def law_names(text: str, suffixes: bool = False) -> list[str]:
     """The laws `text` names, lower-cased: the capitalised words before a law's title
     ("Equality Act", "Data Protection Act", "National Artificial Intelligence Initiative
-    Act"), with "of", "on" or "and" between them ("Freedom of Information Act"). A word that
+    Act"), with "of", "on", "and" or "for" between them ("Freedom of Information Act"). A word that
     opens a sentence is not part of the name. With `suffixes`, each name's shorter endings
     too ("initiative act"): what a question may call a law the corpus names in full. Read
     as words, not by a regex: no backtracking over a long text."""
