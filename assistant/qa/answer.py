@@ -138,12 +138,13 @@ _AUXILIARIES_AND_VERBS = (
     "describe describes show shows list lists"
 )
 _VERBS = frozenset(_AUXILIARIES_AND_VERBS.split())
-# "Do we have to ...?", "Are we legally obliged to ...?": the answer says whether it is an
-# obligation ("The Framework is intended to be voluntary", "functions may be performed in
-# any order", "neither a checklist nor ...").
+# "Do we have to ...?", "Are we legally obliged to ...?", "Is following it a legal
+# requirement?": the answer says whether it is an obligation ("The Framework is intended
+# to be voluntary", "functions may be performed in any order", "neither a checklist nor
+# ...").
 _OBLIGATION_QUESTION = re.compile(
     r"^\s*(do|does|are|is|must|should)\b.*\b(have to|has to|must|obliged|obligated|required|"
-    r"mandatory|compulsory)\b",
+    r"requirement|binding|mandatory|compulsory)\b",
     re.I,
 )
 _OBLIGATION = re.compile(

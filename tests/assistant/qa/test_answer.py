@@ -686,6 +686,21 @@ def test_an_obligation_question_opens_with_the_sentence_that_decides_it() -> Non
     assert cited_lines(answer)[0][0] == deciding, answer.answer
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # pdfs3.tune p3-090: "Is following the NIST AI RMF a legal requirement for ...?"
+        "Is following the drone checklist a legal requirement before each flight?",
+        "Is the drone checklist binding before each flight?",
+    ],
+)
+def test_a_requirement_question_is_an_obligation_question(question: str) -> None:
+    words = "Crews check their drones before every flight."
+    deciding = "The drone checklist is voluntary."
+    answer = ask(question, [passage(f"{words} {deciding}")])
+    assert cited_lines(answer)[0][0] == deciding, answer.answer
+
+
 def test_a_figure_number_is_not_the_count_a_question_asks_for() -> None:
     figure = "Drone check categories (shown in Figure 4) are tied to each unit's flights."
     listing = "Drone check categories include: flight, camera and storage."
