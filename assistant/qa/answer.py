@@ -180,6 +180,11 @@ _PRIOR_WEIGHT = 0.2
 # Sentences about the document itself, and disclaimers: true, but never the answer.
 # "The Toolkit helps them exercise that responsibility ..." too, for the nouns that name a
 # document only ("the tool", "the policy", "the report" in a sentence are often a system's).
+# The nouns that are a document's own name ("the Playbook", "the Toolkit").
+_DOCUMENT_TITLES = (
+    "guide", "document", "toolkit", "publication", "playbook", "framework", "booklet",
+    "roadmap", "primer", "handbook", "manual", "glossary", "questionnaire", "factsheet",
+)  # fmt: skip
 _ABOUT_THE_DOCUMENT = re.compile(
     r"^(this|the present|these)\s+(?P<noun>guide|document|toolkit|section|chapter|publication|"
     r"playbook|framework|report|resource|annex|book|booklet|paper|material|tool|page|policy|"
@@ -188,8 +193,7 @@ _ABOUT_THE_DOCUMENT = re.compile(
     # and with its name's capitalised words ("An online companion resource to the AI RMF,
     # the NIST AI RMF Playbook, is available ...", "The AI Toolkit consists of ...").
     r"|^(?:[^,.;:]{1,60},\s+)?the\s+(?-i:(?:[A-Z][\w-]*\s+){0,4})"
-    r"(?P<title>guide|document|toolkit|publication|playbook|framework|booklet|roadmap|primer|"
-    r"handbook|manual|glossary|questionnaire|factsheet)\b"
+    rf"(?P<title>{'|'.join(_DOCUMENT_TITLES)})\b"
     # how a document is to be used: "Playbook users can create tailored guidance ..."
     r"|^(?P<users>playbook|framework|toolkit|guide)\s+users\s+(?:can|may)\b"
     r"|\b(disclaimer|not intended to|does not constitute|should not be (construed|"
@@ -291,12 +295,7 @@ _THIS_DOCUMENT = re.compile(
     r"roadmap|primer|handbook|manual|report)\b",
     re.I,
 )
-_DOCUMENT_NOUNS = frozenset(
-    {
-        "guide", "document", "toolkit", "publication", "playbook", "framework", "booklet",
-        "roadmap", "primer", "handbook", "manual", "glossary", "questionnaire", "factsheet",
-    }
-)  # fmt: skip
+_DOCUMENT_TERMS = frozenset(t for title in _DOCUMENT_TITLES for t in terms(title))
 
 
 @dataclass(frozen=True)
@@ -315,9 +314,7 @@ class _Asks:
         itself = _THIS_DOCUMENT.search(unsourced)
         return cls(
             frozenset(terms(question)),
-            frozenset(terms(unsourced)).union(
-                t for noun in (_DOCUMENT_NOUNS if itself else ()) for t in terms(noun)
-            ),
+            frozenset(terms(unsourced)) | (_DOCUMENT_TERMS if itself else frozenset()),
             bool(_WHERE_QUESTION.search(question)),
             bool(_SOURCE_QUESTION.search(question)),
             bool(_FUTURE_QUESTION.search(question) or _DATE_QUESTION.search(question)),

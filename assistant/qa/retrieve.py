@@ -115,6 +115,21 @@ class IndexSnapshot:
     spelled_out: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+def _vocabulary(chunks: Iterable[StoredChunk]) -> frozenset[str]:
+    """`IndexSnapshot.vocabulary`, in one reading of each chunk: its words lower-cased, its
+    capitalised words as written ("Playbook", "NIST": an owner's name), its figures, and
+    the laws it names (`refusal.law_names`)."""
+    found: set[str] = set()
+    for chunk in chunks:
+        text = f"{chunk.title} {chunk.section} {chunk.text}"
+        words = _WORDS.findall(text)
+        found.update(word.lower() for word in words)
+        found.update(word.removesuffix("'s") for word in words if word[0].isupper())
+        found.update(_FIGURES.findall(text))
+        found.update(law_names(chunk.text, suffixes=True))
+    return frozenset(found)
+
+
 def _passage(chunk: StoredChunk, score: float, dense_score: float) -> Passage:
     return Passage(
         chunk_id=chunk.id,
@@ -299,19 +314,7 @@ class HybridRetriever:
                 (c.id, f"{c.title} {c.section} {c.text}") for c in chunks.values()
             )
             keyword.save(folder)
-        vocabulary = frozenset(
-            word.lower()
-            for c in chunks.values()
-            for pattern in (_WORDS, _FIGURES)
-            for word in pattern.findall(f"{c.title} {c.section} {c.text}")
-        ) | frozenset(law for c in chunks.values() for law in law_names(c.text, suffixes=True))
-        # and the capitalised words as written ("Playbook", "NIST"): an owner's name
-        vocabulary |= frozenset(
-            word.removesuffix("'s")
-            for c in chunks.values()
-            for word in _WORDS.findall(f"{c.title} {c.section} {c.text}")
-            if word[0].isupper()
-        )
+        vocabulary = _vocabulary(chunks.values())
         try:
             sentences = SentenceIndex.load(folder)
         except SentenceIndexDamagedError as err:

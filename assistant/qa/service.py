@@ -256,9 +256,7 @@ class Assistant:
             passages = self._retrieve_multilingual(question, history, None, snapshot, language)
             return multilingual_evidence(question, passages, snapshot.vocabulary)
         _, passages = self.retriever.retrieve_with_evidence(question, history, None, snapshot)
-        return _english_evidence(
-            question, history, passages, snapshot, self._domain_score(question, history, snapshot)
-        )
+        return self._english_evidence(question, history, passages, snapshot)
 
     def _domain_score(
         self, question: str, history: list[str] | None, snapshot: IndexSnapshot
@@ -271,6 +269,30 @@ class Assistant:
             return None
         query = retrieval_query(question, history)
         return self.domain.score(self.embedder.embed_query(query))  # a cache hit
+
+    def _english_evidence(
+        self,
+        question: str,
+        history: list[str] | None,
+        passages: list[Passage],
+        snapshot: IndexSnapshot,
+    ) -> Evidence:
+        """The refusal signals of an English question, the domain model's score among them; a
+        passage in another language (a French guide) is evidence of meaning, but its words
+        cannot show the question's topic."""
+        other_language = frozenset(
+            p.chunk_id
+            for p in passages
+            if snapshot.keyword.language_of(p.chunk_id) not in ("", "en")
+        )
+        evidence = measure_evidence(
+            retrieval_query(question, history),
+            passages,
+            snapshot.keyword,
+            snapshot.vocabulary,
+            other_language,
+        )
+        return replace(evidence, domain_score=self._domain_score(question, history, snapshot))
 
     def ask(self, question: str, history: list[str] | None = None, k: int | None = None) -> Answer:
         for event in self.ask_stream(question, history, k):
@@ -333,13 +355,7 @@ class Assistant:
         retrieved = time.perf_counter()
         yield Retrieved(question, passages)
         if language == "en":
-            evidence = _english_evidence(
-                question,
-                history,
-                evidence_passages,
-                snapshot,
-                self._domain_score(question, history, snapshot),
-            )
+            evidence = self._english_evidence(question, history, evidence_passages, snapshot)
             weak = is_weak(evidence, self.settings.answer)
         else:
             evidence = multilingual_evidence(question, passages, snapshot.vocabulary)
@@ -480,29 +496,6 @@ def _in_language(
         names = ", ".join(translate(LANGUAGE_NAMES[o], language) for o in others)
         line = translate(_QUOTES_IN, language).format(language=names)
         answer.notice = f"{answer.notice}\n{line}".strip() if answer.notice else line
-
-
-def _english_evidence(
-    question: str,
-    history: list[str] | None,
-    passages: list[Passage],
-    snapshot: IndexSnapshot,
-    domain_score: float | None = None,
-) -> Evidence:
-    """The refusal signals of an English question; a passage in another language (a French
-    guide) is evidence of meaning, but its words cannot show the question's topic.
-    `domain_score`: the domain model's (`Assistant._domain_score`)."""
-    other_language = frozenset(
-        p.chunk_id for p in passages if snapshot.keyword.language_of(p.chunk_id) not in ("", "en")
-    )
-    evidence = measure_evidence(
-        retrieval_query(question, history),
-        passages,
-        snapshot.keyword,
-        snapshot.vocabulary,
-        other_language,
-    )
-    return replace(evidence, domain_score=domain_score)
 
 
 def _cited_chunk_ids(answer: Answer, passages: list[Passage]) -> tuple[str, ...]:
