@@ -48,6 +48,7 @@ GATES = (
     Gate("pdfs2-heldout", "pdfs2.heldout.jsonl", corpus="fixtures", english_only=True),
     Gate("pdfs3-heldout", "pdfs3.heldout.jsonl", corpus="fixtures", english_only=True),
     Gate("pdfs4-heldout", "pdfs4.heldout.jsonl", corpus="fixtures", english_only=True),
+    Gate("pdfs5-heldout", "pdfs5.heldout.jsonl", corpus="fixtures", english_only=True),
 )
 
 

@@ -232,12 +232,15 @@ class AnswerSettings(BaseModel):
     # out-of-scope questions (docs/evals.md, "Refusal"). Lowered to 0.01 on 2026-12-06, once
     # the names, topic and quantity checks were in: on every tune and regression set each
     # out-of-scope question under 0.03 was refused by another signal as well, and the one
-    # question refused by this floor alone was in scope (pdfs.tune pdf-096, 0.017).
+    # question refused by this floor alone was in scope (pdfs.tune pdf-096, 0.017). Off (0)
+    # since 2026-12-07: on a fifth blind round it refused "Why is it so hard to put a solid
+    # number on how risky an AI tool is?" (cosine 0.66, whose words the passages put
+    # otherwise), and no out-of-scope question of any tune or regression set relied on it.
     min_dense_score: float = Field(
         0.25, ge=0, le=1, description="Refuse below this cosine similarity of the best passage."
     )
     min_term_coverage: float = Field(
-        0.01, ge=0, le=1, description="Refuse when the evidence covers less of the question."
+        0.0, ge=0, le=1, description="Refuse when the evidence covers less of the question."
     )
     # Calibrated on the tune splits: the two out-of-scope "say about" questions of
     # pdfs.tune cover 0.00 and 0.05 of their topic's words; the in-scope ones of every tune

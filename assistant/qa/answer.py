@@ -67,7 +67,7 @@ _REPLY_WORD = re.compile(r"(?:Yes|No)[.,!;:]\s+(?=[A-Z])")
 # "How do I ...": the steps, which documents give as a list.
 _STEPS_QUESTION = re.compile(r"^\s*how\s+(do|does|should|can|would)\b|\b(steps|process)\b", re.I)
 _DEFINITION_QUESTION = re.compile(
-    r"^\s*(what\s+(is|are|does)\b(?!.*\b(role|purpose|difference)\b)|define\b|"
+    r"^\s*(what(['\u2019]s|\s+(is|are|does))\b(?!.*\b(role|purpose|difference)\b)|define\b|"
     r"what\s+do\s+(you|we)\s+mean\b)|\bmean(s|ing)?\b.*\?\s*$",
     re.I,
 )

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 
-# The term a definition question asks about: "What is TEVV?", "What does 'risk tolerance'
-# mean ...?", "Define residual risk". Bounded: at most eight words.
+# The term a definition question asks about: "What is TEVV?", "What's TEVV? It keeps coming
+# up.", "What does 'risk tolerance' mean ...?", "Define residual risk". Bounded: at most
+# eight words.
 DEFINED_TERM = re.compile(
-    r"^\s*(?:what\s+(?:is|are)\s+(?:an?\s+|the\s+)?|define\s+|what\s+does\s+)"
+    r"^\s*(?:what(?:['\u2019]s|\s+(?:is|are))\s+(?:an?\s+|the\s+)?|define\s+|what\s+does\s+)"
     r"['\"\u2018\u201c]?(?P<term>[\w\-]+(?:\s[\w\-]+){0,7}?)['\"\u2019\u201d]?"
     r"(?:\s+(?:mean|stand for)\b|\s+in\s+the\b|\s+according\b|\s*\?|$)",
     re.I,

@@ -41,7 +41,8 @@ _QUESTION_SCAFFOLDING = (
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
 # Capitalised in officers' questions without being names the corpus must hold: ranks and
 # titles ("the Sergeant asked ..."), the executive roles' initials ("Should the CIO own AI
-# risk?"), "OK" ("Is it OK to ...?") and "I'm", "I've", ...
+# risk?"), "OK" ("Is it OK to ...?"), "I'm", "I've", ..., and days and months ("on a busy
+# Saturday night"), which are dates, not names.
 _NOT_NAMES = frozenset(
     {
         "ok", "okay", "chief", "sergeant", "sheriff", "inspector", "constable", "detective",
@@ -49,6 +50,9 @@ _NOT_NAMES = frozenset(
         "officer", "marshal", "trooper", "corporal",
         "ceo", "cio", "cto", "cfo", "coo", "ciso", "cdo", "dpo", "siro",
         "i'm", "i've", "i'd", "i'll",
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+        "january", "february", "march", "april", "may", "june", "july", "august",
+        "september", "october", "november", "december",
     }
 )  # fmt: skip
 # A name with a number, as laws, orders and standards are designated: "Executive Order
@@ -97,6 +101,13 @@ _DEGREE_WINDOW = 5
 # words end where the question's verb starts (else "INTERPOL" in any sentence with a number
 # would answer it).
 _ANCHOR_ENDS = _MODALS | {"is", "are", "was", "were", "has", "have", "had"}
+# What a document's parts are called when the officer does not know their name.
+_GENERIC_PARTS = frozenset(
+    {
+        "parts", "pieces", "headings", "sections", "areas", "components", "elements",
+        "buckets", "bits", "blocks", "strands", "pillars", "themes", "chunks",
+    }
+)  # fmt: skip
 _HOW_LONG = re.compile(r"\bhow (?:long|often|old|soon)\b", re.IGNORECASE)
 _HOW_OFTEN = re.compile(r"\bhow often\b", re.IGNORECASE)
 # "What's the maximum number of false alerts ...?" counts like "how many false alerts".
@@ -123,6 +134,8 @@ _QUANTITY_NOUNS = re.compile(
 _SENTENCE_BREAK = re.compile(r"(?<=[a-z0-9][.!?])\s+(?=[A-Z])")
 # A quantity noun is asked for when a question word comes at most this many words before it.
 _ASKED_WITHIN = 5
+_OPENING_QUESTION_WORDS = frozenset({"how", "what", "why", "which", "who", "where", "when"})
+_AUXILIARIES = _MODALS | {"is", "are", "was", "were", "has", "have", "had", "we", "i"}
 _QUESTION_WORDS = frozenset({"what", "what's", "which", "how"})
 # "What costs should we think about?" asks which kinds, not how much.
 _WHICH_KINDS = re.compile(r"\b(?:what|which)\s+(?:other\s+)?(?:costs|fees|penalties|fines)\b", re.I)
@@ -399,7 +412,7 @@ def expected_quantity_anchor(question: str) -> str | None:
     question = _asking_part(question)
     if _HOW_OFTEN.search(question):
         return "frequency"
-    if match := _HOW_MANY.search(question):
+    if (match := _HOW_MANY.search(question)) and not _embedded(question, match.start()):
         following = _after_how_much(question)
         if money := next((w for w in following[:_AMOUNT_WINDOW] if w in _MONEY_VERBS), None):
             return money
@@ -414,6 +427,17 @@ def expected_quantity_anchor(question: str) -> str | None:
     if (match := _QUANTITY_NOUNS.search(question)) and _asked_for(question, match.start()):
         return "rate" if match["rate"] else (match["anchor"] or match["penalty"]).lower()
     return None
+
+
+def _embedded(question: str, start: int) -> bool:
+    """Whether the "how many" or "how much" at `start` is inside a question that another
+    question word opens: "How should we set and write down how much risk the force is
+    prepared to live with?" asks how to do it, not an amount."""
+    sentence_start = max(question.rfind(mark, 0, start) for mark in ".?!") + 1
+    words = question[sentence_start:start].lower().split()
+    return (
+        bool(words) and words[0] in _OPENING_QUESTION_WORDS and bool(_AUXILIARIES & set(words[1:3]))
+    )
 
 
 def _asked_for(question: str, start: int) -> bool:
@@ -474,6 +498,10 @@ def states_quantity(question: str, sentences: list[str]) -> bool:
 def gives_quantity(anchor: str, sentences: list[str]) -> bool:
     """Whether some sentence gives a quantity of `anchor` (`expected_quantity_anchor`)."""
     anchor_terms = set(terms(anchor))
+    # "How many main headings does the framework split the risk work into?": the officer
+    # does not know what the document calls its parts ("four specific functions"), so any
+    # figure counts them.
+    any_parts = anchor.split()[-1:] and anchor.split()[-1] in _GENERIC_PARTS
     for sentence in sentences:
         if anchor == "frequency" and _CADENCE.search(sentence):
             return True
@@ -483,7 +511,7 @@ def gives_quantity(anchor: str, sentences: list[str]) -> bool:
             continue
         if anchor in ("time", "frequency") and _TIME_UNITS.search(sentence):
             return True
-        if anchor_terms & set(terms(sentence)):
+        if any_parts or anchor_terms & set(terms(sentence)):
             return True
     return False
 
@@ -572,8 +600,11 @@ def states_permission(question: str, sentences: list[str]) -> bool:
 # "Should footage analysed by AI be deleted after 31 days?": a question that puts a figure
 # of its own to the documents (a period, a percentage) asks about that figure; a quoted
 # sentence must hold it, or the documents do not decide it.
+# A score on a scale is such a figure too: "What risk score out of 25 should trigger
+# escalation?" (only after a scoring word: "3 out of 10 alerts" is a scene, not a scale).
 _ASKED_FIGURE = re.compile(
-    r"\b(\d[\d,.]*)\s*(?:%|per\s?cent\b|(?:second|minute|hour|day|week|month|year)s?\b)",
+    r"\b(\d[\d,.]*)\s*(?:%|per\s?cent\b|(?:second|minute|hour|day|week|month|year)s?\b)"
+    r"|\b(?:score|scored|rating|rated|points?|marks?)\s+out\s+of\s+(\d[\d,.]*)",
     re.IGNORECASE,
 )
 _FIGURE = re.compile(r"\d[\d,.]*")
@@ -581,7 +612,7 @@ _FIGURE = re.compile(r"\d[\d,.]*")
 
 def states_figure(question: str, sentences: list[str]) -> bool:
     """Whether some quoted sentence holds each figure the question puts forward."""
-    asked = {m[1].rstrip(".,") for m in _ASKED_FIGURE.finditer(_asking_part(question))}
+    asked = {(m[1] or m[2]).rstrip(".,") for m in _ASKED_FIGURE.finditer(_asking_part(question))}
     found = {f.rstrip(".,") for s in sentences for f in _FIGURE.findall(s)}
     return asked <= found
 

@@ -82,7 +82,9 @@ def test_by_default_a_paraphrase_sharing_almost_no_word_is_not_refused_for_it() 
     # sets with coverage that low is refused by another signal (docs/evals.md, "Refusal").
     defaults = AnswerSettings()
     assert not is_weak(Evidence(0.55, 0.017), defaults)
-    assert is_weak(Evidence(0.55, 0.0), defaults), "none of its words at all is still weak"
+    # pdfs5.tune pdf5-005, "Why is it so hard to put a solid number on how risky an AI tool
+    # is?": none of its weighted words in passages that answer it, at cosine 0.66
+    assert not is_weak(Evidence(0.66, 0.0), defaults), "the floor is off by default"
 
 
 def test_evidence_serializes_its_signals() -> None:
@@ -182,6 +184,9 @@ def test_the_first_word_and_lower_case_words_are_not_names() -> None:
         "Does an AI-powered tool need training?",
         "Should the CIO or the legal team keep the training records?",
         "Explain training records as if I'm a sergeant.",
+        # pdfs5.tune pdf5-076: a day is a date, not a name
+        "How should we test the training records on a busy Saturday night?",
+        "Were the training records kept in March?",
     ],
 )
 def test_capitals_that_say_nothing_about_a_name_are_not_names(question: str) -> None:
@@ -337,6 +342,15 @@ def test_each_kind_of_figure_is_one_put_forward(question: str) -> None:
     assert not states_figure(question, ["Models are retrained regularly."])
 
 
+def test_a_score_on_a_scale_is_a_figure_put_forward() -> None:
+    # pdfs5.tune pdf5-097: answered with sentences on senior commitment to risk management
+    question = "What risk score out of 25 does the framework say should trigger escalation?"
+    assert not states_figure(question, ["Risk management needs commitment at senior levels."])
+    assert states_figure(question, ["A score of 15 out of 25 is escalated."])
+    # Not a scale: a share of alerts in the scene
+    assert states_figure("If 3 out of 10 alerts are wrong, what then?", ["Review it."])
+
+
 def test_a_figure_in_the_scene_before_the_question_is_not_put_forward() -> None:
     question = "We bought the tool 2 years ago. Should we review how it performs?"
     assert states_figure(question, ["Performance is reviewed regularly."])
@@ -485,6 +499,11 @@ def test_other_questions_need_no_quantity() -> None:
         "How do we rank risks when there isn't the budget to fix all of them?",
         "Is there guidance on scaling the amount of checking to how risky a tool is?",
         "Nobody can tell me how many algorithms we run. Does the playbook say anything about it?",
+        # Inside a question another question word opens: how to do it is asked (pdfs5.tune
+        # pdf5-067, pdfs3.tune p3-037)
+        "How should we set and write down how much risk the force is prepared to live with?",
+        "How should we work out how much risk we're willing to accept from an AI tool?",
+        "How do I find out how many AI systems we have?",
     ],
 )
 def test_a_degree_or_a_kind_is_not_a_quantity(question: str) -> None:
@@ -501,6 +520,7 @@ def test_a_degree_or_a_kind_is_not_a_quantity(question: str) -> None:
         "What is the annual budget of the lab?",
         "What's the U.S. budget for AI audits?",
         "We have forty officers. How many appendices does the framework have?",
+        "Can you tell me how many appendices the framework has?",  # no question word opens it
         "At what altitude may we fly a drone over a protest?",
         "What speed should a patrol drone keep to?",
     ],
@@ -514,6 +534,15 @@ def test_a_fine_asked_with_can_is_an_amount() -> None:
     assert expected_quantity_anchor(question) == "fine"
     assert not states_quantity(question, ["Biometric data deserve special care."])
     assert states_quantity(question, ["The authority can fine an agency up to 20 million."])
+
+
+def test_any_figure_counts_parts_the_officer_cannot_name() -> None:
+    # pdfs5.tune pdf5-006: the document calls them functions
+    question = "How many main headings does the framework split the actual risk work into?"
+    assert states_quantity(question, ["The Core is composed of four functions: A, B, C and D."])
+    assert not states_quantity(question, ["The Core is composed of functions."])
+    # A thing the document would name still needs its own word beside the figure
+    assert not states_quantity("How many drones does the lab fly?", ["It has four functions."])
 
 
 def test_what_is_counted_ends_at_the_verb() -> None:
