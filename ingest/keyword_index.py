@@ -225,6 +225,10 @@ class KeywordIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def knows(self, term: str) -> bool:
+        """Whether any chunk holds `term` (a `terms` output)."""
+        return term in self._vocab
+
     def idf(self, term: str) -> float:
         n = max(1, len(self.ids))
         return math.log(1 + (n - self._df.get(term, 0) + 0.5) / (self._df.get(term, 0) + 0.5))

@@ -94,7 +94,30 @@ def test_evidence_serializes_its_signals() -> None:
         "unknown_names": ["FBI"],
         "topic_coverage": 1.0,
         "domain_score": None,
+        "known_terms": True,
     }
+
+
+@pytest.mark.parametrize(
+    "question", ["五项核心原则是什么？", "Что означает соразмерность?", "比例原則とは何ですか？"]
+)
+def test_a_question_with_no_word_of_the_corpus_is_weak(question: str) -> None:
+    """With the term-coverage floor off, these were answered: MiniLM puts a script it does
+    not know anywhere (cosine 0.23-0.27 over the sample corpus, "on the subject" for the
+    domain model)."""
+    evidence = measure_evidence(question, [passage(TEXTS[0], dense=0.6)], KEYWORD, VOCABULARY)
+    assert not evidence.known_terms
+    assert is_weak(evidence, AnswerSettings())
+
+
+def test_one_word_of_the_corpus_is_enough_to_be_judged_on_the_rest() -> None:
+    # pdfs5.tune pdf5-005: "solid", "number", "hard" are in no top passage; "AI" is a word
+    # of the corpus
+    question = "Why is it so hard to put a solid number on how risky an AI system is?"
+    evidence = measure_evidence(question, [passage(TEXTS[1], dense=0.66)], KEYWORD, VOCABULARY)
+    assert evidence.known_terms
+    assert not is_weak(evidence, AnswerSettings())
+    assert measure_evidence("What is it?", [passage(TEXTS[1])], KEYWORD, VOCABULARY).known_terms
 
 
 def test_a_question_off_the_corpus_subject_is_weak_unless_a_passage_is_close() -> None:
@@ -159,7 +182,7 @@ def test_titles_and_sections_count_as_evidence_but_only_of_the_top_passages() ->
 
 def test_no_passages_is_no_evidence() -> None:
     evidence = measure_evidence("What did the FBI decide?", [], KEYWORD, VOCABULARY)
-    assert evidence == Evidence(0.0, 0.0, ("FBI",))
+    assert evidence == Evidence(0.0, 0.0, ("FBI",), known_terms=False)
     assert is_weak(evidence, SETTINGS)
 
 
