@@ -245,6 +245,8 @@ class AnswerSettings(BaseModel):
     # since 2026-12-07: on a fifth blind round it refused "Why is it so hard to put a solid
     # number on how risky an AI tool is?" (cosine 0.66, whose words the passages put
     # otherwise), and no out-of-scope question of any tune or regression set relied on it.
+    # A question with no word of the corpus at all (one in a script the installation does
+    # not read) is still refused: `refusal.Evidence.known_terms`.
     min_dense_score: float = Field(
         0.25, ge=0, le=1, description="Refuse below this cosine similarity of the best passage."
     )

@@ -1,6 +1,6 @@
 """When the evidence is weak, say so instead of guessing.
 
-Four checks, each explainable to an officer, thresholds calibrated on out-of-scope
+Checks, each explainable to an officer, thresholds calibrated on out-of-scope
 questions (`toolkit-assistant eval --calibrate`):
 - `dense_score`: the best passage is not close to the question in meaning (off-topic);
 - `term_coverage`: the top passages lack most of the question's specific vocabulary;
@@ -513,7 +513,8 @@ def gives_quantity(anchor: str, sentences: list[str]) -> bool:
     # "How many main headings does the framework split the risk work into?": the officer
     # does not know what the document calls its parts ("four specific functions"), so any
     # figure counts them.
-    any_parts = anchor.split()[-1:] and anchor.split()[-1] in _GENERIC_PARTS
+    counted = anchor.split()
+    any_parts = bool(counted) and counted[-1] in _GENERIC_PARTS
     for sentence in sentences:
         if anchor == "frequency" and _CADENCE.search(sentence):
             return True
