@@ -137,7 +137,8 @@ _SENTENCE_BREAK = re.compile(r"(?<=[a-z0-9][.!?])\s+(?=[A-Z])")
 # A quantity noun is asked for when a question word comes at most this many words before it.
 _ASKED_WITHIN = 5
 _OPENING_QUESTION_WORDS = frozenset({"how", "what", "why", "which", "who", "where", "when"})
-_AUXILIARIES = _MODALS | {"is", "are", "was", "were", "has", "have", "had", "we", "i"}
+# "How should we ...", "What are we ...", "How do I ...": a question word and its verb
+_AUXILIARIES = _ANCHOR_ENDS | {"we", "i"}
 _QUESTION_WORDS = frozenset({"what", "what's", "which", "how"})
 # "What costs should we think about?" asks which kinds, not how much.
 _WHICH_KINDS = re.compile(r"\b(?:what|which)\s+(?:other\s+)?(?:costs|fees|penalties|fines)\b", re.I)

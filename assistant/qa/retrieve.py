@@ -116,9 +116,9 @@ class IndexSnapshot:
 
 
 def _vocabulary(chunks: Iterable[StoredChunk]) -> frozenset[str]:
-    """`IndexSnapshot.vocabulary`, in one reading of each chunk: its words lower-cased, its
-    capitalised words as written ("Playbook", "NIST": an owner's name), its figures, and
-    the laws it names (`refusal.law_names`)."""
+    """`IndexSnapshot.vocabulary`, in one loop over the chunks (at load, not per question):
+    each chunk's words lower-cased, its capitalised words as written ("Playbook", "NIST":
+    an owner's name), its figures, and the laws it names (`refusal.law_names`)."""
     found: set[str] = set()
     for chunk in chunks:
         text = f"{chunk.title} {chunk.section} {chunk.text}"
