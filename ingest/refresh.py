@@ -28,7 +28,7 @@ ProgressCallback = Callable[[str, int, int], None]
 
 LOCK_NAME = "refresh.lock"
 # Bump when loaders or the chunker change what they produce: every document is redone.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 KEYWORD_DIR = "keyword"
 
 

@@ -116,7 +116,7 @@ def _metadata_title(reader: PdfReader, file_name: str) -> str:
 
 def load_pdf(path: Path, source: str, sha256: str) -> LoadedDocument:
     reader = _open(path)
-    pages = [join_hyphenated(normalize_whitespace(text)) for text in _page_texts(reader, path)]
+    pages = join_hyphenated([normalize_whitespace(text) for text in _page_texts(reader, path)])
     if not any(text.strip() for text in pages):
         raise LoadError("no extractable text; OCR is not supported (scanned or image-only PDF)")
     pages = remove_running_text(pages)

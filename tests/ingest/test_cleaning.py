@@ -28,15 +28,38 @@ def _page(number: int, topic: str, extra_top: str = "") -> str:
 
 class TestDehyphenation:
     def test_joins_a_word_split_before_a_lower_case_continuation(self) -> None:
-        assert join_hyphenated("police organi-\nzations use it") == "police organizations use it"
+        assert join_hyphenated(["police organi-\nzations use it"]) == [
+            "police organizations use it"
+        ]
 
     def test_keeps_the_hyphen_before_upper_case_or_digits(self) -> None:
         text = "the COVID-\n19 response and Anti-\nMoney Laundering rules"
-        assert join_hyphenated(text) == text
+        assert join_hyphenated([text]) == [text]
 
     def test_keeps_a_dash_that_is_not_attached_to_a_word(self) -> None:
         text = "word -\nlist continues"
-        assert join_hyphenated(text) == text
+        assert join_hyphenated([text]) == [text]
+
+    def test_a_compound_the_document_writes_elsewhere_keeps_its_hyphen(self) -> None:
+        # NIST AI 100-1 breaks "privacy-enhancing" after its own hyphen; joined it quoted
+        # "privacyenhancing", which no reader can find in the PDF.
+        pages = ["use privacy-\nenhancing technologies", "Privacy-enhancing methods help."]
+        assert join_hyphenated(pages)[0] == "use privacy-enhancing technologies"
+
+    def test_the_form_the_document_writes_more_often_wins(self) -> None:
+        pages = ["a sys-\ntem card", "the system and the system, not one sys-tem"]
+        assert join_hyphenated(pages)[0] == "a system card"
+
+    def test_a_pair_written_in_neither_form_keeps_the_hyphen_when_both_halves_are_words(
+        self,
+    ) -> None:
+        pages = ["for mission-\ncritical uses and recom-\nmendations", "the mission is critical"]
+        assert join_hyphenated(pages)[0] == "for mission-critical uses and recommendations"
+
+    def test_a_page_that_is_one_endless_word_is_read_in_linear_time(self) -> None:
+        # An unbounded "(\\w+)-" would retry the whole run from every letter: quadratic.
+        page = "a" * 200_000 + "-\nb"
+        assert join_hyphenated([page]) == [page]
 
 
 class TestRunningText:

@@ -49,3 +49,14 @@ def test_no_chunk_exceeds_the_encoder_limit(nist_store) -> None:
     assert {c.id for c in chunks} == stored
     pieces_with_special_tokens = [count_word_pieces(c.embed_text) + 2 for c in chunks]
     assert max(pieces_with_special_tokens) <= MAX_WORD_PIECES
+
+
+def test_words_broken_at_line_ends_read_as_the_pdf_prints_them(nist_store) -> None:
+    # The PDF breaks "privacy-enhancing" after its own hyphen, and many pages break words
+    # between syllables ("organi-zations"): the quotes must hold neither the joined
+    # compound nor a stray syllable hyphen.
+    _, store = nist_store
+    text = " ".join(c.text for c in store.iter_chunks(store.current().generation))
+    assert "privacy-enhancing" in text and "privacyenhancing" not in text
+    assert "third-party" in text and "thirdparty" not in text
+    assert "recommendations" in text and "recom-mendations" not in text
