@@ -13,10 +13,19 @@ const QUOTE_SEPARATOR = "\u2026"; // between the cited sentences (assistant/qa/m
 const body = document.body;
 const status = document.getElementById("ta-status");
 const page = Number(body.dataset.page) || 1;
-const fragments = (body.dataset.quote || "")
+const quoted = (body.dataset.quote || "")
   .split(QUOTE_SEPARATOR)
   .map((s) => s.replace(/\s+/g, " ").trim())
   .filter((s) => s.length > 0);
+// The quotes keep a compound's hyphen where the PDF broke the line after it
+// ("privacy-enhancing", ingest/cleaning.py); PDF.js's search joins a hyphen at a line end
+// before a lower-case letter ("privacyenhancing"). So each quote with a hyphen inside a word
+// is also looked for with those hyphens folded: whichever the page has is highlighted.
+const INNER_HYPHEN = /(?<=\p{Ll})-(?=\p{Ll})/gu;
+const fragments = quoted.flatMap((s) => {
+  const folded = s.replace(INNER_HYPHEN, "");
+  return folded === s ? [s] : [s, folded];
+});
 
 function say(text, warn = false) {
   status.textContent = text;

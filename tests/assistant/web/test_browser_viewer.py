@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 from app_server import AppServer, serve_app
@@ -131,6 +132,26 @@ def test_a_pdf_citation_opens_at_the_page_with_the_quote_highlighted(page) -> No
     shown = highlight.inner_text().strip().casefold().removesuffix("-")
     assert shown and shown in " ".join(quote.split())
     assert highlight.is_visible()  # scrolled to: the highlight is on the screen
+
+
+def test_a_compound_the_pdf_breaks_at_a_line_end_is_highlighted(context, viewer_server) -> None:
+    # Page 22 breaks "privacy-enhancing" after its own hyphen. The quote keeps the hyphen,
+    # as the PDF prints it; PDF.js's search reads the line end as a broken word
+    # ("privacyenhancing"), so the viewer also looks for the quote with the hyphen folded.
+    if not NIST_PDF.is_file():
+        pytest.skip(f"{NIST_PDF} is absent")
+    sentence = (
+        "Under certain conditions such as data sparsity, privacy-enhancing techniques can "
+        "result in a loss in accuracy, affecting decisions about fairness and other values "
+        "in certain domains."
+    )
+    viewer = context.new_page()
+    viewer.goto(f"{viewer_server.url}view/{NIST_PDF.name}?page=22&quote={quote(sentence)}")
+    viewer.locator("body[data-ta-state]").wait_for(state="attached", timeout=VIEWER_TIMEOUT_MS)
+    status = viewer.locator("#ta-status").inner_text()
+    assert status.startswith("Page 22: the quoted passage is highlighted"), status
+    highlighted = viewer.locator(".page[data-page-number='22'] .textLayer .highlight")
+    assert "privacy-" in " ".join(highlighted.all_inner_texts())
 
 
 def test_a_markdown_citation_opens_rendered_at_its_section(page) -> None:
