@@ -41,6 +41,16 @@ _LIST_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _LIST_BONUS = 0.08
+# Questions that ask for nothing but a list ("What are the ...?", "Which types of ...?",
+# "List ..."): a candidate that gives one opens when it scores within the margin of one that
+# does not (`_list_first`). 0.12 was chosen on `tune` against 0.06 (docs/evals.md).
+_ASKS_FOR_A_LIST = re.compile(
+    r"^\s*(?:(?:what|which)\s+(?:are|were)\b|(?:what|which)\s+(?:types|kinds|sorts|forms)\s+"
+    r"of\b|(?:list|name)\b)",
+    re.I,
+)
+_LIST_OPENER_MARGIN = 0.12
+_LIST_MIN_ITEMS = 4
 _LAST_ITEM = re.compile(r"(?:and|or)\s")
 _ITEM_WORDS = 3
 # A question asking for the kinds of something: its answer names them ("Risk response
@@ -441,14 +451,20 @@ class ExtractiveAnswerer:
             found = set(terms(f"{passages[index].section} {passages[index].text}"))
             return sum(w for t, w in weights.items() if t in found) / total
 
+        asks_list = bool(_ASKS_FOR_A_LIST.search(question))
+
         def gives_what_is_asked(candidate: _Candidate) -> bool:
-            """The number a quantity or date question asks for, or the definition of the
-            term a definition question asks about."""
+            """The number a quantity or date question asks for, the definition of the term
+            a definition question asks about, or the list a list question asks for."""
             text = candidate.first.text
             if cue is NUMBER and _gives_cue(quantity, cue, text):
                 return True
+            if asks_list and _gives_list(candidate):
+                return True
             return defining and defines(question, text)
 
+        if asks_list:
+            ranked = _list_first(ranked)
         return _suggested_first(
             _opener_first(ranked, passages, coverage), passages, gives_what_is_asked
         )
@@ -525,6 +541,43 @@ class ExtractiveAnswerer:
             else:
                 selected.append(candidate)
         return selected, more
+
+
+def _gives_list(candidate: _Candidate) -> bool:
+    """A whole list, or a sentence that is one: four items or more ("Risk response options
+    can include mitigating, transferring, avoiding, or accepting."), or items after a colon
+    ("... three major categories of AI bias: systemic, computational and statistical, and
+    human-cognitive."). Three items without a colon are as often a phrase ("organizational
+    policies, processes, and procedures"), and commas inside brackets are an aside."""
+    if candidate.is_list:
+        return True
+    text = candidate.first.text
+    parts = text.split(", ")
+    if not _enumerates(text) or any("(" in p or ")" in p for p in parts[1:]):
+        return False
+    return len(parts) >= _LIST_MIN_ITEMS or ":" in parts[0]
+
+
+def _list_first(ranked: list[_Candidate]) -> list[_Candidate]:
+    """For a question that asks for a list, the best candidate that gives one first, when
+    the opener does not and the list scores within `_LIST_OPENER_MARGIN` of it.
+
+    "What are the characteristics of trustworthy AI?" opened with "The characteristics of
+    trustworthy AI are integrated into organizational policies, ...", which echoes the
+    question, instead of the sentence that lists them. The issue asks that a list question
+    open with the list. Chosen on `tune` (docs/evals.md, "A list question opens with the
+    list").
+    """
+    eligible = [c for c in ranked if c.can_open]
+    if not eligible or _gives_list(eligible[0]):
+        return ranked
+    floor = eligible[0].score - _LIST_OPENER_MARGIN
+    for candidate in eligible[1:]:
+        if candidate.score < floor:
+            break
+        if _gives_list(candidate):
+            return [candidate, *(c for c in ranked if c is not candidate)]
+    return ranked
 
 
 def _enumerates(sentence: str) -> bool:

@@ -753,6 +753,32 @@ def test_a_chain_of_participles_is_not_an_inline_list() -> None:
     assert _enumerates("Options include mitigating, transferring, avoiding, or accepting.")
 
 
+def test_a_list_question_opens_with_the_list_rather_than_a_sentence_echoing_it() -> None:
+    """ "What are the characteristics of trustworthy AI?" opened with "The characteristics of
+    trustworthy AI are integrated into organizational policies, ...": it shares the most
+    words with the question and lists nothing asked for."""
+    echo = "Trustworthy drones have characteristics that the drone unit's manual sets out."
+    inline = (
+        "Characteristics of trustworthy drones include: safe, secure and resilient, "
+        "accountable and transparent, and fair."
+    )
+    first, shown = opener(
+        "What are the characteristics of trustworthy drones?", passage(f"{echo} {inline}")
+    )
+    assert first == inline, shown
+
+
+def test_three_items_after_a_colon_are_the_list_a_longer_one_does_not_displace() -> None:
+    three = (
+        "The drone unit's bias review covers bias in three kinds: systemic, statistical, and human."
+    )
+    four = "Human bias in drone flights shows in design, testing, flying, and review."
+    first, shown = opener(
+        "What are the kinds of bias in drone flights?", passage(f"{three} {four}")
+    )
+    assert first == three, shown
+
+
 @pytest.mark.parametrize(
     ("question", "echo", "answering"),
     [
