@@ -51,6 +51,7 @@ _ASKS_FOR_A_LIST = re.compile(
 )
 _LIST_OPENER_MARGIN = 0.12
 _LIST_MIN_ITEMS = 4
+_COLON_ITEMS = re.compile(r",\s|\s(?:and|or)\s")
 _LAST_ITEM = re.compile(r"(?:and|or)\s")
 _ITEM_WORDS = 3
 # A question asking for the kinds of something: its answer names them ("Risk response
@@ -464,7 +465,7 @@ class ExtractiveAnswerer:
             return defining and defines(question, text)
 
         if asks_list:
-            ranked = _list_first(ranked)
+            ranked = _list_first(question, ranked)
         return _suggested_first(
             _opener_first(ranked, passages, coverage), passages, gives_what_is_asked
         )
@@ -544,21 +545,27 @@ class ExtractiveAnswerer:
 
 
 def _gives_list(candidate: _Candidate) -> bool:
-    """A whole list, or a sentence that is one: four items or more ("Risk response options
-    can include mitigating, transferring, avoiding, or accepting."), or items after a colon
-    ("... three major categories of AI bias: systemic, computational and statistical, and
-    human-cognitive."). Three items without a colon are as often a phrase ("organizational
-    policies, processes, and procedures"), and commas inside brackets are an aside."""
+    """A whole list, or a sentence that is one: short items after a colon, with or without a
+    comma before the last ("There are five core principles: lawfulness, ..., fairness and
+    good governance."), or four inline items or more ("Risk response options can include
+    mitigating, transferring, avoiding, or accepting."). Three inline items are as often a
+    phrase ("organizational policies, processes, and procedures"), and commas inside
+    brackets are an aside."""
     if candidate.is_list:
         return True
     text = candidate.first.text
+    _, colon, items = text.partition(": ")
+    if colon and "(" not in items:
+        named = _COLON_ITEMS.split(items)
+        if len(named) >= 3 and all(len(item.split()) <= _ITEM_WORDS + 1 for item in named):
+            return True
     parts = text.split(", ")
     if not _enumerates(text) or any("(" in p or ")" in p for p in parts[1:]):
         return False
-    return len(parts) >= _LIST_MIN_ITEMS or ":" in parts[0]
+    return len(parts) >= _LIST_MIN_ITEMS
 
 
-def _list_first(ranked: list[_Candidate]) -> list[_Candidate]:
+def _list_first(question: str, ranked: list[_Candidate]) -> list[_Candidate]:
     """For a question that asks for a list, the best candidate that gives one first, when
     the opener does not and the list scores within `_LIST_OPENER_MARGIN` of it.
 
@@ -575,9 +582,17 @@ def _list_first(ranked: list[_Candidate]) -> list[_Candidate]:
     for candidate in eligible[1:]:
         if candidate.score < floor:
             break
-        if _gives_list(candidate):
+        if _gives_list(candidate) and _counts_as_asked(question, candidate.text):
             return [candidate, *(c for c in ranked if c is not candidate)]
     return ranked
+
+
+def _counts_as_asked(question: str, text: str) -> bool:
+    """A list question that names a count ("What are the five core principles?") is not
+    answered by a list that does not say it: "The seven resources of the Toolkit are the
+    following:" is another list."""
+    asked = {m.group(0).lower() for m in NUMBER.finditer(question)}
+    return not asked or bool(asked & {m.group(0).lower() for m in NUMBER.finditer(text)})
 
 
 def _enumerates(sentence: str) -> bool:

@@ -768,6 +768,32 @@ def test_a_list_question_opens_with_the_list_rather_than_a_sentence_echoing_it()
     assert first == inline, shown
 
 
+# A list of another count, for a question that names five.
+_SEVEN_RESOURCES = (
+    "The seven core drone resources are the following:\n- the drone rules manual\n"
+    "- a checklist\n- a register\n- a log template"
+)
+
+
+def test_a_list_after_a_colon_without_a_last_comma_is_the_list_asked_for() -> None:
+    """ "What are the five core principles?" opened with "The seven resources of the Toolkit
+    are the following:" when "There are five core principles: lawfulness, ..., fairness and
+    good governance." was not read as a list for want of a comma before "and"."""
+    rules = "There are five core drone rules: safety, privacy, consent, logging and review."
+    first, shown = opener(
+        "What are the five core drone rules?", passage(f"{rules}\n{_SEVEN_RESOURCES}")
+    )
+    assert first == rules, shown
+
+
+def test_a_list_of_another_count_does_not_open_a_question_that_names_one() -> None:
+    rules = "Five core drone rules guide every flight the unit makes."
+    first, shown = opener(
+        "What are the five core drone rules?", passage(f"{rules}\n{_SEVEN_RESOURCES}")
+    )
+    assert first == rules, shown
+
+
 def test_three_items_after_a_colon_are_the_list_a_longer_one_does_not_displace() -> None:
     three = (
         "The drone unit's bias review covers bias in three kinds: systemic, statistical, and human."
