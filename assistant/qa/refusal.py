@@ -61,13 +61,14 @@ _NOT_NAMES = frozenset(
 # 14110", "ISO/IEC 42001". The corpus may name the series ("ISO") but not that number: the
 # question then asks about a text the corpus does not hold.
 _DESIGNATION = re.compile(r"\b([A-Z][A-Za-z/]*)\s+(\d{2,})\b")
+_OPENING_QUESTION_WORDS = frozenset({"how", "what", "why", "which", "who", "where", "when"})
 # A capital opening the question is no name: "In 2025, will the Playbook be revised?"
-_NOT_DESIGNATIONS = frozenset(
+_NOT_DESIGNATIONS = _OPENING_QUESTION_WORDS | frozenset(
     {
         "in", "by", "since", "from", "until", "before", "after", "of", "on", "at", "for",
         "to", "about", "over", "under", "within", "than", "per", "every", "each", "the",
         "a", "an", "and", "or", "but", "is", "are", "was", "were", "do", "does", "did",
-        "what", "which", "how", "when", "where", "who", "why", "our", "my", "we", "i",
+        "our", "my", "we", "i",
     }
 )  # fmt: skip
 _POSSESSIVES = frozenset({"our", "my", "your", "their", "his", "her"})
@@ -136,7 +137,6 @@ _QUANTITY_NOUNS = re.compile(
 _SENTENCE_BREAK = re.compile(r"(?<=[a-z0-9][.!?])\s+(?=[A-Z])")
 # A quantity noun is asked for when a question word comes at most this many words before it.
 _ASKED_WITHIN = 5
-_OPENING_QUESTION_WORDS = frozenset({"how", "what", "why", "which", "who", "where", "when"})
 # "How should we ...", "What are we ...", "How do I ...": a question word and its verb
 _AUXILIARIES = _ANCHOR_ENDS | {"we", "i"}
 _QUESTION_WORDS = frozenset({"what", "what's", "which", "how"})
