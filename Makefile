@@ -91,6 +91,7 @@ eval: $(STAMP)
 	@if [ -f $(NIST) ]; then $(ENGLISH_ONLY) $(PY) -m assistant.cli eval --set evals/sets/pdfs3.heldout.jsonl --corpus $(dir $(NIST)) --baseline --report evals/reports/pdfs3-heldout; fi
 	@if [ -f $(NIST) ]; then $(ENGLISH_ONLY) $(PY) -m assistant.cli eval --set evals/sets/pdfs4.heldout.jsonl --corpus $(dir $(NIST)) --baseline --report evals/reports/pdfs4-heldout; fi
 	@if [ -f $(NIST) ]; then $(ENGLISH_ONLY) $(PY) -m assistant.cli eval --set evals/sets/pdfs5.heldout.jsonl --corpus $(dir $(NIST)) --baseline --report evals/reports/pdfs5-heldout; fi
+	@if [ -f $(NIST) ]; then $(ENGLISH_ONLY) $(PY) -m assistant.cli eval --set evals/sets/pdfs6.heldout.jsonl --corpus $(dir $(NIST)) --baseline --report evals/reports/pdfs6-heldout; fi
 
 # The query adapter from evals/training/synthetic-questions.jsonl (evals/training/README.md):
 # needs ../shared/fixtures; writes assistant/qa/query_adapter.npz, to commit.

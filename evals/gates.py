@@ -49,6 +49,7 @@ GATES = (
     Gate("pdfs3-heldout", "pdfs3.heldout.jsonl", corpus="fixtures", english_only=True),
     Gate("pdfs4-heldout", "pdfs4.heldout.jsonl", corpus="fixtures", english_only=True),
     Gate("pdfs5-heldout", "pdfs5.heldout.jsonl", corpus="fixtures", english_only=True),
+    Gate("pdfs6-heldout", "pdfs6.heldout.jsonl", corpus="fixtures", english_only=True),
 )
 
 

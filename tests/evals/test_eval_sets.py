@@ -37,7 +37,7 @@ KINDS = {
 # The blind sets (evals/sets/README.md): each split into `tune` and `heldout` once.
 BLIND_SETS = [
     f"{name}.{split}.jsonl"
-    for name in ("pdfs", "pdfs2", "pdfs3", "pdfs4", "pdfs5", "sample-blind")
+    for name in ("pdfs", "pdfs2", "pdfs3", "pdfs4", "pdfs5", "pdfs6", "sample-blind")
     for split in ("tune", "heldout")
 ]
 FIXTURES = NIST_PDF.parent
@@ -70,7 +70,7 @@ def _files(name: str) -> dict[str, Path]:
     """Documents that gold sources of a set may name, by base name."""
     if name == "nist.jsonl":
         return {NIST_PDF.name: NIST_PDF}
-    if name.startswith(("pdfs.", "pdfs2.", "pdfs3.", "pdfs4.", "pdfs5.")):
+    if name.startswith(("pdfs.", "pdfs2.", "pdfs3.", "pdfs4.", "pdfs5.", "pdfs6.")):
         return {p.name: p for p in sorted(FIXTURES.glob("*.pdf"))}
     docs = (p for p in sorted(CORPUS.iterdir()) if p.suffix.lower() in SUPPORTED_SUFFIXES)
     return {p.name: p for p in docs if p.is_file() and not p.name.startswith(".")}
@@ -140,7 +140,8 @@ def _params(name: str) -> list[Any]:
     if not (SETS / name).exists():
         return []
     skip = (
-        name == "nist.jsonl" or name.startswith(("pdfs.", "pdfs2.", "pdfs3.", "pdfs4.", "pdfs5."))
+        name == "nist.jsonl"
+        or name.startswith(("pdfs.", "pdfs2.", "pdfs3.", "pdfs4.", "pdfs5.", "pdfs6."))
     ) and not NIST_PDF.exists()
     marks = [pytest.mark.skip(reason=f"{NIST_PDF} absent")] if skip else []
     return [pytest.param(name, row, id=str(row.get("id")), marks=marks) for row in _rows(name)]
@@ -168,6 +169,7 @@ def test_blind_splits_are_disjoint_and_big_enough() -> None:
         ("pdfs3", 120, 0.33),
         ("pdfs4", 120, 0.33),
         ("pdfs5", 100, 0.4),
+        ("pdfs6", 100, 0.4),
         ("sample-blind", 40, 0.4),
     ):
         tune = {r["id"] for r in _rows(f"{name}.tune.jsonl")}
