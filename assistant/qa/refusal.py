@@ -105,10 +105,13 @@ _DEGREE_WINDOW = 5
 # would answer it).
 _ANCHOR_ENDS = _MODALS | {"is", "are", "was", "were", "has", "have", "had"}
 # What a document's parts are called when the officer does not know their name.
+# So are the qualities something must have ("How many qualities does NIST say a system
+# needs before it counts as trustworthy?": the document says "characteristics").
 _GENERIC_PARTS = frozenset(
     {
         "parts", "pieces", "headings", "sections", "areas", "components", "elements",
-        "buckets", "bits", "blocks", "strands", "pillars", "themes", "chunks",
+        "buckets", "bits", "blocks", "strands", "pillars", "themes", "chunks", "qualities",
+        "traits", "attributes", "properties", "features", "aspects", "characteristics",
     }
 )  # fmt: skip
 _HOW_LONG = re.compile(r"\bhow (?:long|often|old|soon)\b", re.IGNORECASE)

@@ -568,6 +568,13 @@ def test_any_figure_counts_parts_the_officer_cannot_name() -> None:
     assert not states_quantity("How many drones does the lab fly?", ["It has four functions."])
 
 
+def test_any_figure_counts_qualities_the_officer_cannot_name() -> None:
+    # pdfs6.tune pdf6-091: the document calls them characteristics
+    question = "How many qualities does NIST say an AI system needs to be trustworthy?"
+    assert states_quantity(question, ["Trustworthy AI has seven characteristics: A, B and C."])
+    assert not states_quantity(question, ["Trustworthy AI has characteristics: A, B and C."])
+
+
 def test_what_is_counted_ends_at_the_verb() -> None:
     question = "How many drones does INTERPOL's Innovation Centre operate?"
     assert expected_quantity_anchor(question) == "drones"
