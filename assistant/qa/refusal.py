@@ -100,6 +100,15 @@ _ACCEPTABILITY = frozenset(
     }
 )  # fmt: skip
 _DEGREE_WINDOW = 5
+# "How much emphasis / weight / detail / testing ...?" asks how far, not how many: the
+# documents answer it in words ("more rigorous testing for higher-risk systems").
+_DEGREE_NOUNS = frozenset(
+    {
+        "emphasis", "importance", "weight", "attention", "priority", "focus", "say",
+        "influence", "trust", "detail", "thought", "reliance", "confidence", "scrutiny",
+        "oversight", "testing",
+    }
+)  # fmt: skip
 # "How many drones does INTERPOL's Innovation Centre operate?" counts drones: the counted
 # words end where the question's verb starts (else "INTERPOL" in any sentence with a number
 # would answer it).
@@ -484,10 +493,12 @@ def _after_how_much(question: str) -> list[str]:
 
 def _asks_a_degree(following: list[str]) -> bool:
     """ "How much should we lean on ...", "how much AI risk is acceptable", "how much of the
-    reasoning should we give them": no amount asked; "how much of our annual IT budget" is
-    one (a `_QUANTITY_NOUNS` noun follows)."""
+    reasoning should we give them", "how much emphasis does the guidance put on ...": no
+    amount asked; "how much of our annual IT budget" is one (a `_QUANTITY_NOUNS` noun
+    follows)."""
     return bool(following) and (
         following[0] in _MODALS
+        or following[0] in _DEGREE_NOUNS
         or (
             following[0] == "of"
             and not _QUANTITY_NOUNS.search(" ".join(following[1:_DEGREE_WINDOW]))

@@ -527,6 +527,10 @@ def test_other_questions_need_no_quantity() -> None:
         "How should we set and write down how much risk the force is prepared to live with?",
         "How should we work out how much risk we're willing to accept from an AI tool?",
         "How do I find out how many AI systems we have?",
+        # How far, in words: pdfs6.tune pdf6-046, and training questions the documents answer
+        "How much emphasis does the guidance put on getting people from different backgrounds?",
+        "If an AI system could put lives or property at risk, how much testing does it need?",
+        "How much detail should the system write-up give the people who rely on it?",
     ],
 )
 def test_a_degree_or_a_kind_is_not_a_quantity(question: str) -> None:
