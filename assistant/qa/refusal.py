@@ -138,7 +138,7 @@ _QUANTITY_NOUNS = re.compile(
     r"turnover|revenue|amount|altitude|height|distance|speed|age|duration)\b"
     # "What word error rate did ...", "the false match rate of ...": a rate is a figure.
     # Only as a noun after a determiner and at most two words: not "how do we rate risk".
-    r"|\b(?:the|a|what|which)\s+(?:[\w-]+\s+){0,2}(?P<rate>rates?)\b"
+    r"|\b(?:the|a|what|which)\s+(?:[\w-]+\s+){0,3}(?P<rate>rates?)\b"
     # "fine" only as a noun: "the maximum fine", "what fine can ...", not "is it fine to"
     r"|\b(?:the|a|what|which|maximum|minimum|highest|largest)\s+(?:\w+\s+)?"
     r"(?P<penalty>fines?|penalt(?:y|ies))\b",

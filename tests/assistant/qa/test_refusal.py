@@ -550,6 +550,8 @@ def test_a_degree_or_a_kind_is_not_a_quantity(question: str) -> None:
         "Can you tell me how many appendices the framework has?",  # no question word opens it
         "At what altitude may we fly a drone over a protest?",
         "What speed should a patrol drone keep to?",
+        # pdfs6.tune pdf6-031: three words describe the rate
+        "What's the highest false alarm rate we should accept from automated 999 call triage?",
     ],
 )
 def test_an_amount_stays_a_quantity_question(question: str) -> None:
