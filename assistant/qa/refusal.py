@@ -668,16 +668,38 @@ def states_threshold(question: str, sentences: list[str]) -> bool:
     return not asks_threshold(question) or any(_SETS_THRESHOLD.search(s) for s in sentences)
 
 
+# "What's the deadline for having our AI inventory finished under the framework?": a
+# deadline asked for is answered by a sentence that sets a time limit ("before deployment",
+# "within three months", "every two years", "by 31 March"), not by any date ("the National
+# AI Initiative Act of 2020"). No nested quantifiers.
+_ASKS_DEADLINE = re.compile(r"\bdeadlines?\b|\bby when\b|\bby what date\b|\bdue date\b", re.I)
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_SETS_DEADLINE = re.compile(
+    r"\b(?:before|until|within|no later than|at the latest|prior to|every|deadlines?)\b"
+    r"|\bdue\b(?!\s+to\b)"  # not "due to drift"
+    rf"|\bby\s+(?:the\s+)?(?:end\s+of\s+)?(?:\d|{_MONTHS})",
+    re.I,
+)
+
+
+def states_deadline(question: str, sentences: list[str]) -> bool:
+    """Whether some quoted sentence sets a time limit, when the question asks a deadline."""
+    return not _ASKS_DEADLINE.search(_asking_part(question)) or any(
+        _SETS_DEADLINE.search(s) for s in sentences
+    )
+
+
 def states_what_is_asked(question: str, sentences: list[str], english: bool = True) -> bool:
     """Whether the quoted sentences give the kind of answer the question asks for, beyond a
     quantity (`states_quantity`): the name of a kind (`states_name`) and whether something
-    is permitted (`states_permission`) and a threshold (`states_threshold`), read in
-    English wording only, and a figure the question puts forward (`states_figure`), in any
-    language."""
+    is permitted (`states_permission`), a threshold (`states_threshold`) and a time limit
+    (`states_deadline`), read in English wording only, and a figure the question puts
+    forward (`states_figure`), in any language."""
     if english and not (
         states_name(question, sentences)
         and states_permission(question, sentences)
         and states_threshold(question, sentences)
+        and states_deadline(question, sentences)
     ):
         return False
     return states_figure(question, sentences)

@@ -21,6 +21,7 @@ from assistant.qa.refusal import (
     is_weak,
     law_names,
     measure_evidence,
+    states_deadline,
     states_figure,
     states_name,
     states_permission,
@@ -748,3 +749,23 @@ def test_a_threshold_asked_for_needs_a_sentence_that_sets_one() -> None:
 )
 def test_a_threshold_mentioned_is_not_one_asked_for(question: str) -> None:
     assert not asks_threshold(question)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "sets"),
+    [
+        ("Where the law changes, the Board reviews this policy within three months.", True),
+        ("High risks are mitigated before deployment.", True),
+        ("The Board reviews the policy every two years.", True),
+        ("Inventories are to be complete by 31 March.", True),
+        # A date that is no time limit (pdfs4.tune pdf4-021), and no date at all (pdf6-060)
+        ("Its development is called for by the National AI Initiative Act of 2020.", False),
+        ("An AI system inventory is an organized database of artifacts.", False),
+    ],
+)
+def test_a_deadline_asked_for_is_answered_by_a_time_limit(sentence: str, sets: bool) -> None:
+    question = "What's the deadline for having our AI inventory finished under the framework?"
+    assert states_deadline(question, [sentence]) is sets
+    assert states_what_is_asked(question, [sentence]) is sets
+    # Another question needs no time limit.
+    assert states_deadline("What is an AI system inventory?", [sentence])
