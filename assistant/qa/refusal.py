@@ -101,7 +101,7 @@ _ACCEPTABILITY = frozenset(
 )  # fmt: skip
 _DEGREE_WINDOW = 5
 # "How much emphasis / weight / detail / testing ...?" asks how far, not how many: the
-# documents answer it in words ("more rigorous testing for higher-risk systems").
+# documents answer it in words, not figures.
 _DEGREE_NOUNS = frozenset(
     {
         "emphasis", "importance", "weight", "attention", "priority", "focus", "say",
@@ -137,7 +137,8 @@ _QUANTITY_NOUNS = re.compile(
     r"\b(?P<anchor>budget|cost|costs|price|salary|salaries|fee|fees|percentage|headcount|"
     r"turnover|revenue|amount|altitude|height|distance|speed|age|duration)\b"
     # "What word error rate did ...", "the false match rate of ...": a rate is a figure.
-    # Only as a noun after a determiner and at most two words: not "how do we rate risk".
+    # Only as a noun after a determiner and at most three words ("the highest false alarm
+    # rate"): not "how do we rate risk".
     r"|\b(?:the|a|what|which)\s+(?:[\w-]+\s+){0,3}(?P<rate>rates?)\b"
     # "fine" only as a noun: "the maximum fine", "what fine can ...", not "is it fine to"
     r"|\b(?:the|a|what|which|maximum|minimum|highest|largest)\s+(?:\w+\s+)?"
