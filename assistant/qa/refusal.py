@@ -41,6 +41,10 @@ _QUESTION_SCAFFOLDING = (
     "officer officers police agency agencies"
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]+")
+_MONTH_NAMES = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+)  # fmt: skip
 # Capitalised in officers' questions without being names the corpus must hold: ranks and
 # titles ("the Sergeant asked ..."), the executive roles' initials ("Should the CIO own AI
 # risk?"), "OK" ("Is it OK to ...?"), "I'm", "I've", ..., and days and months ("on a busy
@@ -53,8 +57,7 @@ _NOT_NAMES = frozenset(
         "ceo", "cio", "cto", "cfo", "coo", "ciso", "cdo", "dpo", "siro",
         "i'm", "i've", "i'd", "i'll",
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-        "january", "february", "march", "april", "may", "june", "july", "august",
-        "september", "october", "november", "december",
+        *_MONTH_NAMES,
     }
 )  # fmt: skip
 # A name with a number, as laws, orders and standards are designated: "Executive Order
@@ -674,11 +677,10 @@ def states_threshold(question: str, sentences: list[str]) -> bool:
 # "within three months", "every two years", "by 31 March"), not by any date ("the National
 # AI Initiative Act of 2020"). No nested quantifiers.
 _ASKS_DEADLINE = re.compile(r"\bdeadlines?\b|\bby when\b|\bby what date\b|\bdue date\b", re.I)
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _SETS_DEADLINE = re.compile(
     r"\b(?:before|until|within|no later than|at the latest|prior to|every|deadlines?)\b"
     r"|\bdue\b(?!\s+to\b)"  # not "due to drift"
-    rf"|\bby\s+(?:the\s+)?(?:end\s+of\s+)?(?:\d|{_MONTHS})",
+    rf"|\bby\s+(?:the\s+)?(?:end\s+of\s+)?(?:\d|{'|'.join(_MONTH_NAMES)})",
     re.I,
 )
 
