@@ -34,11 +34,12 @@ KINDS = {
     "count",
     "out_of_scope",
 }
-# The blind sets (evals/sets/README.md): each split into `tune` and `heldout` once.
+# The blind sets (evals/sets/README.md): each split into `tune` and `heldout` once. The
+# PDF sets' gold sources are the shared fixtures.
+PDF_SETS = ("pdfs", "pdfs2", "pdfs3", "pdfs4", "pdfs5", "pdfs6")
+PDF_SET_PREFIXES = tuple(f"{name}." for name in PDF_SETS)
 BLIND_SETS = [
-    f"{name}.{split}.jsonl"
-    for name in ("pdfs", "pdfs2", "pdfs3", "pdfs4", "pdfs5", "pdfs6", "sample-blind")
-    for split in ("tune", "heldout")
+    f"{name}.{split}.jsonl" for name in (*PDF_SETS, "sample-blind") for split in ("tune", "heldout")
 ]
 FIXTURES = NIST_PDF.parent
 # The four languages (docs/languages.md): translations of sample.jsonl questions, and
@@ -70,7 +71,7 @@ def _files(name: str) -> dict[str, Path]:
     """Documents that gold sources of a set may name, by base name."""
     if name == "nist.jsonl":
         return {NIST_PDF.name: NIST_PDF}
-    if name.startswith(("pdfs.", "pdfs2.", "pdfs3.", "pdfs4.", "pdfs5.", "pdfs6.")):
+    if name.startswith(PDF_SET_PREFIXES):
         return {p.name: p for p in sorted(FIXTURES.glob("*.pdf"))}
     docs = (p for p in sorted(CORPUS.iterdir()) if p.suffix.lower() in SUPPORTED_SUFFIXES)
     return {p.name: p for p in docs if p.is_file() and not p.name.startswith(".")}
@@ -139,10 +140,7 @@ def _check_row(row: Row, files: dict[str, Path], blind: bool = False) -> None:
 def _params(name: str) -> list[Any]:
     if not (SETS / name).exists():
         return []
-    skip = (
-        name == "nist.jsonl"
-        or name.startswith(("pdfs.", "pdfs2.", "pdfs3.", "pdfs4.", "pdfs5.", "pdfs6."))
-    ) and not NIST_PDF.exists()
+    skip = (name == "nist.jsonl" or name.startswith(PDF_SET_PREFIXES)) and not NIST_PDF.exists()
     marks = [pytest.mark.skip(reason=f"{NIST_PDF} absent")] if skip else []
     return [pytest.param(name, row, id=str(row.get("id")), marks=marks) for row in _rows(name)]
 
