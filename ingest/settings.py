@@ -142,13 +142,32 @@ class RetrievalSettings(BaseModel):
     # scores higher there (hit@5 0.889 against 0.878) but costs nist.jsonl 0.05 of hit@5;
     # docs/evals.md, "The training questions as a list".
     # 0.8 since 2026-12-06, chosen on pdfs2.tune (docs/evals.md, "The query encoder").
+    # 1.2 near, 0.6 far, from 0.65 of cosine since 2026-12-07, chosen on the six PDF tune
+    # splits pooled with sample-blind.tune as a guard: a flat 1.2 cost sample-blind.tune
+    # 0.04 of MRR@10 (docs/evals.md, "The question list's weight follows the nearest
+    # training question").
     question_weight: float = Field(
-        0.8,
+        1.2,
         ge=0,
         le=2,
         description="RRF weight of the list that ranks passages by their training question "
-        "nearest to the adapted question vector (the questions in the query adapter's file); "
-        "0 turns that list off.",
+        "nearest to the adapted question vector (the questions in the query adapter's file), "
+        "when that nearest question's cosine reaches `question_near_cosine`; 0 turns that "
+        "list off.",
+    )
+    question_weight_far: float = Field(
+        0.6,
+        ge=0,
+        le=2,
+        description="The same list's RRF weight when the nearest training question's cosine "
+        "is under `question_near_cosine`.",
+    )
+    question_near_cosine: float = Field(
+        0.65,
+        ge=-1,
+        le=1,
+        description="Cosine (query encoder) from which the nearest training question counts "
+        "as near, and its list gets `question_weight`.",
     )
     # 0.5 on evals/sets/pdfs.tune.jsonl (offline probe: 0.25 lower); docs/evals.md.
     question_keyword_weight: float = Field(

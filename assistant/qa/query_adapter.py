@@ -37,6 +37,7 @@ from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -107,18 +108,24 @@ class QueryAdapter:
         norm = float(np.linalg.norm(adapted))
         return (adapted / norm if norm else vector).astype(np.float32)
 
-    def nearest_passages(self, vector: np.ndarray, n: int, among: Container[str]) -> list[str]:
+    def nearest_passages(
+        self, vector: np.ndarray, n: int, among: Container[str]
+    ) -> tuple[list[str], float]:
         """The `n` passages of `among` whose nearest training question is closest to
-        `vector`, best first (none when the file holds no questions)."""
+        `vector`, best first, and that closest question's cosine (no passages and -1 when
+        the file holds no questions for `among`)."""
         if not len(self.questions):
-            return []
+            return [], -1.0
         # `vector` is the query encoder's when there is one: compared with the questions
         # read by the same encoder.
         questions = self.encoded_questions if self.encoder is not None else self.questions
         best = np.full(len(self.question_passages), -np.inf, dtype=np.float32)
         np.maximum.at(best, self.question_owners, questions @ vector)
-        order = (self.question_passages[i] for i in np.argsort(-best, kind="stable"))
-        return _first(order, n, among)
+        order = np.argsort(-best, kind="stable")
+        kept = list(islice((i for i in order if self.question_passages[i] in among), n))
+        if not kept:
+            return [], -1.0
+        return [self.question_passages[i] for i in kept], float(best[kept[0]])
 
     def keyword_passages(self, query: str, n: int, among: Container[str]) -> list[str]:
         """The `n` passages of `among` whose best training question by BM25 best matches

@@ -593,9 +593,16 @@ class HybridRetriever:
             best = snapshot.sentences.best(adapted, n)
             lists.append((weight, [i for i, _ in best if i in known]))
         if self.settings.question_weight > 0:
-            nearest = self.adapter.nearest_passages(adapted, n, among=snapshot.chunks)
+            nearest, cosine = self.adapter.nearest_passages(adapted, n, among=snapshot.chunks)
             if nearest:
-                lists.append((self.settings.question_weight, nearest))
+                # A training question close to this one speaks for its passage; a distant
+                # one barely does (docs/evals.md, "The question list's weight follows the
+                # nearest training question").
+                near = cosine >= self.settings.question_near_cosine
+                weight = (
+                    self.settings.question_weight if near else self.settings.question_weight_far
+                )
+                lists.append((weight, nearest))
         if self.settings.question_keyword_weight > 0:
             matched = self.adapter.keyword_passages(query, n, among=snapshot.chunks)
             if matched:

@@ -137,7 +137,7 @@ def test_with_a_query_encoder_the_nearest_question_is_found_among_the_encoded_on
         encoder=_deltas(),
         encoded_questions=np.stack([_unit(0, 0, 1, 0), _unit(1, 0, 0, 0)]),
     )
-    assert adapter.nearest_passages(_unit(1, 0, 0, 0), 1, among={"a", "b"}) == ["b"]
+    assert adapter.nearest_passages(_unit(1, 0, 0, 0), 1, among={"a", "b"})[0] == ["b"]
 
 
 def test_a_saved_query_encoder_reads_back(tmp_path: Path) -> None:
@@ -228,20 +228,37 @@ def _unit(*values: float) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-def test_the_nearest_training_question_brings_in_its_passage(tmp_path: Path) -> None:
-    # The matrix leaves the vector alone, so no other list finds "paraphrased"; a training
-    # question written for it lies along the officer's question.
-    adapter = QueryAdapter(
+def _asked_for_paraphrased(question: np.ndarray) -> QueryAdapter:
+    """An adapter whose matrix leaves the vector alone, with one training question, written
+    for the passage "paraphrased"."""
+    return QueryAdapter(
         np.zeros((4, 4), np.float32),
         frozenset(c.id for c in CHUNKS),
-        questions=np.stack([_unit(1, 0, 0, 0)]),
+        questions=np.stack([question]),
         question_owners=np.array([0]),
         question_passages=("paraphrased",),
     )
+
+
+def test_the_nearest_training_question_brings_in_its_passage(tmp_path: Path) -> None:
+    # The matrix leaves the vector alone, so no other list finds "paraphrased"; a training
+    # question written for it lies along the officer's question.
+    adapter = _asked_for_paraphrased(_unit(1, 0, 0, 0))
     on = retriever(tmp_path / "a", adapter, question_weight=2.0).retrieve(QUESTION, k=3)
     assert on[0].chunk_id == "paraphrased"
     off = retriever(tmp_path / "b", adapter, question_weight=0.0).retrieve(QUESTION, k=3)
     assert "paraphrased" not in [p.chunk_id for p in off]
+
+
+def test_a_distant_training_question_weighs_less(tmp_path: Path) -> None:
+    # The training question is at cosine 0.71 from the officer's: near from 0.65, far from
+    # 0.75, and a far list weighted 0 is no list at all.
+    adapter = _asked_for_paraphrased(_unit(1, 1, 0, 0))
+    weights = {"question_weight": 2.0, "question_weight_far": 0.0}
+    near = retriever(tmp_path / "a", adapter, question_near_cosine=0.65, **weights)
+    assert near.retrieve(QUESTION, k=3)[0].chunk_id == "paraphrased"
+    far = retriever(tmp_path / "b", adapter, question_near_cosine=0.75, **weights)
+    assert "paraphrased" not in [p.chunk_id for p in far.retrieve(QUESTION, k=3)]
 
 
 def test_nearest_passages_ranks_by_each_passage_closest_question() -> None:
@@ -256,10 +273,14 @@ def test_nearest_passages_ranks_by_each_passage_closest_question() -> None:
         question_passages=("a", "b", "c"),
     )
     officer = _unit(1, 0, 0, 0)
-    assert adapter.nearest_passages(officer, 3, among={"a", "b", "c"}) == ["b", "a", "c"]
-    assert adapter.nearest_passages(officer, 1, among={"a", "c"}) == ["a"]  # another corpus's
-    assert adapter.nearest_passages(officer, 3, among=set()) == []
-    assert QueryAdapter(_TURN, frozenset({"a"})).nearest_passages(officer, 3, {"a"}) == []
+    passages, cosine = adapter.nearest_passages(officer, 3, among={"a", "b", "c"})
+    assert passages == ["b", "a", "c"]
+    assert cosine == pytest.approx(1 / np.sqrt(1.01), abs=1e-5)  # "b"'s near question
+    passages, cosine = adapter.nearest_passages(officer, 1, among={"a", "c"})  # another corpus's
+    assert passages == ["a"]
+    assert cosine == pytest.approx(1 / np.sqrt(2), abs=1e-5)  # "b"'s question is not counted
+    assert adapter.nearest_passages(officer, 3, among=set()) == ([], -1.0)
+    assert QueryAdapter(_TURN, frozenset({"a"})).nearest_passages(officer, 3, {"a"}) == ([], -1.0)
 
 
 def test_keyword_passages_match_the_officers_words_in_the_training_questions() -> None:
@@ -355,7 +376,7 @@ def test_an_adapter_file_without_questions_has_no_question_list(tmp_path: Path) 
         np.savez_compressed(handle, matrix=_TURN.astype(np.float16), chunk_ids=np.array(["a"]))
     adapter = load_adapter(path, 4)
     assert adapter.chunk_ids == {"a"}
-    assert adapter.nearest_passages(_unit(1, 0, 0, 0), 5, among={"a"}) == []
+    assert adapter.nearest_passages(_unit(1, 0, 0, 0), 5, among={"a"}) == ([], -1.0)
 
 
 def test_the_bundled_adapter_fits_the_encoder() -> None:
