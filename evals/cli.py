@@ -119,7 +119,7 @@ def _progress(done: int, total: int) -> None:
 def _run(args: argparse.Namespace, overrides: dict) -> int:
     from assistant.compose import build_assistant
     from evals.gate import failed_metrics, load_thresholds
-    from evals.runner import check_gold_sources, eval_settings
+    from evals.runner import check_gold_sources, eval_settings, without_own_questions
     from evals.sets_io import read_eval_set
     from ingest.refresh import refresh
     from ingest.settings import load_settings
@@ -140,6 +140,7 @@ def _run(args: argparse.Namespace, overrides: dict) -> int:
     check_gold_sources(eval_set, ingested, corpus)
 
     assistant = build_assistant(settings)
+    without_own_questions(assistant, eval_set)
     if args.calibrate:
         return _calibrate(eval_set, assistant, settings, args.json)
     result = _evaluate(eval_set, assistant, corpus, args.baseline, settings)

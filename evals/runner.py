@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from assistant.qa.models import Answer
 from evals.baselines import Retriever
@@ -33,6 +33,9 @@ from evals.metrics import (
 from evals.sets_io import KINDS, OUT_OF_SCOPE, EvalQuestion, EvalSet, EvalSetError
 from ingest.models import RefreshReport
 from ingest.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.qa.service import Assistant
 
 EVAL_STORES_DIR = "eval-stores"  # beside the app store: .toolkit-assistant/eval-stores/
 WARM_UP_QUESTION = "What is responsible AI innovation in policing?"
@@ -82,6 +85,15 @@ def check_gold_sources(eval_set: EvalSet, report: RefreshReport, corpus: Path) -
                     f"{eval_set.path}:{question.line}: gold source {ref.source!r} is not in the "
                     f"index of {corpus}; pass the corpus it comes from with --corpus"
                 )
+
+
+def without_own_questions(assistant: Assistant, eval_set: EvalSet) -> None:
+    """Leave `eval_set`'s own questions out of the assistant's question list: the `tune`
+    splits are in it (evals/tune_questions.py), and a question there would find itself.
+    A `tune` split is then scored on what the other rounds' questions bring."""
+    retriever = assistant.retriever
+    if retriever.adapter is not None:
+        retriever.adapter = retriever.adapter.without_source(eval_set.name)
 
 
 # -- one run ---------------------------------------------------------------------------------

@@ -23,6 +23,11 @@ is to the passage's wording, which the matrix alone cannot carry: `pdfs.tune` hi
 -> 0.911, `pdfs.heldout` 0.691 -> 0.798 (docs/evals.md). Like the matrix, the questions
 speak only for the passages they were written for.
 
+The question list also holds the blind eval sets' `tune` questions, each for its gold
+passage and named by its set (`question_sources`; `evals/tune_questions.py`): officers'
+questions are nearer to other officers' questions than to those written while reading a
+passage. `eval` leaves a set's own rows out when it asks that set (`without_source`).
+
 The file may also hold a query encoder: low-rank corrections of MiniLM's layers trained on
 the same questions (`evals/train_encoder.py`). With it, the adapted lists and the
 nearest-question list read the question through that encoder instead of the matrix (the
@@ -34,7 +39,7 @@ similarity threshold was set on it.
 from __future__ import annotations
 
 from collections.abc import Container, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from itertools import islice
@@ -88,6 +93,10 @@ class QueryAdapter:
     encoded_questions: np.ndarray = field(
         default_factory=lambda: np.zeros((0, 0), dtype=np.float32)
     )
+    # Where each question came from: "" for those written for training, else the eval set
+    # whose `tune` split it is ("pdfs.tune"), which `without_source` leaves out when that
+    # set is asked; () when the file names none.
+    question_sources: tuple[str, ...] = ()
     # Derived once, when the adapter is read at start-up, not on an officer's first question:
     # BM25 over the question texts (~0.1 s to build), and the rows and vectors of the
     # questions that name their sentences.
@@ -108,6 +117,28 @@ class QueryAdapter:
         norm = float(np.linalg.norm(adapted))
         return (adapted / norm if norm else vector).astype(np.float32)
 
+    def without_source(self, source: str) -> QueryAdapter:
+        """The adapter without the questions taken from the eval set `source`: asked of that
+        set, they would find themselves (evals/runner.py, `without_own_questions`)."""
+        keep = [i for i, origin in enumerate(self.question_sources) if origin != source]
+        if len(keep) == len(self.question_sources):
+            return self
+        rows = np.array(keep, dtype=np.int64)
+
+        def picked(values: tuple) -> tuple:  # texts and answers may be absent: ()
+            return tuple(values[i] for i in keep) if values else values
+
+        encoded = self.encoded_questions
+        return replace(
+            self,
+            questions=self.questions[rows],
+            question_owners=self.question_owners[rows],
+            question_texts=picked(self.question_texts),
+            question_answers=picked(self.question_answers),
+            encoded_questions=encoded[rows] if len(encoded) else encoded,
+            question_sources=picked(self.question_sources),
+        )
+
     def nearest_passages(
         self, vector: np.ndarray, n: int, among: Container[str]
     ) -> tuple[list[str], float]:
@@ -122,7 +153,9 @@ class QueryAdapter:
         best = np.full(len(self.question_passages), -np.inf, dtype=np.float32)
         np.maximum.at(best, self.question_owners, questions @ vector)
         order = np.argsort(-best, kind="stable")
-        kept = list(islice((i for i in order if self.question_passages[i] in among), n))
+        # A passage whose questions were all left out (`without_source`) has none to be near.
+        asked = (i for i in order if best[i] > -np.inf)
+        kept = list(islice((i for i in asked if self.question_passages[i] in among), n))
         if not kept:
             return [], -1.0
         return [self.question_passages[i] for i in kept], float(best[kept[0]])
@@ -175,12 +208,14 @@ def save_adapter(
     question_answers: list[tuple[str, ...]] | None = None,
     encoder: EncoderDeltas | None = None,
     encoded_questions: np.ndarray | None = None,
+    question_sources: list[str] | None = None,
 ) -> None:
     """float16 halves the file; the rounding moves no ranking we measured. `questions` are
     the training questions' vectors, `question_chunks` the passage each was written for,
     `question_texts` their words, `question_answers` the sentences each was written for;
     `encoder` the query encoder (kept in float32: 1 MB) and `encoded_questions` the
-    questions' vectors through it."""
+    questions' vectors through it; `question_sources` the eval set each was taken from
+    ("" for those written for training)."""
     question_chunks = question_chunks or []
     passages = sorted(set(question_chunks))
     position = {chunk_id: i for i, chunk_id in enumerate(passages)}
@@ -205,6 +240,7 @@ def save_adapter(
             question_answers=np.array(
                 [_SENTENCE_SEPARATOR.join(answer) for answer in question_answers or []], dtype=str
             ),
+            question_sources=np.array(question_sources or [], dtype=str),
             **deltas,
         )
 
@@ -244,6 +280,7 @@ def _read(path: Path, origin: str, dimension: int) -> QueryAdapter:
                 tuple(s for s in str(a).split(_SENTENCE_SEPARATOR) if s)
                 for a in kept("question_answers")
             )
+            sources = tuple(str(origin) for origin in kept("question_sources"))
             encoder = _read_encoder(data, origin)
             encoded = kept("encoded_questions", (0, dimension)).astype(np.float32)
     except QueryAdapterError:
@@ -265,6 +302,7 @@ def _read(path: Path, origin: str, dimension: int) -> QueryAdapter:
         and (not len(owners) or (owners.min() >= 0 and owners.max() < len(passages)))
         and len(texts) in (0, len(owners))
         and len(answers) in (0, len(owners))
+        and len(sources) in (0, len(owners))
         and (encoder is None or (encoded.shape == questions.shape and np.isfinite(encoded).all()))
     )
     if not fits:
@@ -273,7 +311,16 @@ def _read(path: Path, origin: str, dimension: int) -> QueryAdapter:
             f"{dimension} dimensions; rebuild it with `python -m evals.train_adapter`"
         )
     return QueryAdapter(
-        matrix, chunk_ids, questions, owners, passages, texts, answers, encoder, encoded
+        matrix,
+        chunk_ids,
+        questions,
+        owners,
+        passages,
+        texts,
+        answers,
+        encoder,
+        encoded,
+        sources or ("",) * len(owners),
     )
 
 

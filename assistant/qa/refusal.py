@@ -198,13 +198,16 @@ _EXPLAINS = frozenset(
 # Only these kinds: "Which tool uses Shapley values?" is answered by "SHAP ... uses Shapley
 # values", which never says "tool", and "Which two organizations ..." by names without
 # "organization"; a law is told by its title ("Act", "Regulation") instead.
-_NAME_KINDS = frozenset(
-    {
-        "vendor", "vendors", "provider", "providers", "company", "companies", "supplier",
-        "suppliers", "manufacturer", "manufacturers", "brand", "brands", "firm", "firms",
-        "product", "products", "country", "countries", "state", "states", "city", "cities",
-    }
+_KIND_PAIRS = (
+    ("vendor", "vendors"), ("provider", "providers"), ("company", "companies"),
+    ("supplier", "suppliers"), ("manufacturer", "manufacturers"), ("brand", "brands"),
+    ("firm", "firms"), ("product", "products"), ("country", "countries"), ("state", "states"),
+    ("city", "cities"),
 )  # fmt: skip
+_NAME_KINDS = frozenset(form for pair in _KIND_PAIRS for form in pair)
+# The kind's word as a sentence must hold it: either number, not its stem ("provide broad
+# guidance" names no provider).
+_KIND_FORMS = {form: frozenset(pair) for pair in _KIND_PAIRS for form in pair}
 _LAW_KINDS = frozenset({"law", "laws", "statute", "statutes", "legislation"})
 _LAW_TITLES = frozenset(
     {
@@ -573,13 +576,13 @@ def states_name(question: str, sentences: list[str]) -> bool:
     if kind is None:
         return True
     asked = set(_WORD.findall(question))
-    kind_terms = set(terms(kind))
+    kind_forms = _KIND_FORMS.get(kind, frozenset())
     for sentence in sentences:
         names = set(_capitalised(sentence)) - asked
         if kind == "law":
             if names & _LAW_TITLES:
                 return True
-        elif names and kind_terms & set(terms(sentence)):
+        elif names and kind_forms & {word.lower() for word in _WORD.findall(sentence)}:
             return True
     return False
 

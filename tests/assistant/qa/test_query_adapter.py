@@ -19,6 +19,8 @@ from ingest.embedding import EMBEDDING_DIM, EncoderDeltas
 from ingest.settings import RetrievalSettings
 from tests.assistant.qa.test_fusion import FILLER, FixedEmbedder, ScriptedStore, chunk
 
+SETS = Path(__file__).parents[3] / "evals" / "sets"
+
 # The adapter below turns the question's vector e0 into e1.
 _TURN = np.zeros((4, 4), dtype=np.float32)
 _TURN[0, 0], _TURN[0, 1] = -1.0, 5.0
@@ -367,6 +369,39 @@ def test_a_saved_adapter_reads_back(tmp_path: Path) -> None:
     assert np.allclose(adapter.questions, questions)
     owners = [adapter.question_passages[i] for i in adapter.question_owners]
     assert owners == ["b", "a", "b"]
+    assert adapter.question_sources == ("", "", "")  # written before sources were kept
+    sources = ["", "pdfs.tune", "pdfs2.tune"]
+    save_adapter(
+        path, _TURN, ["b"], questions, ["b", "a", "b"], texts, answers, None, None, sources
+    )
+    assert load_adapter(path, 4).question_sources == tuple(sources)
+
+
+def test_a_sets_own_questions_are_left_out_when_that_set_is_asked() -> None:
+    adapter = QueryAdapter(
+        np.zeros((4, 4), np.float32),
+        frozenset({"a", "b"}),
+        questions=np.stack([_unit(0, 1, 0, 0), _unit(1, 0, 0, 0), _unit(1, 0.2, 0, 0)]),
+        question_owners=np.array([0, 1, 1]),
+        question_passages=("a", "b"),
+        question_texts=("Who signs?", "Who pays?", "Who pays for it?"),
+        question_answers=((), ("The agency pays.",), ()),
+        encoded_questions=np.stack([_unit(0, 1, 0, 0), _unit(1, 0, 0, 0), _unit(1, 0.2, 0, 0)]),
+        question_sources=("", "pdfs.tune", "pdfs2.tune"),
+    )
+    officer = _unit(1, 0, 0, 0)
+    assert adapter.nearest_passages(officer, 2, {"a", "b"})[0] == ["b", "a"]
+    assert adapter.suggested_opener(officer, 0.9, {"a", "b"}) == ("b", ("The agency pays.",))
+    asked = adapter.without_source("pdfs.tune")
+    assert asked.question_texts == ("Who signs?", "Who pays for it?")
+    assert asked.question_sources == ("", "pdfs2.tune")
+    assert asked.encoded_questions.shape == (2, 4)
+    assert asked.nearest_passages(officer, 2, {"a", "b"})[0] == ["b", "a"]  # by pdfs2's
+    assert asked.suggested_opener(officer, 0.9, {"a", "b"}) is None  # pdfs's named it
+    # Without any question left for it, a passage is not near the officer's at all.
+    alone = asked.without_source("pdfs2.tune")
+    assert alone.nearest_passages(officer, 2, {"a", "b"}) == (["a"], 0.0)
+    assert alone.without_source("pdfs3.tune") is alone  # nothing of it: the same adapter
 
 
 def test_an_adapter_file_without_questions_has_no_question_list(tmp_path: Path) -> None:
@@ -384,9 +419,14 @@ def test_the_bundled_adapter_fits_the_encoder() -> None:
     assert adapter.matrix.shape == (EMBEDDING_DIM, EMBEDDING_DIM)
     assert len(adapter.chunk_ids) > 1000  # the sample corpus and the two shared PDFs
     # Every committed training question, each for a passage the adapter knows.
-    assert adapter.questions.shape == (3225, EMBEDDING_DIM)
-    assert len(adapter.question_texts) == 3225
-    assert set(adapter.question_passages) <= adapter.chunk_ids
+    training = [i for i, source in enumerate(adapter.question_sources) if not source]
+    assert len(training) == 3225
+    owners = adapter.question_owners[training]
+    assert {adapter.question_passages[i] for i in owners} <= adapter.chunk_ids
+    # And the questions of every tune split (evals/tune_questions.py), of no held-out one.
+    tune_sets = {path.name.removesuffix(".jsonl") for path in SETS.glob("*.tune.jsonl")}
+    assert set(adapter.question_sources) - {""} == tune_sets
+    assert len(adapter.question_texts) == len(adapter.question_sources) == len(adapter.questions)
     # The query encoder, and every training question read by it.
     assert adapter.encoder is not None
     assert len(adapter.encoder.modules) == 24  # 4 layers in each of MiniLM's 6

@@ -395,6 +395,14 @@ def test_a_vendor_question_answered_by_sentences_naming_none_is_not_answered() -
             "NIST will review the content and usefulness of the Framework regularly.",
         ],
     )
+    # "provide" is not "provider", though the two share a stem: a sentence providing
+    # guidance beside the NIST Privacy Framework names no provider.
+    guidance = (
+        "Organizations may consider standards that provide broad guidance, such as the "
+        "NIST Cybersecurity Framework and the NIST Privacy Framework."
+    )
+    assert not states_name(PROVIDER, [guidance])
+    assert states_name(PROVIDER, ["The data is stored with Acme, a cloud provider."])
 
 
 def test_a_name_beside_the_kind_answers_a_vendor_question() -> None:
