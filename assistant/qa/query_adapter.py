@@ -280,7 +280,7 @@ def _read(path: Path, origin: str, dimension: int) -> QueryAdapter:
                 tuple(s for s in str(a).split(_SENTENCE_SEPARATOR) if s)
                 for a in kept("question_answers")
             )
-            sources = tuple(str(origin) for origin in kept("question_sources"))
+            sources = tuple(str(source) for source in kept("question_sources"))
             encoder = _read_encoder(data, origin)
             encoded = kept("encoded_questions", (0, dimension)).astype(np.float32)
     except QueryAdapterError:

@@ -205,8 +205,8 @@ _KIND_PAIRS = (
     ("city", "cities"),
 )  # fmt: skip
 _NAME_KINDS = frozenset(form for pair in _KIND_PAIRS for form in pair)
-# The kind's word as a sentence must hold it: either number, not its stem ("provide broad
-# guidance" names no provider).
+# A sentence must hold the kind's own word, singular or plural, not a word sharing its stem
+# ("provide broad guidance" names no provider).
 _KIND_FORMS = {form: frozenset(pair) for pair in _KIND_PAIRS for form in pair}
 _LAW_KINDS = frozenset({"law", "laws", "statute", "statutes", "legislation"})
 _LAW_TITLES = frozenset(
