@@ -9,6 +9,7 @@ opened, fetched nothing from outside the app.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -84,21 +85,25 @@ def _open_citation(page, source_suffix: str):
 
 
 def test_a_citation_link_brings_its_card_into_view_highlighted(page, context) -> None:
+    from playwright.sync_api import expect  # waits for the class, as a user would see it
+
     _ask(page, "What are the five core principles?")
     answer = page.locator(".ta-answer").last
     badge = answer.locator("p a.ta-cite-link", has_text="[2]").first
     card = page.locator("#ta-source-2")
+    # The sources panel may be drawn just after the answer: a click before it lands on a
+    # card that is then replaced. Wait for this answer's cards, then for the highlight.
+    card.wait_for(state="visible")
     page.evaluate("window.scrollTo(0, 0)")
     badge.click()
-    assert "ta-card-active" in card.get_attribute("class")
-    card.wait_for(state="visible")
+    expect(card).to_have_class(re.compile(r"\bta-card-active\b"))
     assert card.evaluate("c => { const r = c.getBoundingClientRect(); "
                          "return r.top >= 0 && r.top < window.innerHeight; }")  # fmt: skip
     # By keyboard: the badge takes focus with Tab, Enter opens its card.
     page.locator("#ta-source-1").evaluate("c => c.classList.remove('ta-card-active')")
     answer.locator("p a.ta-cite-link", has_text="[1]").first.focus()
     page.keyboard.press("Enter")
-    assert "ta-card-active" in page.locator("#ta-source-1").get_attribute("class")
+    expect(page.locator("#ta-source-1")).to_have_class(re.compile(r"\bta-card-active\b"))
     assert page.evaluate("document.activeElement.id") == "ta-source-1"
 
     # At 390 px the sources panel is below the chat: one tap on the answer's link.
