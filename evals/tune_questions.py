@@ -79,28 +79,26 @@ def tune_rows(eval_set: EvalSet, chunks: list[StoredChunk]) -> list[TuneRow]:
 def with_rows(adapter: QueryAdapter, rows: list[TuneRow], embedder) -> dict:
     """`save_adapter`'s arguments for `adapter` with its earlier tune rows replaced by
     `rows`, their vectors read by MiniLM and by the adapter's query encoder."""
-    kept = [i for i, source in enumerate(adapter.question_sources) if not source]
+    written = adapter.written_for_training()
     texts = [row.question for row in rows]
     raw = embedder.embed_short(texts) if rows else np.zeros((0, EMBEDDING_DIM), np.float32)
+    # A file may name no answers at all (the first round's questions alone).
+    answers = written.question_answers or ((),) * len(written.question_texts)
     arguments = {
-        "matrix": adapter.matrix,
-        "chunk_ids": sorted(adapter.chunk_ids),
-        "questions": np.concatenate([adapter.questions[kept], raw]),
-        "question_chunks": [adapter.question_passages[adapter.question_owners[i]] for i in kept]
+        "matrix": written.matrix,
+        "chunk_ids": sorted(written.chunk_ids),
+        "questions": np.concatenate([written.questions, raw]),
+        "question_chunks": [written.question_passages[i] for i in written.question_owners]
         + [row.chunk_id for row in rows],
-        "question_texts": [adapter.question_texts[i] for i in kept] + texts,
-        # A file may name no answers at all (the first round's questions alone).
-        "question_answers": [
-            adapter.question_answers[i] if adapter.question_answers else () for i in kept
-        ]
-        + [row.answer for row in rows],
-        "question_sources": [""] * len(kept) + [row.source for row in rows],
-        "encoder": adapter.encoder,
+        "question_texts": [*written.question_texts, *texts],
+        "question_answers": [*answers, *(row.answer for row in rows)],
+        "question_sources": [*written.question_sources, *(row.source for row in rows)],
+        "encoder": written.encoder,
         "encoded_questions": None,
     }
-    if adapter.encoder is not None:
-        encoded = embedder.embed_adapted(texts, adapter.encoder) if rows else raw
-        arguments["encoded_questions"] = np.concatenate([adapter.encoded_questions[kept], encoded])
+    if written.encoder is not None:
+        encoded = embedder.embed_adapted(texts, written.encoder) if rows else raw
+        arguments["encoded_questions"] = np.concatenate([written.encoded_questions, encoded])
     return arguments
 
 

@@ -120,7 +120,17 @@ class QueryAdapter:
     def without_source(self, source: str) -> QueryAdapter:
         """The adapter without the questions taken from the eval set `source`: asked of that
         set, they would find themselves (evals/runner.py, `without_own_questions`)."""
-        keep = [i for i, origin in enumerate(self.question_sources) if origin != source]
+        return self._keeping(
+            [i for i, origin in enumerate(self.question_sources) if origin != source]
+        )
+
+    def written_for_training(self) -> QueryAdapter:
+        """The adapter with only the questions written for training, none from an eval set
+        (`evals/tune_questions.py` replaces those)."""
+        return self._keeping([i for i, origin in enumerate(self.question_sources) if not origin])
+
+    def _keeping(self, keep: list[int]) -> QueryAdapter:
+        """The adapter with only the questions of rows `keep`; itself when that is all."""
         if len(keep) == len(self.question_sources):
             return self
         rows = np.array(keep, dtype=np.int64)

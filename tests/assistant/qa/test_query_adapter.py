@@ -15,11 +15,10 @@ from assistant.qa.query_adapter import (
     save_adapter,
 )
 from assistant.qa.retrieve import HybridRetriever
+from evals.tune_questions import SETS_DIR, TUNE_SUFFIX
 from ingest.embedding import EMBEDDING_DIM, EncoderDeltas
 from ingest.settings import RetrievalSettings
 from tests.assistant.qa.test_fusion import FILLER, FixedEmbedder, ScriptedStore, chunk
-
-SETS = Path(__file__).parents[3] / "evals" / "sets"
 
 # The adapter below turns the question's vector e0 into e1.
 _TURN = np.zeros((4, 4), dtype=np.float32)
@@ -424,7 +423,9 @@ def test_the_bundled_adapter_fits_the_encoder() -> None:
     owners = adapter.question_owners[training]
     assert {adapter.question_passages[i] for i in owners} <= adapter.chunk_ids
     # And the questions of every tune split (evals/tune_questions.py), of no held-out one.
-    tune_sets = {path.name.removesuffix(".jsonl") for path in SETS.glob("*.tune.jsonl")}
+    tune_sets = {
+        path.name.removesuffix(".jsonl") for path in SETS_DIR.glob(f"*{TUNE_SUFFIX}.jsonl")
+    }
     assert set(adapter.question_sources) - {""} == tune_sets
     assert len(adapter.question_texts) == len(adapter.question_sources) == len(adapter.questions)
     # The query encoder, and every training question read by it.
