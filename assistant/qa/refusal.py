@@ -75,6 +75,7 @@ _NOT_DESIGNATIONS = _OPENING_QUESTION_WORDS | frozenset(
     }
 )  # fmt: skip
 _POSSESSIVES = frozenset({"our", "my", "your", "their", "his", "her"})
+_QUOTES_AND_MARKS = "\"'\u201c\u201d\u2018\u2019()[].,;:!?-"
 NUMBER = re.compile(  # a figure, in digits or words
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"forty|fifty|hundred|thousand|million|billion|half|dozen)\b",
@@ -546,9 +547,15 @@ def gives_quantity(anchor: str, sentences: list[str]) -> bool:
             continue
         if anchor in ("time", "frequency") and _TIME_UNITS.search(sentence):
             return True
-        if any_parts or anchor_terms & set(terms(sentence)):
+        if any_parts or anchor_terms & set(terms(_without_compounds(sentence))):
             return True
     return False
+
+
+def _without_compounds(sentence: str) -> str:
+    """`sentence` without its hyphenated words: a "fine-tuned" model is not a fine, nor a
+    "time-bound" plan a time. Split on spaces, not by a regex."""
+    return " ".join(w for w in sentence.split() if "-" not in w.strip(_QUOTES_AND_MARKS))
 
 
 def expected_name_kind(question: str) -> str | None:

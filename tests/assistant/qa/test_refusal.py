@@ -465,6 +465,15 @@ def test_a_fine_asked_with_what_is_an_amount() -> None:
     assert not states_quantity(question, ["AI systems can amplify harmful bias."])
 
 
+def test_a_hyphenated_word_is_not_what_a_quantity_question_counts() -> None:
+    # pdfs3.tune p3-092 was answered once the query encoder learned the tune splits: a
+    # quoted list held "trained in one domain and then “fine-tuned” for another".
+    question = "What fine can a police force face for deploying a biased AI system?"
+    fine_tuned = "Models may be trained in one domain and then “fine-tuned” for another."
+    assert not states_quantity(question, [fine_tuned])
+    assert states_quantity(question, ["A fine of up to 20 million euros applies."])
+
+
 def test_fine_as_an_adjective_asks_for_no_quantity() -> None:
     question = "Is it fine to use facial recognition at a protest?"
     assert expected_quantity_anchor(question) is None
