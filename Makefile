@@ -93,10 +93,9 @@ eval: $(STAMP)
 	  $(ENGLISH_ONLY) $(PY) -m assistant.cli eval --set evals/sets/$$name.heldout.jsonl --corpus $(dir $(NIST)) --baseline --report evals/reports/$$name-heldout || exit 1; \
 	done; fi
 
-# The query adapter from evals/training/synthetic-questions.jsonl (evals/training/README.md)
-# and, for its query encoder, the tune splits' questions; then those added to its question
-# list (evals/tune_questions.py): needs ../shared/fixtures; about 30 minutes; writes
-# assistant/qa/query_adapter.npz and evals/training/left-out/*.npz, to commit.
+# The query adapter from evals/training/synthetic-questions.jsonl (evals/training/README.md),
+# then the tune splits' questions added to its question list (evals/tune_questions.py):
+# needs ../shared/fixtures; writes assistant/qa/query_adapter.npz, to commit.
 adapter: $(STAMP)
 	$(PY) -m evals.train_adapter
 	$(PY) -m evals.tune_questions

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from assistant.qa.models import Answer
-from assistant.qa.query_adapter import load_encoder
 from evals.baselines import Retriever
 from evals.metrics import (
     OUTCOME_METRICS,
@@ -39,9 +38,6 @@ if TYPE_CHECKING:
     from assistant.qa.service import Assistant
 
 EVAL_STORES_DIR = "eval-stores"  # beside the app store: .toolkit-assistant/eval-stores/
-# The query encoders trained without one `tune` split each, "<set name>.npz"
-# (evals/train_adapter.py writes them, `without_own_questions` reads them).
-LEFT_OUT_DIR = Path(__file__).parent / "training" / "left-out"
 WARM_UP_QUESTION = "What is responsible AI innovation in policing?"
 # question index (1-based), total
 ProgressCallback = Callable[[int, int], None]
@@ -92,21 +88,12 @@ def check_gold_sources(eval_set: EvalSet, report: RefreshReport, corpus: Path) -
 
 
 def without_own_questions(assistant: Assistant, eval_set: EvalSet) -> None:
-    """Leave `eval_set`'s own questions out of what the query adapter learned from: the
-    `tune` splits are in its question list (evals/tune_questions.py), where a question would
-    find itself, and trained its query encoder (evals/train_adapter.py), which is swapped
-    for the one trained without this split. A `tune` split is then scored on what the
-    other rounds' questions bring, as an unseen question meets the shipped adapter."""
+    """Leave `eval_set`'s own questions out of the assistant's question list: the `tune`
+    splits are in it (evals/tune_questions.py), and a question there would find itself.
+    A `tune` split is then scored on what the other rounds' questions bring."""
     retriever = assistant.retriever
-    if retriever.adapter is None:
-        return
-    adapter = retriever.adapter.without_source(eval_set.name)
-    left_out = LEFT_OUT_DIR / f"{eval_set.name}.npz"
-    if adapter.encoder is not None and left_out.is_file():
-        encoder = load_encoder(left_out)
-        encoded = retriever.embedder.embed_adapted(list(adapter.question_texts), encoder)
-        adapter = adapter.with_encoder(encoder, encoded)
-    retriever.adapter = adapter
+    if retriever.adapter is not None:
+        retriever.adapter = retriever.adapter.without_source(eval_set.name)
 
 
 # -- one run ---------------------------------------------------------------------------------

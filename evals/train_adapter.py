@@ -15,19 +15,12 @@ Adam, fixed seed: the same data gives the same file. The constants were chosen o
 `evals/sets/pdfs.tune.jsonl` (docs/evals.md).
 
 Then the query encoder (`evals/train_encoder.py`): low-rank corrections of MiniLM's layers
-trained on the same questions, on `evals/training/encoder-questions.jsonl` (more
+trained on the same questions and on `evals/training/encoder-questions.jsonl` (more
 questions for the same passages: they did not help the matrix or the question lists, and
-do help the encoder, docs/evals.md) and on the blind eval sets' `tune` questions, each for
-its gold passages that hold a key fact (`evals.tune_questions.tune_rows`; never a `heldout`
-question), two epochs over them; then the file's questions encoded with it for the
-nearest-question list.
-
-A `tune` split's questions would be read by an encoder that learned them, so for each
-`tune` split an encoder is also trained without its questions and written to
-`evals/training/left-out/<set>.npz`; `eval` reads that split through it
-(`evals.runner.without_own_questions`). About 30 minutes on a 2-core machine without native
-bfloat16, 3-4 of them for each encoder (the matrix alone: 10 s to a minute);
-`--no-left-out` skips those seven, `--encoder-epochs 0` leaves the encoder out.
+do help the encoder, docs/evals.md), two epochs over them; then the file's questions
+encoded with it for the nearest-question list. About 7 minutes on a 2-core machine without
+native bfloat16 (the matrix alone: 10 s to a minute); `--encoder-epochs 0` leaves the encoder
+out.
 """
 
 from __future__ import annotations
@@ -40,9 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.qa.query_adapter import BUNDLED_ADAPTER, save_adapter, save_encoder
-from evals.runner import LEFT_OUT_DIR
-from evals.sets_io import read_eval_set
+from assistant.qa.query_adapter import BUNDLED_ADAPTER, save_adapter
 from evals.train_encoder import EPOCHS as ENCODER_EPOCHS
 from evals.train_encoder import train_query_encoder
 
@@ -171,13 +162,6 @@ def main(argv: list[str] | None = None) -> int:
         default=ENCODER_EPOCHS,
         help=f"epochs of the query encoder's training (default {ENCODER_EPOCHS}; 0: no encoder)",
     )
-    parser.add_argument(
-        "--left-out",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help=f"also train the encoders without each tune split, into {LEFT_OUT_DIR} "
-        "(about 3 minutes each)",
-    )
     args = parser.parse_args(argv)
 
     from ingest.embedding import Embedder
@@ -193,8 +177,6 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: {path}: unknown corpus {unknown}; use {list(corpora)}")
     embedder = Embedder()
     problems, known, encoder_problems = [], [], []
-    # Per corpus: eval set name -> the (passage index, question) rows of its `tune` split.
-    tune_problems: list[dict[str, list[tuple[int, str]]]] = []
     written: list[tuple[str, str, tuple[str, ...]]] = []  # (chunk id, question, answer) kept
     for name, rows in by_corpus.items():
         if not corpora[name].exists():
@@ -214,7 +196,6 @@ def main(argv: list[str] | None = None) -> int:
         encoder_problems.append(
             ([q for _, q, _ in both], np.array([t for t, _, _ in both]), passages)
         )
-        tune_problems.append(_tune_rows(corpora[name], position) if args.encoder_epochs else {})
         known.extend(ids)
         written.extend((ids[t], q, a) for t, q, a in kept)
     weights = train(problems)
@@ -230,9 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     vectors = np.concatenate([questions for questions, _, _ in problems])
     encoder = encoded = None
     if args.encoder_epochs > 0:
-        encoder = train_query_encoder(
-            _with_tune_rows(encoder_problems, tune_problems), epochs=args.encoder_epochs
-        )
+        encoder = train_query_encoder(encoder_problems, epochs=args.encoder_epochs)
         encoded = embedder.embed_adapted(list(texts), encoder)
         start = 0
         for (_, targets, passages), name in zip(problems, by_corpus, strict=True):
@@ -252,63 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         encoded_questions=encoded,
     )
     print(f"wrote {args.out} ({len(known)} passages) in {time.perf_counter() - started:.1f} s")
-    if encoder is not None and args.left_out:
-        _write_left_out_encoders(encoder_problems, tune_problems, args.encoder_epochs)
     return 0
-
-
-def _tune_rows(corpus: Path, position: dict[str, int]) -> dict[str, list[tuple[int, str]]]:
-    """Eval set name -> (passage index, question) of its `tune` split's rows over `corpus`
-    (`evals.tune_questions.tune_rows`: an in-scope question that stands alone, for each
-    passage of its gold pages holding a key fact)."""
-    # Imported here: evals.tune_questions reads this module's eval_store.
-    from evals.tune_questions import SETS_DIR, TUNE_SUFFIX, tune_rows
-
-    store, generation = eval_store(corpus)
-    chunks = list(store.iter_chunks(generation))
-    found = {}
-    for path in sorted(SETS_DIR.glob(f"*{TUNE_SUFFIX}.jsonl")):
-        eval_set = read_eval_set(path)
-        rows = [(position[r.chunk_id], r.question) for r in tune_rows(eval_set, chunks)]
-        if rows:
-            found[eval_set.name] = rows
-    return found
-
-
-def _with_tune_rows(
-    problems: list[tuple[list[str], np.ndarray, np.ndarray]],
-    tune: list[dict[str, list[tuple[int, str]]]],
-    leaving_out: str = "",
-) -> list[tuple[list[str], np.ndarray, np.ndarray]]:
-    """The encoder's problems with each corpus's `tune` rows added, but `leaving_out`'s."""
-    joined = []
-    for (questions, targets, passages), by_set in zip(problems, tune, strict=True):
-        rows = [row for name, rows in by_set.items() if name != leaving_out for row in rows]
-        joined.append(
-            (
-                questions + [q for _, q in rows],
-                np.concatenate([targets, np.array([t for t, _ in rows], dtype=targets.dtype)]),
-                passages,
-            )
-        )
-    return joined
-
-
-def _write_left_out_encoders(
-    problems: list[tuple[list[str], np.ndarray, np.ndarray]],
-    tune: list[dict[str, list[tuple[int, str]]]],
-    epochs: int,
-) -> None:
-    """For each `tune` split, the query encoder trained without its rows: what `eval` reads
-    a question of that split with (`evals.runner.without_own_questions`), as an unseen
-    question meets the shipped encoder."""
-    LEFT_OUT_DIR.mkdir(parents=True, exist_ok=True)
-    for name in sorted({name for by_set in tune for name in by_set}):
-        started = time.perf_counter()
-        encoder = train_query_encoder(_with_tune_rows(problems, tune, name), epochs=epochs)
-        path = LEFT_OUT_DIR / f"{name}.npz"
-        save_encoder(path, encoder)
-        print(f"wrote {path} (the encoder without {name}) in {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

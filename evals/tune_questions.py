@@ -7,16 +7,14 @@ its gold pages and key facts (evals/sets/README.md). A question of an officer's 
 often near one of those than near a question the training helpers wrote for a passage they
 were reading, so they join the list that ranks passages by their nearest question
 (`QueryAdapter.nearest_passages`), each for the passage of its gold pages that holds a key
-fact, with the sentences holding one as its answer (the suggested opener). The same rows
-train the query encoder (`evals/train_adapter.py`), not the matrix.
+fact, with the sentences holding one as its answer (the suggested opener). They train
+nothing else: not the matrix, not the query encoder.
 
 Each row keeps the name of its set ("pdfs.tune"), and `eval` leaves a set's own rows out
-when it asks that set (`evals.runner.without_own_questions`), and reads it through the
-encoder trained without it: a `tune` split is scored as if the other rounds' questions were
-all the adapter knew, which is how an unseen question meets it. `heldout` splits never
-join. Run it after `evals.train_adapter` (`make adapter` runs both); it replaces the rows it
-added before. When a `tune` split changes, run `make adapter`: the encoders learn the
-`tune` questions too.
+when it asks that set (`evals.runner.without_own_questions`): a `tune` split is scored as
+if the other rounds' questions were all the list knew, which is how an unseen question
+meets it. `heldout` splits never join. Run it after `evals.train_adapter`, and again when a
+`tune` split changes; it replaces the rows it added before (`make adapter` runs both).
 """
 
 from __future__ import annotations

@@ -29,12 +29,11 @@ questions are nearer to other officers' questions than to those written while re
 passage. `eval` leaves a set's own rows out when it asks that set (`without_source`).
 
 The file may also hold a query encoder: low-rank corrections of MiniLM's layers trained on
-the same questions and the `tune` questions (`evals/train_encoder.py`; a `tune` split is
-read in `eval` through the encoder trained without it, `load_encoder`). With it, the
-adapted lists and the nearest-question list read the question through that encoder
-instead of the matrix (the training questions are stored encoded with it too):
-`pdfs.tune` hit@5 0.911 -> 0.933, MRR@10 up on every tune split (docs/evals.md). The
-suggested opener keeps the matrix: its similarity threshold was set on it.
+the same questions (`evals/train_encoder.py`). With it, the adapted lists and the
+nearest-question list read the question through that encoder instead of the matrix (the
+training questions are stored encoded with it too): `pdfs.tune` hit@5 0.911 -> 0.933,
+MRR@10 up on every tune split (docs/evals.md). The suggested opener keeps the matrix: its
+similarity threshold was set on it.
 """
 
 from __future__ import annotations
@@ -129,15 +128,6 @@ class QueryAdapter:
         """The adapter with only the questions written for training, none from an eval set
         (`evals/tune_questions.py` replaces those)."""
         return self._keeping([i for i, origin in enumerate(self.question_sources) if not origin])
-
-    def with_encoder(self, encoder: EncoderDeltas, encoded_questions: np.ndarray) -> QueryAdapter:
-        """The adapter reading questions through `encoder`, its questions' vectors through
-        that encoder `encoded_questions` (rows as `questions`)."""
-        if encoded_questions.shape != self.questions.shape:
-            raise QueryAdapterError(
-                f"{encoded_questions.shape} encoded questions for {self.questions.shape} questions"
-            )
-        return replace(self, encoder=encoder, encoded_questions=encoded_questions)
 
     def _keeping(self, keep: list[int]) -> QueryAdapter:
         """The adapter with only the questions of rows `keep`; itself when that is all."""
@@ -243,7 +233,10 @@ def save_adapter(
         questions = np.zeros((0, matrix.shape[0]), dtype=np.float32)
     deltas: dict[str, np.ndarray] = {}
     if encoder is not None:
-        deltas = _encoder_arrays(encoder, np.float32)
+        deltas["encoder_modules"] = np.array(encoder.modules, dtype=str)
+        for i, (down, up) in enumerate(zip(encoder.down, encoder.up, strict=True)):
+            deltas[f"encoder_down_{i}"] = down.astype(np.float32)
+            deltas[f"encoder_up_{i}"] = up.astype(np.float32)
         deltas["encoded_questions"] = np.asarray(encoded_questions, dtype=np.float16)
     with path.open("wb") as handle:
         np.savez_compressed(
@@ -260,37 +253,6 @@ def save_adapter(
             question_sources=np.array(question_sources or [], dtype=str),
             **deltas,
         )
-
-
-def _encoder_arrays(encoder: EncoderDeltas, dtype: type) -> dict[str, np.ndarray]:
-    arrays = {"encoder_modules": np.array(encoder.modules, dtype=str)}
-    for i, (down, up) in enumerate(zip(encoder.down, encoder.up, strict=True)):
-        arrays[f"encoder_down_{i}"] = down.astype(dtype)
-        arrays[f"encoder_up_{i}"] = up.astype(dtype)
-    return arrays
-
-
-def save_encoder(path: Path, encoder: EncoderDeltas) -> None:
-    """A query encoder alone, in float16 (half a megabyte): the encoders trained without one
-    `tune` split, which only `eval` reads (`evals.runner.without_own_questions`)."""
-    with path.open("wb") as handle:
-        np.savez_compressed(handle, **_encoder_arrays(encoder, np.float16))
-
-
-def load_encoder(path: Path) -> EncoderDeltas:
-    """The query encoder `save_encoder` wrote at `path`, checked against MiniLM-L6's layers."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            encoder = _read_encoder(data, str(path))
-    except QueryAdapterError:
-        raise
-    except (OSError, KeyError, ValueError, EOFError) as err:
-        raise QueryAdapterError(
-            f"{path}: not a query encoder file ({err}); rebuild it with `make adapter`"
-        ) from err
-    if encoder is None:
-        raise QueryAdapterError(f"{path}: holds no query encoder; rebuild it with `make adapter`")
-    return encoder
 
 
 def load_adapter(path: Path | None, dimension: int) -> QueryAdapter:

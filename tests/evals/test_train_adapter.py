@@ -12,7 +12,6 @@ from evals.train_adapter import (
     ENCODER_ONLY_FILE,
     TRAINING_FILE,
     _kept,
-    _with_tune_rows,
     mean_rank,
     read_questions,
     train,
@@ -126,27 +125,3 @@ def test_the_query_encoder_learns_to_read_questions_toward_their_passages() -> N
     assert after < before
     again = train_query_encoder([(questions, targets, passages)], epochs=8)
     assert again.key == deltas.key  # fixed seeds: the same deltas
-
-
-def test_the_encoder_learns_from_every_tune_split_but_the_one_left_out() -> None:
-    passages = np.eye(3, 4, dtype=np.float32)
-    problems = [(["written for training"], np.array([0]), passages)]
-    tune = [{"pdfs.tune": [(1, "an officer's question")], "pdfs2.tune": [(2, "another one")]}]
-    (questions, targets, kept), *_ = _with_tune_rows(problems, tune)
-    assert questions == ["written for training", "an officer's question", "another one"]
-    assert targets.tolist() == [0, 1, 2]
-    assert kept is passages
-    (questions, targets, _), *_ = _with_tune_rows(problems, tune, leaving_out="pdfs.tune")
-    assert questions == ["written for training", "another one"]
-    assert targets.tolist() == [0, 2]
-
-
-def test_only_tune_splits_have_encoders_trained_without_them() -> None:
-    from evals.runner import LEFT_OUT_DIR
-    from evals.tune_questions import SETS_DIR, TUNE_SUFFIX
-
-    tune_splits = {
-        path.name.removesuffix(".jsonl") for path in SETS_DIR.glob(f"*{TUNE_SUFFIX}.jsonl")
-    }
-    left_out = {path.name.removesuffix(".npz") for path in LEFT_OUT_DIR.glob("*.npz")}
-    assert left_out == tune_splits

@@ -77,9 +77,12 @@ def test_adding_the_rows_again_replaces_those_added_before(tmp_path: Path) -> No
     assert adapter.without_source("pdfs.tune").question_texts == ("Who signs?",)
 
 
-def _asked_adapter(**encoder) -> QueryAdapter:
-    """A training question and `KEPT`, taken from `pdfs.tune`."""
-    return QueryAdapter(
+def test_a_set_is_asked_without_its_own_questions() -> None:
+    from types import SimpleNamespace
+
+    from evals.runner import without_own_questions
+
+    adapter = QueryAdapter(
         np.zeros((4, 4), np.float32),
         frozenset({"p3"}),
         questions=np.eye(2, 4, dtype=np.float32),
@@ -87,16 +90,7 @@ def _asked_adapter(**encoder) -> QueryAdapter:
         question_passages=("p3",),
         question_texts=("Who signs?", KEPT.question),
         question_sources=("", "pdfs.tune"),
-        **encoder,
     )
-
-
-def test_a_set_is_asked_without_its_own_questions() -> None:
-    from types import SimpleNamespace
-
-    from evals.runner import without_own_questions
-
-    adapter = _asked_adapter()
     assistant = SimpleNamespace(retriever=SimpleNamespace(adapter=adapter))
     without_own_questions(assistant, _set("pdfs2.tune", KEPT))
     assert assistant.retriever.adapter is adapter
@@ -104,43 +98,3 @@ def test_a_set_is_asked_without_its_own_questions() -> None:
     assert assistant.retriever.adapter.question_texts == ("Who signs?",)
     assistant.retriever.adapter = None  # the adapter turned off: nothing to leave out
     without_own_questions(assistant, _set("pdfs.tune", KEPT))
-
-
-def test_a_tune_split_is_read_through_the_encoder_trained_without_it(
-    tmp_path: Path, monkeypatch
-) -> None:
-    from types import SimpleNamespace
-
-    import evals.runner
-    from assistant.qa.query_adapter import save_encoder
-    from ingest.embedding import EMBEDDING_DIM, EncoderDeltas
-
-    def deltas(value: float) -> EncoderDeltas:
-        down = (np.full((2, EMBEDDING_DIM), value, np.float32),)
-        up = (np.full((EMBEDDING_DIM, 2), value, np.float32),)
-        return EncoderDeltas.of(("encoder.layer.0.attention.self.query",), down, up)
-
-    class Embedder:
-        def __init__(self) -> None:
-            self.read: list[tuple[str, ...]] = []
-
-        def embed_adapted(self, texts: list[str], encoder: EncoderDeltas) -> np.ndarray:
-            self.read.append(tuple(texts))
-            return np.tile(np.eye(1, 4, k=3, dtype=np.float32), (len(texts), 1))
-
-    monkeypatch.setattr(evals.runner, "LEFT_OUT_DIR", tmp_path)
-    save_encoder(tmp_path / "pdfs.tune.npz", deltas(0.5))
-    shipped = deltas(0.25)
-    adapter = _asked_adapter(encoder=shipped, encoded_questions=np.eye(2, 4, dtype=np.float32))
-    embedder = Embedder()
-    assistant = SimpleNamespace(retriever=SimpleNamespace(adapter=adapter, embedder=embedder))
-    evals.runner.without_own_questions(assistant, _set("pdfs.tune", KEPT))
-    asked = assistant.retriever.adapter
-    assert asked.encoder is not None and asked.encoder.key == deltas(0.5).key
-    assert asked.question_texts == ("Who signs?",)
-    assert embedder.read == [("Who signs?",)]  # the list read again through that encoder
-    assert np.array_equal(asked.encoded_questions, np.eye(1, 4, k=3, dtype=np.float32))
-    # No encoder was trained without this split (a regression set): the shipped one reads it.
-    assistant.retriever.adapter = adapter
-    evals.runner.without_own_questions(assistant, _set("sample", KEPT))
-    assert assistant.retriever.adapter.encoder is shipped

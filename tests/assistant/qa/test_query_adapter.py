@@ -11,10 +11,8 @@ from assistant.qa.query_adapter import (
     QueryAdapter,
     QueryAdapterError,
     load_adapter,
-    load_encoder,
     query_adapter,
     save_adapter,
-    save_encoder,
 )
 from assistant.qa.retrieve import HybridRetriever
 from evals.tune_questions import SETS_DIR, TUNE_SUFFIX
@@ -161,44 +159,6 @@ def test_a_saved_query_encoder_reads_back(tmp_path: Path) -> None:
     plain = tmp_path / "plain.npz"
     save_adapter(plain, matrix, ["a"], questions, ["a", "a"], ["q1", "q2"])
     assert load_adapter(plain, EMBEDDING_DIM).encoder is None
-
-
-def test_an_encoder_saved_alone_reads_back_and_a_bad_file_is_one_clear_error(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "left-out.npz"
-    encoder = _deltas(depth=2)
-    save_encoder(path, encoder)
-    read = load_encoder(path)
-    assert read.modules == encoder.modules
-    # Kept in float16: these only score a tune split (evals/train_adapter.py).
-    assert all(np.allclose(a, b, atol=1e-4) for a, b in zip(read.up, encoder.up, strict=True))
-    not_one = tmp_path / "matrix.npz"
-    np.savez(not_one, matrix=np.zeros((2, 2)))
-    with pytest.raises(QueryAdapterError, match="holds no query encoder"):
-        load_encoder(not_one)
-    broken = tmp_path / "broken.npz"
-    broken.write_bytes(b"not a zip")
-    with pytest.raises(QueryAdapterError, match="not a query encoder file"):
-        load_encoder(broken)
-
-
-def test_an_adapter_takes_another_encoder_only_with_its_questions_read_through_it() -> None:
-    adapter = QueryAdapter(
-        np.zeros((4, 4), np.float32),
-        frozenset({"a"}),
-        questions=np.eye(2, 4, dtype=np.float32),
-        question_owners=np.array([0, 0]),
-        question_passages=("a",),
-        question_texts=("q1", "q2"),
-    )
-    encoder = _deltas()
-    encoded = np.eye(2, 4, k=1, dtype=np.float32)
-    swapped = adapter.with_encoder(encoder, encoded)
-    assert swapped.encoder is encoder
-    assert np.array_equal(swapped.encoded_questions, encoded)
-    with pytest.raises(QueryAdapterError, match="encoded questions for"):
-        adapter.with_encoder(encoder, encoded[:1])
 
 
 @pytest.mark.parametrize(
