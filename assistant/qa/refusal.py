@@ -553,8 +553,9 @@ def gives_quantity(anchor: str, sentences: list[str]) -> bool:
 
 
 def _without_compounds(sentence: str) -> str:
-    """`sentence` without its hyphenated words: a "fine-tuned" model is not a fine, nor a
-    "time-bound" plan a time. Split on spaces, not by a regex."""
+    """`sentence` without its hyphenated words: a "fine-tuned" model is not a fine. Only the
+    anchor's words are read here (a "31-day" period still gives the figure, and a time
+    question is settled by its units above); split on spaces, not by a regex."""
     return " ".join(w for w in sentence.split() if "-" not in w.strip(_QUOTES_AND_MARKS))
 
 

@@ -466,7 +466,7 @@ def test_a_fine_asked_with_what_is_an_amount() -> None:
 
 
 def test_a_hyphenated_word_is_not_what_a_quantity_question_counts() -> None:
-    # pdfs3.tune p3-092 was answered once the query encoder learned the tune splits: a
+    # pdfs3.tune p3-092 was answered with a query encoder tried on 2026-12-07 (evening): a
     # quoted list held "trained in one domain and then “fine-tuned” for another".
     question = "What fine can a police force face for deploying a biased AI system?"
     fine_tuned = "Models may be trained in one domain and then “fine-tuned” for another."
