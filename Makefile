@@ -100,8 +100,9 @@ adapter: $(STAMP)
 	$(PY) -m evals.train_adapter
 	$(PY) -m evals.tune_questions
 
-# The domain model from the questions in evals/training/ (evals/training/README.md): about
-# 15 s; writes assistant/qa/domain.npz, to commit.
+# The domain and near-domain models from the questions in evals/training/
+# (evals/training/README.md): about 40 s; writes assistant/qa/domain.npz and
+# assistant/qa/near_domain.npz, to commit.
 domain: $(STAMP)
 	$(PY) -m evals.train_domain
 

@@ -30,9 +30,9 @@ def feature_function(assistant: object) -> FeatureFunction | None:
     return None
 
 
-# Not searched: the domain model's floor comes with its training, and it refuses only
-# together with the dense ceiling (assistant/qa/domain.py), not on its own.
-_NOT_THRESHOLDS = frozenset({"domain_score"})
+# Not searched: the domain models' floors come with their training, and they refuse only
+# together with the dense ceiling (assistant/qa/domain.py), not on their own.
+_NOT_THRESHOLDS = frozenset({"domain_score", "near_domain_score"})
 
 
 def _numeric(features: dict[str, object]) -> dict[str, float]:

@@ -294,9 +294,11 @@ class AnswerSettings(BaseModel):
     # on the question's own subject would be closer. Not tuned: 0.45 to 1.0 refuse the same.
     domain_check: bool = Field(
         True,
-        description="English questions: refuse one whose subject is not AI in policing (a "
-        "model trained on the corpus's questions and on police questions off that subject) "
-        "unless a passage is close in meaning. Off for a corpus on other subjects.",
+        description="English questions: refuse one whose subject is not AI in policing, or "
+        "that asks what general guidance on it never holds (a figure, a law, a vendor, a step "
+        "of police legal procedure; two models trained on the corpus's questions and on "
+        "questions of those kinds) unless a passage is close in meaning. Off for a corpus on "
+        "other subjects.",
     )
     # Chosen on the tune splits (docs/evals.md): 0.10 and 0.15 answer the same questions,
     # 0.20 one fewer; no out-of-scope question of any tune or regression set is answered
@@ -313,7 +315,7 @@ class AnswerSettings(BaseModel):
         0.5,
         ge=0,
         le=1,
-        description="The domain check refuses only below this cosine of the best passage.",
+        description="The domain checks refuse only below this cosine of the best passage.",
     )
 
 

@@ -6,6 +6,9 @@ questions (`toolkit-assistant eval --calibrate`):
 - `term_coverage`: the top passages lack most of the question's specific vocabulary;
 - `known_terms`: no word of the question is a word of the corpus at all ("五项核心原则是什么？",
   in a language the installation does not read);
+- `domain_score`, `near_domain_score`: the question is off the corpus's subject, or on it
+  but asks what general guidance never holds (a figure, a law, a vendor, a step of police
+  legal procedure), and no passage is close in meaning (`assistant/qa/domain.py`);
 - `unknown_names`: the question names something the corpus never mentions ("Whisper",
   "FBI", "Detroit", "Executive Order 14110"): related passages exist, but not about that;
 - `topic_coverage`: a question that asks what the documents say *about* something ("What
@@ -244,6 +247,9 @@ class Evidence:
     # Whether some word of the question is a word of the corpus (True for a question of
     # scaffolding only, "What is it?": nothing to judge).
     known_terms: bool = True
+    # Below 0: on the subject, but asking what such guidance never holds (a figure, a law,
+    # a vendor, a step of police legal procedure); None: not judged.
+    near_domain_score: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -253,6 +259,7 @@ class Evidence:
             "topic_coverage": self.topic_coverage,
             "domain_score": self.domain_score,
             "known_terms": self.known_terms,
+            "near_domain_score": self.near_domain_score,
         }
 
 
@@ -431,9 +438,11 @@ def is_weak(evidence: Evidence, settings: AnswerSettings) -> bool:
         or evidence.topic_coverage < settings.min_topic_coverage
         or bool(evidence.unknown_names)
         or (
-            evidence.domain_score is not None
-            and evidence.domain_score < 0
-            and evidence.dense_score < settings.domain_dense_ceiling
+            evidence.dense_score < settings.domain_dense_ceiling
+            and any(
+                score is not None and score < 0
+                for score in (evidence.domain_score, evidence.near_domain_score)
+            )
         )
     )
 

@@ -18,7 +18,7 @@ import numpy as np
 from assistant.i18n import LANGUAGE_NAMES, translate
 from assistant.qa.answer import Answerer, ExtractiveAnswerer, main_sentences, unmarked
 from assistant.qa.definitions import typed_acronyms
-from assistant.qa.domain import domain_model
+from assistant.qa.domain import domain_model, near_domain_model
 from assistant.qa.models import (
     REFUSAL_TEXT,
     Answer,
@@ -110,6 +110,7 @@ class Assistant:
         )
         # Read here, so that a broken bundled file is one clear error at start-up.
         self.domain = domain_model() if settings.answer.domain_check else None
+        self.near_domain = near_domain_model() if settings.answer.domain_check else None
         self.opener = opener_adapter() if settings.answer.opener_weight > 0 else None
         self.multilingual = MultilingualSide(settings)
         self.multilingual_asked = False
@@ -258,17 +259,22 @@ class Assistant:
         _, passages = self.retriever.retrieve_with_evidence(question, history, None, snapshot)
         return self._english_evidence(question, history, passages, snapshot)
 
-    def _domain_score(
+    def _domain_scores(
         self, question: str, history: list[str] | None, snapshot: IndexSnapshot
-    ) -> float | None:
-        """The domain model's score of an English question (`assistant/qa/domain.py`), read
-        from the vector retrieval made of it; None when the check is off or the question
-        names an acronym the corpus uses: MiniLM reads one it does not know ("What is
-        TEVV?") as off every subject."""
-        if self.domain is None or typed_acronyms(question) & snapshot.vocabulary:
-            return None
-        query = retrieval_query(question, history)
-        return self.domain.score(self.embedder.embed_query(query))  # a cache hit
+    ) -> tuple[float | None, float | None]:
+        """The domain and near-domain models' scores of an English question
+        (`assistant/qa/domain.py`), read from the vector retrieval made of it; None when the
+        check is off. The domain model does not judge a question naming an acronym the corpus
+        uses: MiniLM reads one it does not know ("What is TEVV?") as off every subject. The
+        near-domain model does, as it learned such acronyms on both of its sides ("What does
+        NIST require ... for body-worn camera video analytics?")."""
+        if self.domain is None or self.near_domain is None:
+            return None, None
+        vector = self.embedder.embed_query(retrieval_query(question, history))  # a cache hit
+        near_domain = self.near_domain.score(vector)
+        if typed_acronyms(question) & snapshot.vocabulary:
+            return None, near_domain
+        return self.domain.score(vector), near_domain
 
     def _english_evidence(
         self,
@@ -292,7 +298,8 @@ class Assistant:
             snapshot.vocabulary,
             other_language,
         )
-        return replace(evidence, domain_score=self._domain_score(question, history, snapshot))
+        domain, near_domain = self._domain_scores(question, history, snapshot)
+        return replace(evidence, domain_score=domain, near_domain_score=near_domain)
 
     def ask(self, question: str, history: list[str] | None = None, k: int | None = None) -> Answer:
         for event in self.ask_stream(question, history, k):

@@ -48,15 +48,19 @@ def test_only_numeric_evidence_is_calibrated() -> None:
     assert features("q", None) == {"dense_score": 0.4, "topic_coverage": 1.0}
 
 
-def test_the_domain_score_is_not_a_threshold_to_search() -> None:
-    """Its floor comes with the model, and it may be None (a question it does not judge)."""
+def test_the_domain_scores_are_not_thresholds_to_search() -> None:
+    """Their floors come with the models, and they may be None (a question not judged)."""
 
     class Evidence:
         def __init__(self, domain_score: float | None) -> None:
             self.domain_score = domain_score
 
         def to_dict(self) -> dict:
-            return {"dense_score": 0.4, "domain_score": self.domain_score}
+            return {
+                "dense_score": 0.4,
+                "domain_score": self.domain_score,
+                "near_domain_score": self.domain_score,
+            }
 
     class Assistant:
         def evidence(self, question: str, history) -> Evidence:

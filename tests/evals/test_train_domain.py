@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evals.train_domain import fit, held_out_scores, read_questions
+import evals.train_domain as train_domain
+from evals.train_domain import fit, held_out_scores, read_questions, train
 
 
 def _two_subjects(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -37,3 +38,16 @@ def test_a_bad_row_names_its_line(tmp_path: Path) -> None:
     path.write_text('{"question": "How do I renew my warrant card?"}\n{"area": "x"}\n')
     with pytest.raises(SystemExit, match=r"questions.jsonl:2"):
         read_questions(path)
+
+
+def test_a_trained_model_leaves_the_floor_share_of_its_own_side_below_its_floor(
+    tmp_path: Path,
+) -> None:
+    vectors, labels = _two_subjects()
+    out = tmp_path / "model.npz"
+    train(vectors[labels == 1], vectors[labels == 0], out, "off it")
+    with np.load(out) as model:
+        floor = float(model["floor"])
+        scores = held_out_scores(vectors, labels)
+    below = np.mean(scores[labels == 1] < floor)
+    assert 0 < below <= train_domain.FLOOR_SHARE + 1 / 120

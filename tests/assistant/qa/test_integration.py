@@ -272,6 +272,21 @@ def test_a_question_off_the_corpus_subject_is_refused(
     assert answer.refused, answer.answer
 
 
+def test_a_step_of_police_legal_procedure_the_guidance_never_covers_is_refused(
+    sample_assistant: Assistant,
+) -> None:
+    """Answered with "Computer vision is the field of AI that analyses images and video ..."
+    before the near-domain model (assistant/qa/domain.py)."""
+    question = (
+        "Do we need a surveillance warrant before running drone footage through object "
+        "detection software?"
+    )
+    evidence = sample_assistant.evidence(question)
+    assert evidence.domain_score is not None and evidence.domain_score > 0, "on the subject"
+    assert evidence.near_domain_score is not None and evidence.near_domain_score < 0
+    assert sample_assistant.ask(question).refused
+
+
 def test_police_work_with_an_ai_tool_in_it_is_on_the_corpus_subject(
     sample_assistant: Assistant,
 ) -> None:

@@ -96,6 +96,7 @@ def test_evidence_serializes_its_signals() -> None:
         "topic_coverage": 1.0,
         "domain_score": None,
         "known_terms": True,
+        "near_domain_score": None,
     }
 
 
@@ -129,6 +130,17 @@ def test_a_question_off_the_corpus_subject_is_weak_unless_a_passage_is_close() -
     assert not is_weak(replace(off, dense_score=0.6), SETTINGS), "a passage on its subject"
     assert not is_weak(replace(off, domain_score=0.1), SETTINGS), "on the subject"
     assert not is_weak(replace(off, domain_score=None), SETTINGS), "not judged"
+
+
+def test_a_question_past_what_guidance_holds_is_weak_unless_a_passage_is_close() -> None:
+    # pdfs4.tune pdf4-018, "Do we need a directed surveillance authorisation before running
+    # drone footage through object detection software?": on the subject, and its best
+    # passage (on drones) at cosine 0.31
+    near = Evidence(0.31, 0.4, domain_score=3.0, near_domain_score=-0.5)
+    assert is_weak(near, SETTINGS)
+    assert not is_weak(replace(near, dense_score=0.6), SETTINGS), "a passage on its subject"
+    assert not is_weak(replace(near, near_domain_score=0.2), SETTINGS), "what guidance holds"
+    assert not is_weak(replace(near, near_domain_score=None), SETTINGS), "not judged"
 
 
 def test_a_question_on_the_corpus_subject_may_sit_further_from_its_passages() -> None:
