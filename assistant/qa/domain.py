@@ -14,8 +14,8 @@ questions against 600 that sit on the subject but ask what such general guidance
 holds: a figure ("How long can we keep ANPR reads ...?"), a law by name or article, a
 vendor's product, or a step of police legal procedure with an AI tool in it ("Do we need a
 directed surveillance authorisation before running drone footage through object detection
-software?"). Those found passages on drones and surveillance at cosine 0.31-0.33 and were
-answered with them.
+software?"). Two such questions of the tune splits found passages at cosine 0.31 and 0.33,
+as close as officers' paraphrases find theirs, and were answered with them.
 
 Neither floor is chosen on an eval set: each is the score below which 0.5% of the in-domain
 training questions fall when each is scored by a model that did not see it (5-fold). Each
