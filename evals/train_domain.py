@@ -19,8 +19,7 @@ Each model is a logistic regression over the questions' MiniLM vectors, fit by N
 method with an L2 penalty, each class weighing as much as the other: the same data gives
 the same file. Its floor is the score below which `FLOOR_SHARE` of the on-domain questions
 fall, each scored by a fit that did not see it (5 folds, fixed seed): not chosen on an eval
-set.
-About 40 s on a 2-core machine, most of it encoding the questions.
+set. About 40 s on a 2-core machine, most of it encoding the questions.
 """
 
 from __future__ import annotations

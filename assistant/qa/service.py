@@ -109,8 +109,9 @@ class Assistant:
             self.store, settings.retrieval, self.embedder, query_adapter(settings.retrieval)
         )
         # Read here, so that a broken bundled file is one clear error at start-up.
-        self.domain = domain_model() if settings.answer.domain_check else None
-        self.near_domain = near_domain_model() if settings.answer.domain_check else None
+        self.domain_models = (
+            (domain_model(), near_domain_model()) if settings.answer.domain_check else None
+        )
         self.opener = opener_adapter() if settings.answer.opener_weight > 0 else None
         self.multilingual = MultilingualSide(settings)
         self.multilingual_asked = False
@@ -268,13 +269,13 @@ class Assistant:
         uses: MiniLM reads one it does not know ("What is TEVV?") as off every subject. The
         near-domain model does, as it learned such acronyms on both of its sides ("What does
         NIST require ... for body-worn camera video analytics?")."""
-        if self.domain is None or self.near_domain is None:
+        if self.domain_models is None:
             return None, None
+        domain, near_domain = self.domain_models
         vector = self.embedder.embed_query(retrieval_query(question, history))  # a cache hit
-        near_domain = self.near_domain.score(vector)
         if typed_acronyms(question) & snapshot.vocabulary:
-            return None, near_domain
-        return self.domain.score(vector), near_domain
+            return None, near_domain.score(vector)
+        return domain.score(vector), near_domain.score(vector)
 
     def _english_evidence(
         self,
