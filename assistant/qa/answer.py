@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.qa.definitions import DEFINED_TERM, spells_out
+from assistant.qa.definitions import defined_term, spells_out
 from assistant.qa.models import QUOTE_SEPARATOR, Answer, Citation, Passage
 from assistant.qa.query_adapter import QueryAdapter
 from assistant.qa.refusal import NUMBER, expected_quantity_anchor, gives_quantity
@@ -87,7 +87,10 @@ _DEFINES = re.compile(r"\b(is|are|refers to|means|is defined as|describes?)\b", 
 # "Risk tolerance refers to ...", "Residual risk - defined as ...".
 _DEFINING = re.compile(r"\b(is|are|refers? to|means|is defined as|defined as|denotes)\b", re.I)
 _DEFINING_WITHIN_WORDS = 12
+_DEFINING_GAP_WORDS = 4
 _ARTICLES = frozenset({"a", "an", "the"})
+_SETTING_OPENERS = frozenset({"in", "for", "within", "here,"})
+_SETTING_WORDS = 8
 _DEFINITION_BONUS = 0.12
 # Bibliography lines quoted outside a references section: never the opening sentence.
 _CITATION_LIKE = re.compile(
@@ -694,15 +697,20 @@ def is_caption(text: str) -> bool:
 
 def defines(question: str, sentence: str) -> bool:
     """Whether `sentence` names the term a definition question asks about, then defines it."""
-    match = DEFINED_TERM.search(question)
-    if match is None:
+    term = defined_term(question)
+    if term is None:
         return False
-    if spells_out(match["term"], sentence):
+    if spells_out(term, sentence):
         return True
-    wanted = set(terms(match["term"]))
+    wanted = set(terms(term))
     if not wanted:
         return False
     words = sentence.split()[:_DEFINING_WITHIN_WORDS]
+    # A setting first: "In the context of the AI RMF, risk refers to ...".
+    if words and words[0].lower() in _SETTING_OPENERS:
+        comma = next((i for i, w in enumerate(words[:_SETTING_WORDS]) if w.endswith(",")), None)
+        if comma is not None:
+            words = sentence.split()[comma + 1 : comma + 1 + _DEFINING_WITHIN_WORDS]
     if words and words[0].lower() in _ARTICLES:
         words = words[1:]
     head = " ".join(words)
@@ -711,9 +719,17 @@ def defines(question: str, sentence: str) -> bool:
         return False
     # The term is the subject: it comes first ("Once the risk tolerance is agreed" is not).
     first_word = terms(words[0].strip("'\"\u2018\u201c")) if words else []
-    return (
-        bool(first_word) and first_word[0] in wanted and wanted <= set(terms(head[: verb.start()]))
-    )
+    if not (first_word and first_word[0] in wanted):
+        return False
+    subject = head[: verb.start()].split()
+    seen: set[str] = set()
+    for named, word in enumerate(subject):
+        seen.update(terms(word))
+        if wanted <= seen:
+            # The verb follows the term ("Risk tolerance refers to ..."), not a clause
+            # about it ("Risk tolerance reflects the level ... the organization is ...").
+            return len(subject) - 1 - named <= _DEFINING_GAP_WORDS
+    return False
 
 
 def _definition_bonus(question: str, sentence: str) -> float:
@@ -725,7 +741,8 @@ def _definition_bonus(question: str, sentence: str) -> float:
     test, evaluation, ... (TEVV)" (not the subject): those get the plain bonus."""
     if not defines(question, sentence):
         return 0.0
-    term = DEFINED_TERM.search(question)["term"]  # `defines` found it
+    term = defined_term(question)
+    assert term is not None  # `defines` found it
     head = " ".join(sentence.split()[:_DEFINING_WITHIN_WORDS])
     if spells_out(term, sentence, at_start=True) and _DEFINING.search(head):
         return 2 * _DEFINITION_BONUS

@@ -14,9 +14,37 @@ import re
 DEFINED_TERM = re.compile(
     r"^\s*(?:what(?:['\u2019]s|\s+(?:is|are))\s+(?:an?\s+|the\s+)?|define\s+|what\s+does\s+)"
     r"['\"\u2018\u201c]?(?P<term>[\w\-]+(?:\s[\w\-]+){0,7}?)['\"\u2019\u201d]?"
-    r"(?:\s+(?:mean|stand for)\b|\s+in\s+the\b|\s+according\b|\s*\?|$)",
+    r"(?:\s+(?:mean(?!\s+when\b)|stand for)\b|\s+in\s+the\b|\s+according\b|\s*\?|$)",
     re.I,
 )
+
+# The term of "What does NIST mean by 'risk'?", "What is meant by 'risk tolerance' in ...?":
+# what follows "mean(t) by", not who means it. Bounded as above.
+_MEANT_BY_TERM = re.compile(
+    r"\bmeant?\s+by\s+['\"\u2018\u201c]?(?P<term>[\w\-]+(?:\s[\w\-]+){0,7}?)['\"\u2019\u201d]?"
+    r"(?:\s+(?:in|for|when|according|here|there)\b|\s*[?,]|$)",
+    re.I,
+)
+# "Risk tolerance - what does the framework mean by that?": the term opens the question.
+_TERM_THEN_MEANING = re.compile(
+    r"^\s*['\"\u2018\u201c]?(?P<term>[\w\-]+(?:\s[\w\-]+){0,5})['\"\u2019\u201d]?\s*"
+    r"(?:\s+-|\s*[\u2013\u2014:])\s*what\b[^?]{0,80}\bmeant?\s+by\s+(?:that|this|it)\b",
+    re.I,
+)
+_POINTERS = frozenset({"that", "this", "it", "there", "those", "these"})
+
+
+def defined_term(question: str) -> str | None:
+    """The term a definition question asks about: "TEVV" in "What is TEVV?", "risk" in
+    "What does NIST mean by 'risk'?" (not NIST), "Risk tolerance" in "Risk tolerance - what
+    does the framework mean by that?". None for another question, or when the term only
+    points back ("What does it mean by that?")."""
+    for pattern in (_TERM_THEN_MEANING, _MEANT_BY_TERM, DEFINED_TERM):
+        match = pattern.search(question)
+        if match and match["term"].lower() not in _POINTERS:
+            return match["term"]
+    return None
+
 
 # An acronym is defined where it is spelled out: "Test, Evaluation, Verification, and
 # Validation (TEVV) tasks are ..." answers "What is TEVV?" though TEVV does not come first.
@@ -38,9 +66,9 @@ def asked_acronym(question: str) -> str | None:
     TEVV?" or "What does TEVV mean?", or the one acronym of a question asking what
     something "stands for". None when the term is not an acronym ("What is the AI
     lifecycle?") or when a "stands for" question names several."""
-    match = DEFINED_TERM.search(question)
-    if match and _TYPED_ACRONYM.fullmatch(match["term"]):
-        return match["term"]
+    term = defined_term(question)
+    if term and _TYPED_ACRONYM.fullmatch(term):
+        return term
     if _ASKS_EXPANSION.search(question):
         typed = set(_TYPED_ACRONYM.findall(question))
         if len(typed) == 1:

@@ -17,10 +17,11 @@ from assistant.qa.answer import (
     _KINDS_QUESTION,
     ExtractiveAnswerer,
     _enumerates,
+    defines,
     is_caption,
     main_sentences,
 )
-from assistant.qa.definitions import asked_acronym, spells_out
+from assistant.qa.definitions import asked_acronym, defined_term, spells_out
 from assistant.qa.models import Answer, Passage
 from assistant.qa.query_adapter import QueryAdapter
 from assistant.qa.refusal import states_quantity
@@ -510,6 +511,30 @@ def test_a_definition_question_opens_with_the_sentence_that_defines_the_term() -
     assert_verbatim(answer)
 
 
+def test_a_clause_about_the_term_is_not_its_definition() -> None:
+    """ "Risk tolerance reflects the level ... the organization is willing to accept" has a
+    defining verb in its first words, but of a clause about the term: the sentence that
+    says what the term refers to opens, though retrieval ranked its passage second."""
+    reflects = passage(
+        "Risk tolerance reflects the level and type of risk the organization is willing to "
+        "accept while carrying out its strategy.",
+        source="playbook.pdf",
+        page=68,
+    )
+    refers = passage(
+        "Risk tolerance refers to the readiness of the organization to bear the risk in "
+        "order to achieve its objectives.",
+        source="rmf.pdf",
+        page=12,
+        dense=0.3,
+    )
+    answer = ask("What does 'risk tolerance' mean in the framework?", [reflects, refers])
+    first, _ = cited_lines(answer)[0]
+    assert first.startswith("Risk tolerance refers to"), answer.answer
+    assert defines("What does 'risk tolerance' mean?", refers.text)
+    assert not defines("What does 'risk tolerance' mean?", reflects.text)
+
+
 TEVV = [
     passage("TEVV tasks for operations involve ongoing monitoring.", source="rmf.pdf", page=41),
     passage(
@@ -922,10 +947,48 @@ def test_a_document_named_as_the_source_does_not_let_its_sentences_about_itself_
         ("What is the AI lifecycle?", None),  # the term is not the acronym
         ("What do NIST and OECD stand for?", None),  # two: neither is raised
         ("Who runs TEVV?", None),
+        # Who means it is not the term (pdfs3.tune p3-054, pdf-023).
+        ("What does NIST mean by 'risk' in the AI RMF?", None),
+        ("What does NIST mean when it says a tool should not endanger lives?", None),
     ],
 )
 def test_the_acronym_a_question_asks_to_spell_out(question: str, acronym: str | None) -> None:
     assert asked_acronym(question) == acronym
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("What does 'risk tolerance' mean in the AI RMF?", "risk tolerance"),
+        ("What does NIST mean by 'risk' in the AI RMF?", "risk"),
+        ("What is meant by 'risk tolerance' in the AI risk framework?", "risk tolerance"),
+        ("Risk tolerance - what does the framework mean by that?", "Risk tolerance"),
+        ("Residual risk: what do they mean by it?", "Residual risk"),
+        ("What does it mean by off-label use there?", "off-label use"),
+        ("What does it mean by that?", None),  # only points back
+        ("How many functions are there?", None),
+        ("a " * 50_000 + "- what does it mean by that?", None),  # long input: bounded
+    ],
+)
+def test_the_term_a_definition_question_asks_about(question: str, term: str | None) -> None:
+    assert defined_term(question) == term
+
+
+def test_a_definition_after_a_setting_opens() -> None:
+    """ "In the context of the AI RMF, risk refers to ..." defines risk though its first
+    words set the scene (pdfs3.tune p3-054); "In addition" is no setting of the term."""
+    question = "What does NIST mean by 'risk'?"
+    assert defines(question, "In the context of the AI RMF, risk refers to a composite measure.")
+    assert not defines(question, "In the context of the AI RMF, NIST describes risk.")
+    about = passage("NIST described several key attributes of the AI RMF.", page=2)
+    defining = passage(
+        "In the context of the AI RMF, risk refers to the composite measure of an event's "
+        "probability and the magnitude of its consequences.",
+        page=9,
+        dense=0.3,
+    )
+    first, _ = cited_lines(ask(question, [about, defining]))[0]
+    assert first.startswith("In the context of the AI RMF, risk refers to"), first
 
 
 @pytest.mark.parametrize(
