@@ -309,6 +309,15 @@ _THIS_DOCUMENT = re.compile(
     r"roadmap|primer|handbook|manual|report)\b",
     re.I,
 )
+# "Does NIST provide a template for profiles?", "Is the NIST AI framework mandatory?": a
+# yes/no question whose subject is the document or its publisher asks what the document
+# does, which its sentences about itself decide ("This Framework does not prescribe
+# profile templates", "The Framework is intended to be voluntary").
+_DOCUMENT_DECIDES = re.compile(
+    r"^\s*(?i:does|do|did|is|are|will|would)\s+(?:[A-Z]{2,8}\b|(?i:the\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:guide|document|toolkit|publication|playbook|framework|booklet|roadmap|primer|"
+    r"handbook|manual|rmf))\b)"
+)
 _DOCUMENT_TERMS = frozenset(t for title in _DOCUMENT_TITLES for t in terms(title))
 
 
@@ -325,7 +334,7 @@ class _Asks:
     @classmethod
     def read(cls, question: str) -> _Asks:
         unsourced = _DOCUMENT_AS_SOURCE.sub(" ", question)
-        itself = _THIS_DOCUMENT.search(unsourced)
+        itself = _THIS_DOCUMENT.search(unsourced) or _DOCUMENT_DECIDES.match(unsourced)
         return cls(
             frozenset(terms(question)),
             frozenset(terms(unsourced)) | (_DOCUMENT_TERMS if itself else frozenset()),

@@ -919,6 +919,23 @@ def test_a_question_about_this_document_lets_its_sentences_about_it_open() -> No
     assert first == about, shown
 
 
+def test_a_yes_no_question_on_what_the_document_does_lets_its_sentences_about_it_open() -> None:
+    """ "Does NIST provide a template ...?" (pdfs.tune pdf-051) asks what the document does:
+    "This Framework does not prescribe profile templates" decides it. Asked of something
+    else, the same sentence about the document still does not open."""
+    about = "This Framework does not prescribe profile templates, allowing for flexibility."
+    other = "Profiles are implementations of the functions for a specific setting."
+    profiles = passage(f"{about} {other}")
+    for question in (
+        "Does NIST provide a template for building profiles?",
+        "Is the framework going to give us a template for building profiles?",
+    ):
+        first, shown = opener(question, profiles)
+        assert first == about, (question, shown)
+    first, shown = opener("Do profiles come with a template for building them?", profiles)
+    assert first == other, shown
+
+
 def test_a_document_named_as_the_source_does_not_let_its_sentences_about_itself_open() -> None:
     """ "What does the Playbook suggest for ...?" names where the answer is, not what it is
     about; "How does the Playbook help ...?" is about the Playbook."""
