@@ -27,7 +27,7 @@ _MEANT_BY_TERM = re.compile(
 )
 # "Risk tolerance - what does the framework mean by that?": the term opens the question.
 _TERM_THEN_MEANING = re.compile(
-    r"^\s*['\"\u2018\u201c]?(?P<term>[\w\-]+(?:\s[\w\-]+){0,5})['\"\u2019\u201d]?\s*"
+    r"^\s*['\"\u2018\u201c]?(?P<term>[\w\-]+(?:\s[\w\-]+){0,5})['\"\u2019\u201d]?"
     r"(?:\s+-|\s*[\u2013\u2014:])\s*what\b[^?]{0,80}\bmeant?\s+by\s+(?:that|this|it)\b",
     re.I,
 )
