@@ -289,10 +289,10 @@ class _Candidate:
 # "What does the Playbook suggest for ...?", "according to the framework": the document is
 # where the answer is, not what the question is about; its sentences about itself do not
 # answer ("Along with the AI RMF, the Playbook is part of the NIST Trustworthy ...").
-_SOURCE_NOUNS = (
-    r"(?:[\w-]+\s+){0,3}?(?:guide|document|toolkit|publication|playbook|framework|booklet|"
-    r"roadmap|primer|handbook|manual)"
+_DOCUMENT_NOUNS = (
+    "guide|document|toolkit|publication|playbook|framework|booklet|roadmap|primer|handbook|manual"
 )
+_SOURCE_NOUNS = rf"(?:[\w-]+\s+){{0,3}}?(?:{_DOCUMENT_NOUNS})"
 _DOCUMENT_AS_SOURCE = re.compile(
     r"\b(?:does|do|did|would|will|can)\s+(?:the|this)\s+"
     + _SOURCE_NOUNS
@@ -304,19 +304,14 @@ _DOCUMENT_AS_SOURCE = re.compile(
 # "Who paid for this guidance to be written?": a question about the document itself, which
 # the sentences about it answer ("The AI Toolkit was produced ... with European Union
 # funding") whatever name they give it.
-_THIS_DOCUMENT = re.compile(
-    r"\bthis\s+(?:guidance|guide|document|toolkit|publication|playbook|framework|booklet|"
-    r"roadmap|primer|handbook|manual|report)\b",
-    re.I,
-)
+_THIS_DOCUMENT = re.compile(rf"\bthis\s+(?:guidance|{_DOCUMENT_NOUNS}|report)\b", re.I)
 # "Does NIST provide a template for profiles?", "Is the NIST AI framework mandatory?": a
 # yes/no question whose subject is the document or its publisher asks what the document
 # does, which its sentences about itself decide ("This Framework does not prescribe
 # profile templates", "The Framework is intended to be voluntary").
 _DOCUMENT_DECIDES = re.compile(
-    r"^\s*(?i:does|do|did|is|are|will|would)\s+(?:[A-Z]{2,8}\b|(?i:the\s+(?:[\w-]+\s+){0,3}?"
-    r"(?:guide|document|toolkit|publication|playbook|framework|booklet|roadmap|primer|"
-    r"handbook|manual|rmf))\b)"
+    r"^\s*(?i:does|do|did|is|are|will|would)\s+"
+    rf"(?:[A-Z]{{2,8}}\b|(?i:the\s+(?:[\w-]+\s+){{0,3}}?(?:{_DOCUMENT_NOUNS}|rmf))\b)"
 )
 _DOCUMENT_TERMS = frozenset(t for title in _DOCUMENT_TITLES for t in terms(title))
 
@@ -714,12 +709,13 @@ def defines(question: str, sentence: str) -> bool:
     wanted = set(terms(term))
     if not wanted:
         return False
-    words = sentence.split()[:_DEFINING_WITHIN_WORDS]
+    all_words = sentence.split()
+    words = all_words[:_DEFINING_WITHIN_WORDS]
     # A setting first: "In the context of the AI RMF, risk refers to ...".
     if words and words[0].lower() in _SETTING_OPENERS:
         comma = next((i for i, w in enumerate(words[:_SETTING_WORDS]) if w.endswith(",")), None)
         if comma is not None:
-            words = sentence.split()[comma + 1 : comma + 1 + _DEFINING_WITHIN_WORDS]
+            words = all_words[comma + 1 : comma + 1 + _DEFINING_WITHIN_WORDS]
     if words and words[0].lower() in _ARTICLES:
         words = words[1:]
     head = " ".join(words)

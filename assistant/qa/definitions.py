@@ -7,6 +7,7 @@ about, and by the answer, which opens with the sentence that does.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # The term a definition question asks about: "What is TEVV?", "What's TEVV? It keeps coming
 # up.", "What does 'risk tolerance' mean ...?", "Define residual risk". Bounded: at most
@@ -34,6 +35,8 @@ _TERM_THEN_MEANING = re.compile(
 _POINTERS = frozenset({"that", "this", "it", "there", "those", "these"})
 
 
+# Asked of every candidate sentence of an answer (`answer.defines`): read once a question.
+@lru_cache(maxsize=256)
 def defined_term(question: str) -> str | None:
     """The term a definition question asks about: "TEVV" in "What is TEVV?", "risk" in
     "What does NIST mean by 'risk'?" (not NIST), "Risk tolerance" in "Risk tolerance - what

@@ -919,36 +919,57 @@ def test_a_question_about_this_document_lets_its_sentences_about_it_open() -> No
     assert first == about, shown
 
 
-def test_a_yes_no_question_on_what_the_document_does_lets_its_sentences_about_it_open() -> None:
-    """ "Does NIST provide a template ...?" (pdfs.tune pdf-051) asks what the document does:
-    "This Framework does not prescribe profile templates" decides it. Asked of something
-    else, the same sentence about the document still does not open."""
-    about = "This Framework does not prescribe profile templates, allowing for flexibility."
-    other = "Profiles are implementations of the functions for a specific setting."
-    profiles = passage(f"{about} {other}")
-    for question in (
-        "Does NIST provide a template for building profiles?",
-        "Is the framework going to give us a template for building profiles?",
-    ):
-        first, shown = opener(question, profiles)
-        assert first == about, (question, shown)
-    first, shown = opener("Do profiles come with a template for building them?", profiles)
-    assert first == other, shown
+_PROFILES_ABOUT = "This Framework does not prescribe profile templates, allowing for flexibility."
+_PROFILES_OTHER = "Profiles are implementations of the functions for a specific setting."
+_DRONE_ABOUT = "The Playbook helps drone pilots suspend a drone flight that goes wrong."
 
 
-def test_a_document_named_as_the_source_does_not_let_its_sentences_about_itself_open() -> None:
-    """ "What does the Playbook suggest for ...?" names where the answer is, not what it is
-    about; "How does the Playbook help ...?" is about the Playbook."""
-    about = "The Playbook helps drone pilots suspend a drone flight that goes wrong."
-    drone = passage(f"{about} {_SUSPEND}")
-    for question in (
-        "What does the Playbook suggest for suspending a drone flight that goes wrong?",
-        "Who may suspend a drone flight that goes wrong, according to the Playbook?",
-    ):
-        first, shown = opener(question, drone)
-        assert first == _SUSPEND, (question, shown)
-    first, shown = opener("How does the Playbook help drone pilots?", drone)
-    assert first == about, shown
+@pytest.mark.parametrize(
+    ("question", "about", "other", "opens_with_about"),
+    [
+        # A yes/no question on what the document does (pdfs.tune pdf-051): its sentence
+        # about itself decides it.
+        (
+            "Does NIST provide a template for building profiles?",
+            _PROFILES_ABOUT,
+            _PROFILES_OTHER,
+            True,
+        ),
+        (
+            "Is the framework going to give us a template for building profiles?",
+            _PROFILES_ABOUT,
+            _PROFILES_OTHER,
+            True,
+        ),
+        # Asked of something else, the same sentence about the document does not open.
+        (
+            "Do profiles come with a template for building them?",
+            _PROFILES_ABOUT,
+            _PROFILES_OTHER,
+            False,
+        ),
+        # "What does the Playbook suggest for ...?" names where the answer is, not what it
+        # is about; "How does the Playbook help ...?" is about the Playbook.
+        (
+            "What does the Playbook suggest for suspending a drone flight that goes wrong?",
+            _DRONE_ABOUT,
+            _SUSPEND,
+            False,
+        ),
+        (
+            "Who may suspend a drone flight that goes wrong, according to the Playbook?",
+            _DRONE_ABOUT,
+            _SUSPEND,
+            False,
+        ),
+        ("How does the Playbook help drone pilots?", _DRONE_ABOUT, _SUSPEND, True),
+    ],
+)
+def test_a_sentence_about_the_document_opens_when_the_question_is_about_the_document(
+    question: str, about: str, other: str, opens_with_about: bool
+) -> None:
+    first, shown = opener(question, passage(f"{about} {other}"))
+    assert first == (about if opens_with_about else other), shown
 
 
 @pytest.mark.parametrize(
